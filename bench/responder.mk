@@ -1,0 +1,1 @@
+# bench/responder.mk - responder benchmarks (included from bench/local.mk)

@@ -1,0 +1,1 @@
+# cli/local.mk - rules for cli/ (included from the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# fcgi/symbols.mk - the libdw symbolizer (included from fcgi/local.mk)

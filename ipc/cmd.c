@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* ipc/cmd.c - see seg.h (being written) */
+#include "seg.h"

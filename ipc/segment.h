@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment.h - the layout of a hawk segment and of a snapshot file: the only
+ * contract between a traced process (tracer/) and a reader (fcgi/, hawk ps).
+ *
+ * One segment file per target process, "<pid>.seg" in the segment directory
+ * (HAWK_DIR, default /dev/shm/hawk).  It holds a fixed 4096-byte header:
+ * identity, status and one command block.  Snapshots are not written into
+ * the segment: the target's agent writes each one to its own file
+ * "<pid>.snap.<seq>" in the same directory, which the client that asked for
+ * it opens, unlinks and reads at leisure (so a slow HTTP client never holds
+ * up the next command, and nothing is ever truncated under a reader).
+ *
+ * Invariants
+ *  - Position-independent: offsets and indexes, never pointers.  All
+ *    integers are native-endian (a segment never leaves its machine).
+ *  - Every field a reader takes from a file is untrusted: seg_read.c checks
+ *    every offset, length and count before use.  It is the only parser.
+ *  - Words used as futexes are 32-bit and 4-byte aligned.
+ *  - The layout is versioned by SEG_VERSION / SNAP_VERSION; a change to any
+ *    structure below bumps the version.  Readers reject other versions.
+ *
+ * Liveness: the target holds an open-file-description read lock
+ * (F_OFD_SETLK) on byte SEG_LOCK_ALIVE of its segment for as long as it
+ * runs; the descriptor is close-on-exec, so the lock disappears on exit,
+ * crash or exec.  A reader decides "alive" when that lock is held and
+ * /proc/<pid>/stat still shows the recorded start time (pid reuse).
+ *
+ * Commands: a client serialises with other clients by an OFD write lock on
+ * byte SEG_LOCK_CMD (taken with a timeout), then runs the command protocol
+ * described at struct seg_header's command block.
+ */
+#ifndef HAWK_IPC_SEGMENT_H
+#define HAWK_IPC_SEGMENT_H
+
+#include <stdint.h>
+
+#define SEG_MAGIC        UINT64_C(0x31474553484b5748) /* "HWKHSEG1" */
+#define SEG_VERSION      1u
+#define SEG_HEADER_SIZE  4096u
+#define SEG_NAME_MAX     64u        /* name bytes including the NUL */
+#define SEG_SUFFIX       ".seg"     /* "<pid>.seg" */
+#define SNAP_INFIX       ".snap."   /* "<pid>.snap.<seq>" */
+#define SEG_DIR_DEFAULT  "/dev/shm/hawk"
+
+/* byte offsets used as OFD lock ranges (1 byte each) */
+#define SEG_LOCK_ALIVE   0
+#define SEG_LOCK_CMD     1
+
+/* frames: 1 .. SEG_FRAMES_MAX (tracemalloc allows 65535; we need a bound
+ * that keeps a traceback's capture buffer on the stack) */
+#define SEG_FRAMES_MAX   512u
+#define SEG_FRAMES_DEFAULT 30u
+
+enum seg_cmd_op {
+	CMD_NONE = 0,
+	CMD_START = 1,     /* cmd_frames, cmd_flags (CMD_FLAG_GC) */
+	CMD_STOP = 2,      /* forget every trace */
+	CMD_SNAPSHOT = 3,  /* write "<pid>.snap.<snap_seq>" */
+	CMD_STATUS = 4,    /* refresh the status fields, nothing else */
+};
+
+enum seg_cmd_state {
+	CMD_IDLE = 0,      /* no command in flight */
+	CMD_POSTED = 1,    /* client filled the block; agent may take it */
+	CMD_TAKEN = 2,     /* agent is executing it; client must wait */
+	CMD_DONE = 3,      /* cmd_result (and snap_seq) are valid */
+};
+
+#define CMD_FLAG_GC 1u     /* run gc hooks + malloc_trim before start */
+
+/* cmd_result values (negative errno) with their protocol meaning */
+/*   0          done                                                     */
+/*  -EALREADY   start: tracing is already on ("already started")         */
+/*  -ENOTCONN   stop/snapshot: tracing is off ("not started")            */
+/*  -EINVAL     bad op or frames out of range                            */
+/*  -ENOMEM, -ENOSPC, -EIO ...  the target could not do it              */
+
+/* seg_header.flags */
+#define SEG_F_TRACER_ERROR 1u   /* tracing was stopped by an internal error;
+				   last_error holds the errno */
+
+struct seg_header {
+	/* identity: written once before `ready` is set, then constant */
+	uint64_t magic;            /* SEG_MAGIC */
+	uint32_t version;          /* SEG_VERSION */
+	uint32_t header_size;      /* SEG_HEADER_SIZE */
+	uint32_t ready;            /* 0 while initialising, 1 when valid
+				      (store-release by the target) */
+	int32_t  pid;
+	uint64_t start_time;       /* /proc/<pid>/stat field 22 (clock ticks
+				      since boot): pid + start time name a
+				      process uniquely */
+	char     name[SEG_NAME_MAX]; /* HAWK_NAME or program name, NUL-ended */
+	uint32_t max_frames;       /* largest `frames` this tracer accepts */
+	uint32_t flags;            /* SEG_F_* */
+
+	/* status: written by the target, read by anyone (relaxed) */
+	uint32_t tracing;          /* 1 while tracing: the hot path's switch */
+	uint32_t frames;           /* traceback limit while tracing */
+	uint64_t traced_current;   /* bytes of live traced blocks */
+	uint64_t traced_peak;      /* peak of traced_current since start */
+	uint64_t tracer_memory;    /* bytes the tracer itself holds (mmap) */
+	uint64_t dropped;          /* allocations not recorded since start */
+	uint64_t heartbeat_ns;     /* CLOCK_MONOTONIC of the agent's last
+				      wake-up (at least once a second) */
+	int32_t  last_error;       /* errno that stopped tracing, or 0 */
+	uint32_t reserved0;
+
+	/*
+	 * Command block.  Protocol (client side, holding the SEG_LOCK_CMD
+	 * write lock):
+	 *   1. if cmd_state is POSTED (a dead client's), CAS it to IDLE; if
+	 *      TAKEN, wait for DONE; if DONE, store IDLE.
+	 *   2. write cmd_op, cmd_frames, cmd_flags; store-release cmd_state =
+	 *      POSTED; futex-wake cmd_state (shared futex).
+	 *   3. futex-wait on cmd_state until DONE or the client's timeout.
+	 *      On timeout CAS POSTED->IDLE: success means the command was
+	 *      withdrawn and nothing changed; failure means the agent took it.
+	 *   4. on DONE read cmd_result (and snap_seq), store cmd_state = IDLE.
+	 * Agent side: futex-wait on cmd_state (timeout <= 1 s, to refresh the
+	 * status and heartbeat), CAS POSTED->TAKEN, execute, write cmd_result
+	 * and snap_seq, store-release DONE, futex-wake.
+	 */
+	uint32_t cmd_state;        /* enum seg_cmd_state, futex word */
+	uint32_t cmd_op;           /* enum seg_cmd_op */
+	uint32_t cmd_frames;       /* CMD_START: traceback limit */
+	uint32_t cmd_flags;        /* CMD_FLAG_* */
+	int32_t  cmd_result;       /* 0 or -errno, valid in DONE */
+	uint32_t snap_seq;         /* CMD_SNAPSHOT: file "<pid>.snap.<seq>" */
+	uint32_t cmd_count;        /* commands executed (diagnostics) */
+	uint32_t reserved1;
+};
+
+/*
+ * Snapshot file "<pid>.snap.<seq>": a struct snap_header followed by the
+ * arrays it locates.  Offsets are from the start of the file; every array
+ * is 8-byte aligned.  Written completely (and fsync-free: tmpfs) before the
+ * agent reports DONE, never modified afterwards.
+ *
+ * Traces are the distinct live tracebacks.  The live blocks of trace i are
+ * sizes[traces[i].block_first .. block_first + count): one entry per live
+ * block, its exact requested size, so a tracemalloc pickle can carry one
+ * trace per block.  traces[i].size is the sum of those sizes.
+ * A trace's frames are frames[frame_first .. frame_first + nframes): raw
+ * return addresses, most recent call first (frame 0 is the return address
+ * into the function that called malloc/new); total_nframe is the depth
+ * before truncation to the traceback limit, as in tracemalloc.
+ */
+#define SNAP_MAGIC   UINT64_C(0x31504e53484b5748) /* "HWKHSNP1" */
+#define SNAP_VERSION 1u
+
+struct snap_header {
+	uint64_t magic;            /* SNAP_MAGIC */
+	uint32_t version;          /* SNAP_VERSION */
+	uint32_t header_size;      /* sizeof(struct snap_header) */
+	uint64_t file_size;        /* total bytes of the file */
+	int32_t  pid;
+	uint32_t frames;           /* traceback limit */
+	uint64_t start_time;       /* as in the segment */
+	char     name[SEG_NAME_MAX];
+	uint64_t time_ns;          /* CLOCK_REALTIME when taken */
+	uint64_t traced_current;   /* = sum of trace sizes (when exact) */
+	uint64_t traced_peak;
+	uint64_t tracer_memory;
+	uint64_t dropped_allocs;   /* allocations not traced since start */
+	uint64_t dropped_traces;   /* tracebacks left out of this file */
+	uint64_t dropped_blocks;   /* blocks left out of this file */
+
+	uint64_t n_modules, modules_off;  /* struct snap_module[] */
+	uint64_t n_traces,  traces_off;   /* struct snap_trace[]  */
+	uint64_t n_frames,  frames_off;   /* uint64_t[] return addresses */
+	uint64_t n_sizes,   sizes_off;    /* uint64_t[] live block sizes */
+	uint64_t strings_size, strings_off; /* NUL-terminated paths */
+};
+
+#define SNAP_BUILD_ID_MAX 32u
+
+/* A loaded object: the main program, a shared library or the vdso. */
+struct snap_module {
+	uint64_t lo, hi;           /* [lo, hi): runtime range of its PT_LOADs */
+	uint64_t bias;             /* load bias (dlpi_addr): runtime address
+				      minus ELF virtual address */
+	uint32_t path_off;         /* into strings; absolute path as the
+				      target saw it ("" if none) */
+	uint32_t path_len;         /* excluding the NUL */
+	uint32_t build_id_len;     /* 0 when the object has none */
+	uint32_t reserved;
+	uint8_t  build_id[SNAP_BUILD_ID_MAX];
+};
+
+struct snap_trace {
+	uint64_t size;             /* live bytes of this traceback */
+	uint64_t count;            /* live blocks */
+	uint64_t block_first;      /* index into sizes[] */
+	uint64_t frame_first;      /* index into frames[] */
+	uint32_t nframes;          /* 1 .. frames */
+	uint32_t total_nframe;     /* depth before truncation */
+};
+
+#endif /* HAWK_IPC_SEGMENT_H */

@@ -1,0 +1,1 @@
+# tests/fcgi.mk - tests of fcgi (included from tests/local.mk)

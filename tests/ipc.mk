@@ -1,0 +1,1 @@
+# tests/ipc.mk - tests of ipc (included from tests/local.mk)

@@ -1,0 +1,18 @@
+# tests/local.mk - the test suite, run by `make check` through automake's
+# TAP driver.  Each area keeps its tests in its own fragment.
+TEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = $(TEST_LOG_DRIVER)
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	PYTHON3='$(PYTHON3)'; LIGHTTPD='$(LIGHTTPD)'; APACHE2='$(APACHE2)'; \
+	ADDR2LINE='$(ADDR2LINE)'; CURL='$(CURL)'; APACHE_MODDIR='$(apache_moddir)'; \
+	HAWK_SANITIZE='$(SAN_CFLAGS)'; \
+	export top_srcdir top_builddir PYTHON3 LIGHTTPD APACHE2 ADDR2LINE CURL APACHE_MODDIR HAWK_SANITIZE;
+noinst_HEADERS += tests/tap.h
+EXTRA_DIST += tests/lib.sh tests/README
+
+include tests/ipc.mk
+include tests/tracer.mk
+include tests/fcgi.mk
+include tests/e2e.mk

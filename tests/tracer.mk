@@ -1,0 +1,1 @@
+# tests/tracer.mk - tests of tracer (included from tests/local.mk)

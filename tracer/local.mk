@@ -1,0 +1,1 @@
+# tracer/local.mk - rules for tracer/ (included from the top-level Makefile.am)
