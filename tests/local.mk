@@ -15,4 +15,5 @@ EXTRA_DIST += tests/lib.sh tests/README
 include tests/ipc.mk
 include tests/tracer.mk
 include tests/fcgi.mk
+include tests/sym.mk
 include tests/e2e.mk

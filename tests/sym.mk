@@ -1,0 +1,1 @@
+# tests/sym.mk - tests of the symbolizer (included from tests/local.mk)
