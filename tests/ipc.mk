@@ -1,1 +1,14 @@
-# tests/ipc.mk - tests of ipc (included from tests/local.mk)
+# tests/ipc.mk - tests of ipc/ and cli/ (included from tests/local.mk)
+# hawk-dump is the command/snapshot tool the tracer tests drive targets with.
+check_PROGRAMS += tests/hawk-dump tests/t-seg-read tests/t-cmd
+tests_hawk_dump_SOURCES = tests/hawk-dump.c
+tests_hawk_dump_LDADD = ipc/libipc.la
+tests_t_seg_read_SOURCES = tests/t-seg-read.c
+tests_t_seg_read_LDADD = ipc/libipc.la
+tests_t_cmd_SOURCES = tests/t-cmd.c
+tests_t_cmd_LDADD = ipc/libipc.la
+TESTS += tests/t-seg-read tests/t-cmd
+# Tests without an extension (the C ones) use LOG_DRIVER, not
+# TEST_LOG_DRIVER (which is for *.test): run them through the TAP driver
+# too, so every test point is counted.  Defined once, here.
+LOG_DRIVER = $(TEST_LOG_DRIVER)

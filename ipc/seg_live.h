@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seg_live.h - liveness of a target, shared by seg_read.c (which defines
+ * it) and cmd.c.  Private to ipc/: not part of the seg.h API.
+ */
+#ifndef HAWK_IPC_SEG_LIVE_H
+#define HAWK_IPC_SEG_LIVE_H
+
+#include <stdint.h>
+
+/*
+ * 1 when some process holds the OFD read lock on byte SEG_LOCK_ALIVE of the
+ * segment open as `fd` (probed with F_OFD_GETLK for a write lock, which
+ * takes no lock) and /proc/<pid>/stat field 22 equals start_time; else 0.
+ * Can't fail: anything that can't be checked counts as dead.
+ */
+int seg_alive(int fd, int32_t pid, uint64_t start_time);
+
+/* Start time (field 22 of /proc/<pid>/stat) of a process: 0 or -errno. */
+int seg_proc_start_time(int32_t pid, uint64_t *start_time);
+
+#endif /* HAWK_IPC_SEG_LIVE_H */
