@@ -1,1 +1,27 @@
 # tests/sym.mk - tests of the symbolizer (included from tests/local.mk)
+#
+# t-symbols runs tests/fixtures/sy-fix (built -g -O2, no sanitizers, so its
+# line table is the ordinary one; -rdynamic so that a fully stripped copy
+# keeps its functions in .dynsym) and symbolizes the return addresses it
+# prints.  sy-bench measures cold and warm resolution (not run by check).
+check_PROGRAMS += tests/t-symbols tests/fixtures/sy-fix tests/fixtures/sy-bench
+TESTS += tests/t-symbols
+
+tests_t_symbols_SOURCES = tests/t-symbols.c $(fcgi_symbols_sources)
+tests_t_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
+	-I$(top_srcdir)/tests $(fcgi_symbols_cflags)
+tests_t_symbols_LDADD = $(fcgi_symbols_libs)
+
+tests_fixtures_sy_fix_SOURCES = tests/fixtures/sy-fix.c \
+	tests/fixtures/sy-fix-cxx.cc
+tests_fixtures_sy_fix_CFLAGS = $(BASE_CFLAGS) -g -O2
+tests_fixtures_sy_fix_CXXFLAGS = -g -O2
+tests_fixtures_sy_fix_LDFLAGS = -rdynamic
+
+tests_fixtures_sy_bench_SOURCES = tests/fixtures/sy-bench.c \
+	$(fcgi_symbols_sources)
+tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
+	$(fcgi_symbols_cflags)
+tests_fixtures_sy_bench_CFLAGS = $(BASE_CFLAGS) -g -O2
+tests_fixtures_sy_bench_LDFLAGS =
+tests_fixtures_sy_bench_LDADD = $(fcgi_symbols_libs)
