@@ -1,1 +1,26 @@
 # tests/fcgi.mk - tests of fcgi (included from tests/local.mk)
+fcgi_unit_tests = tests/t-stats tests/t-fmt-json tests/t-fmt-pickle \
+	tests/t-params tests/t-route tests/t-config
+check_PROGRAMS += $(fcgi_unit_tests)
+TESTS += $(fcgi_unit_tests)
+fcgi_test_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi -I$(top_srcdir)/tests
+fcgi_test_ldadd = fcgi/libresponder.la
+tests_t_stats_SOURCES = tests/t-stats.c
+tests_t_stats_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_stats_LDADD = $(fcgi_test_ldadd)
+tests_t_fmt_json_SOURCES = tests/t-fmt-json.c
+tests_t_fmt_json_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_fmt_json_LDADD = $(fcgi_test_ldadd)
+tests_t_fmt_pickle_SOURCES = tests/t-fmt-pickle.c
+tests_t_fmt_pickle_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_fmt_pickle_LDADD = $(fcgi_test_ldadd)
+tests_t_params_SOURCES = tests/t-params.c
+tests_t_params_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_params_LDADD = $(fcgi_test_ldadd)
+tests_t_route_SOURCES = tests/t-route.c
+tests_t_route_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_route_LDADD = $(fcgi_test_ldadd)
+tests_t_config_SOURCES = tests/t-config.c
+tests_t_config_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_config_LDADD = $(fcgi_test_ldadd)
+EXTRA_DIST += tests/fmt_pickle_check.py

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fmt_json.h - the JSON bodies: lineno and traceback statistics (Hawk's
+ * shapes plus function, module and pid/pids), the target list and errors.
+ */
+#ifndef HAWK_FCGI_FMT_JSON_H
+#define HAWK_FCGI_FMT_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seg.h"
+#include "sink.h"
+#include "stats.h"
+
+/* Source line lookup: stripped text of file:line or "" (never NULL). */
+typedef const char *(*fmt_code_fn)(void *arg, const char *file,
+				   uint32_t line);
+
+struct fmt_json_stats {
+	const struct st_set *set;
+	const struct st_list *list;
+	enum st_key key;
+	size_t count;              /* first `count` statistics; 0 = all */
+	uint64_t heap_current;
+	int has_diff;              /* fixed-duration route: heap_diff_* */
+	int64_t heap_diff;
+	fmt_code_fn code;          /* NULL: every code line is "" */
+	void *code_arg;
+};
+
+/*
+ * {"stats": [...], "heap_current_bytes": N, "heap_current": "...",
+ *  ["heap_diff_bytes": N, "heap_diff": "..."]}.  Each statistic is printed
+ * by cJSON on its own, so memory stays bounded by one statistic.
+ * Returns 0 or -ENOMEM (sink errors stay in the sink).
+ */
+int fmt_json_stats(const struct fmt_json_stats *j, struct sink *out);
+
+/* [{"pid":..,"name":..,"alive":..,"tracing":..,"frames":..,...}, ...] */
+int fmt_json_targets(const struct seg_info *v, size_t n, struct sink *out);
+
+/* {"error": msg} plus "parameter"/"accepted" when not NULL, and "pid"
+ * when pid > 0. */
+int fmt_json_error(struct sink *out, const char *msg, const char *param,
+		   const char *accepted, int32_t pid);
+
+#endif /* HAWK_FCGI_FMT_JSON_H */

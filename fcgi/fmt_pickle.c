@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fmt_pickle.c - tracemalloc.Snapshot as a protocol 4 pickle.
+ *
+ * The opcode stream is the one CPython's pickle.dumps(snapshot, 4) writes
+ * (reference/domain-survey.md 3.1; check with pickletools.dis), without the
+ * optional FRAME opcodes and without memoizing the per-block trace tuples:
+ *   PROTO 4
+ *   'tracemalloc' 'Snapshot' STACK_GLOBAL EMPTY_TUPLE NEWOBJ EMPTY_DICT MARK
+ *     'traces' <memo 'tracemalloc'> '_Traces' STACK_GLOBAL EMPTY_TUPLE NEWOBJ
+ *     EMPTY_DICT '_traces' EMPTY_LIST
+ *       (MARK trace*1000 APPENDS)* [trace APPEND]
+ *     SETITEM BUILD
+ *     'traceback_limit' int
+ *   SETITEMS BUILD STOP
+ * where a trace is MARK domain size frames total_nframe TUPLE and frames
+ * is a tuple of (filename, lineno) pairs, most recent first.  Filename
+ * strings, (filename, lineno) pairs and frames tuples are memoized on first
+ * use and fetched with BINGET/LONG_BINGET afterwards, so a snapshot of a
+ * million blocks sharing a hundred thousand tracebacks stays small.  The
+ * per-block trace tuples are not memoized (CPython does): nothing refers
+ * to them twice.
+ * Ints: BININT1, BININT2, BININT, else LONG1 (little-endian two's
+ * complement, as pickle.encode_long).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt_pickle.h"
+
+enum {
+	OP_PROTO = 0x80, OP_STOP = '.', OP_MARK = '(', OP_EMPTY_TUPLE = ')',
+	OP_EMPTY_DICT = '}', OP_EMPTY_LIST = ']', OP_APPEND = 'a',
+	OP_APPENDS = 'e', OP_SETITEM = 's', OP_SETITEMS = 'u', OP_BUILD = 'b',
+	OP_NEWOBJ = 0x81, OP_STACK_GLOBAL = 0x93, OP_MEMOIZE = 0x94,
+	OP_SHORT_BINUNICODE = 0x8c, OP_BINUNICODE = 'X', OP_BININT = 'J',
+	OP_BININT1 = 'K', OP_BININT2 = 'M', OP_LONG1 = 0x8a, OP_TUPLE = 't',
+	OP_TUPLE2 = 0x86, OP_BINGET = 'h', OP_LONG_BINGET = 'j',
+};
+
+#define BATCH 1000                 /* pickle.Pickler._BATCHSIZE */
+
+struct pk {
+	struct sink *out;
+	uint32_t memo;             /* next memo index */
+};
+
+static void
+op(struct pk *p, int code)
+{
+	unsigned char c = (unsigned char)code;
+
+	sink_write(p->out, &c, 1);
+}
+
+static uint32_t
+memoize(struct pk *p)
+{
+	op(p, OP_MEMOIZE);
+	return p->memo++;
+}
+
+static void
+get(struct pk *p, uint32_t idx)
+{
+	unsigned char b[5];
+
+	if (idx < 256) {
+		b[0] = OP_BINGET;
+		b[1] = (unsigned char)idx;
+		sink_write(p->out, b, 2);
+		return;
+	}
+	b[0] = OP_LONG_BINGET;
+	b[1] = idx & 0xff;
+	b[2] = (idx >> 8) & 0xff;
+	b[3] = (idx >> 16) & 0xff;
+	b[4] = (idx >> 24) & 0xff;
+	sink_write(p->out, b, 5);
+}
+
+static void
+put_str(struct pk *p, const char *s)
+{
+	size_t n = strlen(s);
+	unsigned char b[5];
+
+	if (n < 256) {
+		b[0] = OP_SHORT_BINUNICODE;
+		b[1] = (unsigned char)n;
+		sink_write(p->out, b, 2);
+	} else {
+		b[0] = OP_BINUNICODE;
+		b[1] = n & 0xff;
+		b[2] = (n >> 8) & 0xff;
+		b[3] = (n >> 16) & 0xff;
+		b[4] = (n >> 24) & 0xff;
+		sink_write(p->out, b, 5);
+	}
+	sink_write(p->out, s, n);
+}
+
+/* save_long() of pickle.py for a non-negative integer. */
+static void
+put_uint(struct pk *p, uint64_t v)
+{
+	unsigned char b[11];
+	size_t n = 0;
+
+	if (v < 256) {
+		b[0] = OP_BININT1;
+		b[1] = (unsigned char)v;
+		sink_write(p->out, b, 2);
+	} else if (v < 65536) {
+		b[0] = OP_BININT2;
+		b[1] = v & 0xff;
+		b[2] = (v >> 8) & 0xff;
+		sink_write(p->out, b, 3);
+	} else if (v < UINT64_C(0x80000000)) {
+		b[0] = OP_BININT;
+		b[1] = v & 0xff;
+		b[2] = (v >> 8) & 0xff;
+		b[3] = (v >> 16) & 0xff;
+		b[4] = (v >> 24) & 0xff;
+		sink_write(p->out, b, 5);
+	} else {
+		b[0] = OP_LONG1;
+		while (v) {
+			b[2 + n++] = v & 0xff;
+			v >>= 8;
+		}
+		if (b[1 + n] & 0x80)      /* keep it positive */
+			b[2 + n++] = 0;
+		b[1] = (unsigned char)n;
+		sink_write(p->out, b, 2 + n);
+	}
+}
+
+struct memo_tabs {
+	uint32_t *file;            /* memo index + 1, 0 = not yet */
+	uint32_t *frame;
+	uint32_t *trace;
+};
+
+static void
+frames_tuple(struct pk *p, const struct st_set *set, size_t ti,
+	     struct memo_tabs *m)
+{
+	const struct st_trace *t = &set->traces[ti];
+	const struct st_frame *f;
+	uint32_t i, id;
+
+	if (m->trace[ti]) {
+		get(p, m->trace[ti] - 1);
+		return;
+	}
+	if (t->nframes > 3)
+		op(p, OP_MARK);
+	for (i = 0; i < t->nframes; i++) {
+		id = set->ids[t->ids_off + i];
+		if (m->frame[id]) {
+			get(p, m->frame[id] - 1);
+			continue;
+		}
+		f = &set->frames[id];
+		if (m->file[f->file_id]) {
+			get(p, m->file[f->file_id] - 1);
+		} else {
+			put_str(p, f->file);
+			m->file[f->file_id] = memoize(p) + 1;
+		}
+		put_uint(p, f->line);
+		op(p, OP_TUPLE2);
+		m->frame[id] = memoize(p) + 1;
+	}
+	/* save_tuple: TUPLE1..3 for short tuples, else MARK ... TUPLE;
+	 * frames has 1..limit entries */
+	if (t->nframes == 1)
+		op(p, 0x85);               /* TUPLE1 */
+	else if (t->nframes == 2)
+		op(p, OP_TUPLE2);
+	else if (t->nframes == 3)
+		op(p, 0x87);               /* TUPLE3 */
+	else
+		op(p, OP_TUPLE);
+	m->trace[ti] = memoize(p) + 1;
+}
+
+int
+fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
+		    uint32_t traceback_limit, struct sink *out)
+{
+	struct pk p = { .out = out };
+	struct memo_tabs m;
+	uint8_t *verdict = NULL;
+	uint32_t tracemalloc_memo;
+	size_t ti, batch = 0;
+	uint64_t b, n;
+	int err;
+
+	m.file = calloc(set->n_files + 1, sizeof(uint32_t));
+	m.frame = calloc(set->n_frames + 1, sizeof(uint32_t));
+	m.trace = calloc(set->n_traces + 1, sizeof(uint32_t));
+	err = m.file && m.frame && m.trace ? 0 : -ENOMEM;
+	if (!err)
+		err = st_filter_eval(set, f, &verdict);
+	if (err)
+		goto out;
+	if (!traceback_limit)
+		traceback_limit = set->traceback_limit;
+
+	op(&p, OP_PROTO);
+	op(&p, 4);
+	put_str(&p, "tracemalloc");
+	tracemalloc_memo = memoize(&p);
+	put_str(&p, "Snapshot");
+	memoize(&p);
+	op(&p, OP_STACK_GLOBAL);
+	memoize(&p);
+	op(&p, OP_EMPTY_TUPLE);
+	op(&p, OP_NEWOBJ);
+	memoize(&p);
+	op(&p, OP_EMPTY_DICT);
+	memoize(&p);
+	op(&p, OP_MARK);
+	put_str(&p, "traces");
+	memoize(&p);
+	get(&p, tracemalloc_memo);
+	put_str(&p, "_Traces");
+	memoize(&p);
+	op(&p, OP_STACK_GLOBAL);
+	memoize(&p);
+	op(&p, OP_EMPTY_TUPLE);
+	op(&p, OP_NEWOBJ);
+	memoize(&p);
+	op(&p, OP_EMPTY_DICT);
+	memoize(&p);
+	put_str(&p, "_traces");
+	memoize(&p);
+	op(&p, OP_EMPTY_LIST);
+	memoize(&p);
+
+	/*
+	 * Batches of BATCH items: MARK items APPENDS, and a batch of exactly
+	 * one item is "item APPEND" (pickle.py _batch_appends).  We do not
+	 * know ahead whether a batch will hold one item, so a lone item is
+	 * written after MARK and closed with APPENDS too: the unpickler
+	 * accepts both and the resulting list is the same.
+	 */
+	for (ti = 0; ti < set->n_traces && !out->err; ti++) {
+		const struct st_trace *t = &set->traces[ti];
+
+		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
+			continue;
+		n = t->sizes ? t->count : 1;
+		for (b = 0; b < n; b++) {
+			if (batch == 0)
+				op(&p, OP_MARK);
+			op(&p, OP_MARK);
+			put_uint(&p, (uint64_t)(uint32_t)set->pids[t->target]);
+			put_uint(&p, t->sizes ? t->sizes[b] : t->size);
+			frames_tuple(&p, set, ti, &m);
+			put_uint(&p, t->total_nframe);
+			op(&p, OP_TUPLE);
+			if (++batch == BATCH) {
+				op(&p, OP_APPENDS);
+				batch = 0;
+			}
+		}
+	}
+	if (batch)
+		op(&p, OP_APPENDS);
+	op(&p, OP_SETITEM);
+	op(&p, OP_BUILD);
+	put_str(&p, "traceback_limit");
+	memoize(&p);
+	put_uint(&p, traceback_limit);
+	op(&p, OP_SETITEMS);
+	op(&p, OP_BUILD);
+	op(&p, OP_STOP);
+out:
+	free(verdict);
+	free(m.file);
+	free(m.frame);
+	free(m.trace);
+	return err;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * route.h - request path -> route, and errno -> HTTP status.
+ */
+#ifndef HAWK_FCGI_ROUTE_H
+#define HAWK_FCGI_ROUTE_H
+
+#include <stddef.h>
+
+enum route_id {
+	ROUTE_NONE = 0,            /* 404 */
+	ROUTE_PROFILE,             /* .../tracemalloc/ fixed duration */
+	ROUTE_START,
+	ROUTE_SNAPSHOT,
+	ROUTE_STOP,
+	ROUTE_TARGETS,
+};
+
+/* The CGI variables that locate a request (any may be NULL). */
+struct route_req {
+	const char *method;        /* REQUEST_METHOD */
+	const char *script_name;   /* SCRIPT_NAME */
+	const char *path_info;     /* PATH_INFO */
+	const char *request_uri;   /* REQUEST_URI (with the query) */
+	const char *query;         /* QUERY_STRING */
+};
+
+/*
+ * The route of `r` under `prefix` ("" or "/debug"-like, no trailing
+ * slash).  The path is SCRIPT_NAME + PATH_INFO when that starts with the
+ * prefix, else REQUEST_URI up to '?' (percent-decoded) when that does; what
+ * follows the prefix must be one of prof/mem/tracemalloc/{,start/,
+ * snapshot/,stop/,targets/}, the trailing slash optional.
+ */
+enum route_id route_match(const char *prefix, const struct route_req *r);
+
+/* The one errno -> HTTP status table: 0 -> 200, -EINVAL -> 400,
+ * -EACCES/-EPERM -> 403, -ENOENT/-ESRCH -> 404, -EALREADY/-ENOTCONN ->
+ * 409, -ETIMEDOUT/-EINPROGRESS/-EBUSY -> 504, -ENOMEM -> 503, else 500. */
+int route_status(int err);
+
+/* "OK", "Bad Request", ... for a status code. */
+const char *route_reason(int status);
+
+#endif /* HAWK_FCGI_ROUTE_H */
