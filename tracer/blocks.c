@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blocks.c - live blocks: pointer -> (size, traceback index).
+ *
+ * Concurrency: BLOCKS_SHARDS shards chosen by the top bits of a hash of
+ * the pointer, each with its own spinlock, so two threads freeing and
+ * allocating unrelated blocks rarely meet (1 in 64).  Within a shard,
+ * Robin Hood open addressing with linear probing and backward-shift
+ * deletion (no tombstones, so a churning live set does not degrade the
+ * table, and a miss - every free of an untraced block - stops early).
+ *
+ * Memory: a record is 16 bytes (pointer, then size << 24 | index); the
+ * table grows by 1.5x at 7/8 load, so it stays between 58% and 87.5%
+ * full: 18 to 27.5 bytes per live block, at most 32 (the bar) once a
+ * shard holds more than its initial 1024 slots.  Capacities are not powers
+ * of two: a home slot is (hash * cap) >> 64.
+ *
+ * current/peak: one global counter updated with an atomic add under the
+ * shard lock, and the peak raised with a compare-exchange only when the
+ * new current exceeds it.  The peak is therefore the exact maximum of the
+ * current value's history (as tracemalloc's), at the cost of one shared
+ * cache line written per traced allocation and free.  Per-shard counters
+ * would be cheaper but their sum has no exact peak.
+ *
+ * Invariants: memory from arena_map only; a shard's table is touched only
+ * under its lock and only when the shard's generation is the caller's.
+ */
+#include "config.h"
+
+#include "blocks.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "arena.h"
+#include "guard.h"
+
+#define IDX_BITS  24u
+#define CAP_MIN   1024u
+
+struct entry {
+	uint64_t ptr;              /* 0 = empty */
+	uint64_t meta;             /* size << IDX_BITS | idx */
+};
+
+struct shard {
+	struct lock lock;          /* protects the fields below */
+	uint32_t gen;
+	uint64_t cap;
+	uint64_t count;
+	struct entry *tab;
+} __attribute__((aligned(64)));
+
+static struct shard shards[BLOCKS_SHARDS];
+
+static struct {
+	_Atomic uint64_t current;
+	_Atomic uint64_t peak;
+} counters __attribute__((aligned(64)));
+
+static inline uint64_t
+hash_ptr(uint64_t p)
+{
+	uint64_t x = (p >> 4) * UINT64_C(0x9e3779b97f4a7c15);
+
+	return x ^ (x >> 31);
+}
+
+static inline uint64_t
+home_of(uint64_t h, uint64_t cap)
+{
+	return (uint64_t)(((unsigned __int128)(h << BLOCKS_SHARD_BITS) * cap)
+			  >> 64);
+}
+
+static inline uint64_t
+dist(uint64_t slot, uint64_t home, uint64_t cap)
+{
+	return slot >= home ? slot - home : slot + cap - home;
+}
+
+void
+blocks_reset(uint32_t gen)
+{
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++) {
+		struct shard *s = &shards[i];
+
+		lock_take(&s->lock);
+		arena_unmap(s->tab, s->cap * sizeof(struct entry));
+		s->tab = NULL;
+		s->cap = s->count = 0;
+		s->gen = gen;
+		lock_give(&s->lock);
+	}
+	/* no caller of the old generation can touch them any more, and none
+	 * of the new one can start before our caller publishes `gen` */
+	atomic_store(&counters.current, 0);
+	atomic_store(&counters.peak, 0);
+}
+
+/* Place e into tab (Robin Hood); the caller ensured a free slot. */
+static void
+place(struct entry *tab, uint64_t cap, struct entry e)
+{
+	uint64_t j = home_of(hash_ptr(e.ptr), cap), d = 0;
+
+	for (;;) {
+		struct entry *x = &tab[j];
+		uint64_t xd;
+
+		if (!x->ptr) {
+			*x = e;
+			return;
+		}
+		xd = dist(j, home_of(hash_ptr(x->ptr), cap), cap);
+		if (xd < d) {
+			struct entry t = *x;
+
+			*x = e;
+			e = t;
+			d = xd;
+		}
+		j = j + 1 == cap ? 0 : j + 1;
+		d++;
+	}
+}
+
+static int
+grow(struct shard *s)
+{
+	uint64_t ncap = s->cap ? s->cap + s->cap / 2 : CAP_MIN, i;
+	struct entry *nt = arena_map(ncap * sizeof(struct entry));
+
+	if (!nt)
+		return -ENOMEM;
+	for (i = 0; i < s->cap; i++)
+		if (s->tab[i].ptr)
+			place(nt, ncap, s->tab[i]);
+	arena_unmap(s->tab, s->cap * sizeof(struct entry));
+	s->tab = nt;
+	s->cap = ncap;
+	return 0;
+}
+
+static inline struct shard *
+shard_of(uint64_t h)
+{
+	return &shards[h >> (64 - BLOCKS_SHARD_BITS)];
+}
+
+int
+blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
+{
+	uint64_t p = (uint64_t)(uintptr_t)ptr, h = hash_ptr(p), cur, pk;
+	struct shard *s = shard_of(h);
+	struct entry e = { p, (uint64_t)size << IDX_BITS | idx };
+	int rc = 0;
+
+	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS)))
+		return -E2BIG;
+	lock_take(&s->lock);
+	if (unlikely(s->gen != gen)) {
+		rc = -ESTALE;
+		goto out;
+	}
+	if (unlikely((s->count + 1) * 8 > s->cap * 7) && (rc = grow(s)) < 0)
+		goto out;
+	place(s->tab, s->cap, e);
+	s->count++;
+	cur = atomic_fetch_add_explicit(&counters.current, size,
+					memory_order_relaxed) + size;
+	pk = atomic_load_explicit(&counters.peak, memory_order_relaxed);
+	while (cur > pk &&
+	       !atomic_compare_exchange_weak_explicit(&counters.peak, &pk, cur,
+						      memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+out:
+	lock_give(&s->lock);
+	return rc;
+}
+
+int
+blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
+{
+	uint64_t p = (uint64_t)(uintptr_t)ptr, h = hash_ptr(p), j, d, cap;
+	struct shard *s = shard_of(h);
+	struct entry *tab;
+	int rc = -ENOENT;
+
+	lock_take(&s->lock);
+	if (unlikely(s->gen != gen)) {
+		rc = -ESTALE;
+		goto out;
+	}
+	cap = s->cap;
+	tab = s->tab;
+	if (!s->count)
+		goto out;
+	for (j = home_of(h, cap), d = 0;; d++) {
+		struct entry *x = &tab[j];
+
+		if (!x->ptr ||
+		    dist(j, home_of(hash_ptr(x->ptr), cap), cap) < d)
+			goto out;
+		if (x->ptr == p)
+			break;
+		j = j + 1 == cap ? 0 : j + 1;
+	}
+	{
+		uint64_t sz = tab[j].meta >> IDX_BITS, k;
+
+		if (size)
+			*size = sz;
+		if (idx)
+			*idx = (uint32_t)(tab[j].meta & ((1u << IDX_BITS) - 1));
+		/* backward shift */
+		for (;;) {
+			k = j + 1 == cap ? 0 : j + 1;
+			if (!tab[k].ptr ||
+			    dist(k, home_of(hash_ptr(tab[k].ptr), cap), cap) == 0)
+				break;
+			tab[j] = tab[k];
+			j = k;
+		}
+		tab[j].ptr = 0;
+		tab[j].meta = 0;
+		s->count--;
+		atomic_fetch_sub_explicit(&counters.current, sz,
+					  memory_order_relaxed);
+		rc = 0;
+	}
+out:
+	lock_give(&s->lock);
+	return rc;
+}
+
+uint64_t
+blocks_current(void)
+{
+	return atomic_load_explicit(&counters.current, memory_order_relaxed);
+}
+
+uint64_t
+blocks_peak(void)
+{
+	return atomic_load_explicit(&counters.peak, memory_order_relaxed);
+}
+
+uint64_t
+blocks_count(void)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++)
+		n += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t
+blocks_bytes(void)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++) {
+		uint64_t cap = __atomic_load_n(&shards[i].cap, __ATOMIC_RELAXED);
+
+		n += arena_round(cap * sizeof(struct entry));
+	}
+	return n;
+}
+
+void
+blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
+	       uint64_t *missed)
+{
+	uint64_t got = 0, miss = 0, j;
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++) {
+		struct shard *s = &shards[i];
+
+		lock_take(&s->lock);
+		for (j = 0; j < s->cap; j++) {
+			struct entry *x = &s->tab[j];
+
+			if (!x->ptr)
+				continue;
+			if (got == cap) {
+				miss++;
+				continue;
+			}
+			out[got].size = x->meta >> IDX_BITS;
+			out[got].idx = (uint32_t)(x->meta &
+						  ((1u << IDX_BITS) - 1));
+			out[got].pad = 0;
+			got++;
+		}
+		lock_give(&s->lock);
+	}
+	*n = got;
+	*missed = miss;
+}
+
+void
+blocks_lock_all(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++)
+		lock_take(&shards[i].lock);
+}
+
+void
+blocks_unlock_all(void)
+{
+	uint32_t i;
+
+	for (i = BLOCKS_SHARDS; i-- > 0;)
+		lock_give(&shards[i].lock);
+}
+
+void
+blocks_reset_locks(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < BLOCKS_SHARDS; i++)
+		lock_reset(&shards[i].lock);
+}

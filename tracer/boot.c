@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * boot.c - initialisation at load time and clean-up at exit.
+ *
+ * Order at load (constructor, guard set throughout): read the environment
+ * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), warm libunwind up
+ * with its per-thread cache, install the fork handlers, create the segment
+ * and the agent, then start tracing if HAWK_TRACEMALLOC asks.  Allocations
+ * made before that (other constructors, the loader) go straight to glibc:
+ * tracing is off until started, so no bootstrap pool is needed.
+ *
+ * HAWK_TRACEMALLOC=N with N outside 1..512 (or not a number) is ignored
+ * with one message on stderr; the process runs untraced.  HAWK_GROUP
+ * naming a group the process is not in is ignored likewise (mode 0600).
+ * HAWK_STATS=1 prints one line of table statistics on stderr at exit
+ * (bench/run.sh reads it).
+ *
+ * At exit (destructor; also when a fork child exits): stop the agent and
+ * remove this process's segment.  The tables are left alone: other
+ * threads may still be allocating.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "arena.h"
+#include "blocks.h"
+#include "core.h"
+#include "intern.h"
+#include "unwind.h"
+
+extern char *program_invocation_short_name;
+
+static int stats_at_exit;
+
+/* Parse a decimal 1..SEG_FRAMES_MAX, or return 0. */
+static uint32_t
+parse_frames(const char *s)
+{
+	uint32_t v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > SEG_FRAMES_MAX)
+			return 0;
+		v = v * 10 + (uint32_t)(*s - '0');
+	}
+	return v <= SEG_FRAMES_MAX ? v : 0;
+}
+
+static void
+copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+read_group(const char *name)
+{
+	struct group *gr = getgrnam(name);
+	gid_t groups[256];
+	int n, i;
+
+	if (!gr) {
+		agent_msg("HAWK_GROUP=", name, ": no such group; using 0600");
+		return;
+	}
+	if (gr->gr_gid == getegid())
+		goto member;
+	n = getgroups(256, groups);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gr->gr_gid)
+			goto member;
+	agent_msg("HAWK_GROUP=", name,
+		  ": not a group of this process; using 0600");
+	return;
+member:
+	agent_mode = 0660;
+	agent_gid = gr->gr_gid;
+}
+
+__attribute__((constructor)) static void
+boot_init(void)
+{
+	const char *s;
+	uint32_t frames = 0;
+
+	guard_active = 1;
+	s = getenv("HAWK_DIR");
+	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
+	s = getenv("HAWK_NAME");
+	if (!s || !*s)
+		s = program_invocation_short_name;
+	copy_str(agent_name, sizeof(agent_name), s ? s : "");
+	s = getenv("HAWK_GROUP");
+	if (s && *s)
+		read_group(s);
+	s = getenv("HAWK_STATS");
+	stats_at_exit = s && *s == '1';
+	s = getenv("HAWK_TRACEMALLOC");
+	if (s && *s) {
+		frames = parse_frames(s);
+		if (!frames)
+			agent_msg("HAWK_TRACEMALLOC=", s,
+				  ": not a frame count 1..512; not tracing");
+	}
+
+	if (unwind_init() < 0) {
+		agent_msg("libunwind does not work here; tracing disabled",
+			  "", "");
+		guard_active = 0;
+		return;
+	}
+	/* the tables accept generation 0 until the first start */
+	intern_reset(0);
+	blocks_reset(0);
+	if (fork_init() < 0)
+		agent_msg("pthread_atfork failed", "", "");
+	agent_start();
+	if (frames) {
+		pthread_mutex_lock(&core_ctl_lock);
+		core_start(frames, 0);
+		agent_publish_status();
+		pthread_mutex_unlock(&core_ctl_lock);
+	}
+	guard_active = 0;
+}
+
+static void
+put_num(char *buf, size_t *len, const char *key, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	while (*key)
+		buf[(*len)++] = *key++;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[(*len)++] = tmp[--n];
+}
+
+static void
+print_stats(void)
+{
+	char line[256];
+	size_t len = 0;
+
+	put_num(line, &len, "hawk: stats blocks=", blocks_count());
+	put_num(line, &len, " blocks_bytes=", blocks_bytes());
+	put_num(line, &len, " traces=", intern_count());
+	put_num(line, &len, " traces_bytes=", intern_bytes());
+	put_num(line, &len, " memory=", arena_bytes());
+	line[len++] = '\n';
+	if (write(2, line, len) < 0)
+		return;
+}
+
+__attribute__((destructor)) static void
+boot_fini(void)
+{
+	guard_active = 1;
+	if (stats_at_exit)
+		print_stats();
+	agent_shutdown();
+	guard_active = 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.c - the recording core: capture -> intern -> live-block table, and
+ * the start/stop state machine.
+ *
+ * - called only with the thread's guard set (interpose.c sets it);
+ * - unwinds before taking any lock; then one intern shard lock, then one
+ *   blocks shard lock, never both at once;
+ * - generations: core_gen is odd while tracing.  start resets the tables
+ *   to gen+1 and then publishes it; stop publishes gen+1 (even) and then
+ *   resets the tables, which takes every shard lock, so that a thread that
+ *   read the old generation either finished its table update before the
+ *   reset or is refused by the tables (-ESTALE) - no use after free, and
+ *   no record of one session survives into the next;
+ * - a recoverable error (mmap failure, full index space) never aborts the
+ *   host: recording stops at once (core_on = 0), the count of allocations
+ *   not recorded grows, and the agent finishes the stop within a second,
+ *   publishing last_error and SEG_F_TRACER_ERROR.
+ */
+#include "config.h"
+
+#include "core.h"
+
+#include <errno.h>
+#include <malloc.h>
+
+#include "arena.h"
+#include "blocks.h"
+#include "intern.h"
+#include "segment.h"
+#include "unwind.h"
+
+__thread int guard_active __attribute__((tls_model("initial-exec")));
+
+_Atomic uint32_t core_on;
+pthread_mutex_t core_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Atomic uint32_t core_gen;
+static _Atomic uint32_t core_frames;
+static _Atomic uint64_t core_dropped;
+static _Atomic int32_t core_error;      /* pending internal error */
+static int32_t last_error;              /* published one */
+
+static void
+fail(int err)
+{
+	int32_t zero = 0;
+
+	atomic_fetch_add_explicit(&core_dropped, 1, memory_order_relaxed);
+	atomic_store_explicit(&core_on, 0, memory_order_relaxed);
+	atomic_compare_exchange_strong(&core_error, &zero, (int32_t)-err);
+}
+
+void
+core_alloc(void *p, size_t size)
+{
+	uint64_t frames[SEG_FRAMES_MAX];
+	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
+	uint32_t max = atomic_load_explicit(&core_frames, memory_order_relaxed);
+	uint32_t n, total, idx;
+	int rc;
+
+	if (!(g & 1))
+		return;
+	n = unwind_capture(frames, max, &total);
+	if (unlikely(n == 0)) {
+		/* no frame outside the tracer: cannot happen for a call from
+		 * the application; count it rather than invent a frame */
+		atomic_fetch_add_explicit(&core_dropped, 1,
+					  memory_order_relaxed);
+		return;
+	}
+	rc = intern_trace(g, frames, n, total, &idx);
+	if (likely(rc == 0))
+		rc = blocks_insert(g, p, size, idx);
+	if (unlikely(rc < 0)) {
+		if (rc == -E2BIG)        /* one odd block: just count it */
+			atomic_fetch_add_explicit(&core_dropped, 1,
+						  memory_order_relaxed);
+		else if (rc != -ESTALE)
+			fail(rc);
+	}
+}
+
+void
+core_free(void *p)
+{
+	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
+
+	if (g & 1)
+		blocks_remove(g, p, NULL, NULL);
+}
+
+void
+core_realloc_take(void *old, struct core_moved *m)
+{
+	m->gen = atomic_load_explicit(&core_gen, memory_order_acquire);
+	m->found = (m->gen & 1) &&
+		   blocks_remove(m->gen, old, &m->size, &m->idx) == 0;
+}
+
+void
+core_realloc_failed(void *old, const struct core_moved *m)
+{
+	if (m->found)
+		blocks_insert(m->gen, old, m->size, m->idx);
+}
+
+int
+core_start(uint32_t frames, uint32_t flags)
+{
+	uint32_t g = atomic_load(&core_gen);
+
+	if (g & 1)
+		return -EALREADY;
+	if (frames < 1 || frames > SEG_FRAMES_MAX)
+		return -EINVAL;
+	if (flags & CMD_FLAG_GC) {
+		core_run_gc_hooks();
+		malloc_trim(0);
+	}
+	intern_reset(g + 1);
+	blocks_reset(g + 1);
+	atomic_store(&core_dropped, 0);
+	atomic_store(&core_error, 0);
+	last_error = 0;
+	atomic_store(&core_frames, frames);
+	atomic_store_explicit(&core_gen, g + 1, memory_order_release);
+	atomic_store_explicit(&core_on, 1, memory_order_release);
+	return 0;
+}
+
+/* Forget everything; generation becomes even. */
+static void
+drop_tables(void)
+{
+	uint32_t ng = atomic_load(&core_gen) + 1;
+
+	atomic_store_explicit(&core_on, 0, memory_order_relaxed);
+	atomic_store_explicit(&core_gen, ng, memory_order_release);
+	blocks_reset(ng);
+	intern_reset(ng);
+}
+
+int
+core_stop(void)
+{
+	if (!(atomic_load(&core_gen) & 1))
+		return -ENOTCONN;
+	drop_tables();
+	atomic_store(&core_frames, 0);
+	return 0;
+}
+
+void
+core_reap_error(void)
+{
+	int32_t err = atomic_load(&core_error);
+
+	if (!err || !(atomic_load(&core_gen) & 1))
+		return;
+	drop_tables();
+	atomic_store(&core_frames, 0);
+	last_error = err;
+}
+
+void
+core_get_status(struct core_status *st)
+{
+	st->tracing = (atomic_load(&core_gen) & 1) && core_tracing();
+	st->frames = st->tracing ? atomic_load(&core_frames) : 0;
+	st->current = blocks_current();
+	st->peak = blocks_peak();
+	st->memory = arena_bytes();
+	st->dropped = atomic_load_explicit(&core_dropped,
+					   memory_order_relaxed);
+	st->last_error = last_error ? last_error : atomic_load(&core_error);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - the tracer's state and the recording core shared by the
+ * interposed functions (LD_PRELOAD and -lhawk alike), the agent and the
+ * public API.
+ */
+#ifndef HAWK_TRACER_CORE_H
+#define HAWK_TRACER_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guard.h"
+
+/*
+ * The hot path's switch: a process-global mirror of seg_header.tracing
+ * (the segment may not exist yet, and a load from our own .bss is one
+ * instruction).  Relaxed: a thread may notice a start or stop late, which
+ * is harmless because every table operation re-checks the generation under
+ * its lock.
+ */
+extern _Atomic uint32_t core_on;
+
+static inline int
+core_tracing(void)
+{
+	return atomic_load_explicit(&core_on, memory_order_relaxed) != 0;
+}
+
+/* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
+extern pthread_mutex_t core_ctl_lock;
+
+/* Recording entry points: the caller has set guard_active.  `p` non-NULL. */
+void core_alloc(void *p, size_t size);
+void core_free(void *p);
+/* realloc's first half: forget `old`, remembering its record so that
+ * core_realloc_failed can put it back if the real realloc fails. */
+struct core_moved {
+	int found;
+	uint32_t gen;
+	uint32_t idx;
+	uint64_t size;
+};
+void core_realloc_take(void *old, struct core_moved *m);
+void core_realloc_failed(void *old, const struct core_moved *m);
+
+/* Control (caller holds core_ctl_lock).  Return 0 or -errno:
+ * -EALREADY, -ENOTCONN, -EINVAL as in segment.h's command results. */
+int core_start(uint32_t frames, uint32_t flags);
+int core_stop(void);
+/* After an internal error stopped recording: finish the stop (free the
+ * tables) and keep the error for the segment.  Caller holds the lock. */
+void core_reap_error(void);
+
+struct core_status {
+	int tracing;
+	uint32_t frames;
+	uint64_t current, peak, memory, dropped;
+	int32_t last_error;
+};
+void core_get_status(struct core_status *st);
+
+/* gc hooks (api.c) run by a start with CMD_FLAG_GC. */
+void core_run_gc_hooks(void);
+
+#endif /* HAWK_TRACER_CORE_H */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork.c - pthread_atfork handlers.
+ *
+ * Lock order (the same everywhere): core_ctl_lock, then intern shards
+ * 0..63, then blocks shards 0..63.  The hot path never holds two of them
+ * at once, and start/stop/snapshot take them in this order, so prepare
+ * cannot deadlock: it waits for any thread inside a table operation to
+ * leave it (a few instructions; no table operation waits for anything).
+ * Holding every lock across fork means the child's copy of the tables is
+ * consistent.
+ *
+ * Child: the threads that held nothing are gone, so the locks are simply
+ * re-initialised; the parent's segment is forgotten (not removed: it is
+ * still the parent's), the child gets its own "<pid>.seg" and a new agent,
+ * and keeps tracing if the parent was - its tables start as the copy of
+ * the parent's, which are exactly the traced blocks of its own copy of the
+ * heap.  (Every peer profiler gives up on the child instead.)
+ */
+#include "config.h"
+
+#include <pthread.h>
+
+#include "agent.h"
+#include "blocks.h"
+#include "core.h"
+#include "intern.h"
+
+static int saved_guard;
+
+static void
+prepare(void)
+{
+	saved_guard = guard_active;
+	guard_active = 1;
+	pthread_mutex_lock(&core_ctl_lock);
+	intern_lock_all();
+	blocks_lock_all();
+}
+
+static void
+parent(void)
+{
+	blocks_unlock_all();
+	intern_unlock_all();
+	pthread_mutex_unlock(&core_ctl_lock);
+	guard_active = saved_guard;
+}
+
+static void
+child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	blocks_reset_locks();
+	intern_reset_locks();
+	core_ctl_lock = fresh;
+	agent_after_fork_child();
+	guard_active = saved_guard;
+}
+
+int
+fork_init(void)
+{
+	return -pthread_atfork(prepare, parent, child);
+}

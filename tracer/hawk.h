@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hawk.h - the public API of libhawk, for programs that link -lhawk (the
+ * same library also works unmodified through LD_PRELOAD).  See libhawk(3).
+ *
+ * Every function returns 0 on success and -1 with errno set on failure,
+ * unless stated otherwise.  All are thread-safe.
+ */
+#ifndef HAWK_H
+#define HAWK_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Start tracing: from now on every allocation is recorded with up to
+ * `frames` return addresses (1 .. 512; tracemalloc's default is 30).
+ * Errors: EALREADY (already tracing), EINVAL (frames out of range).
+ */
+int hawk_start(int frames);
+
+/* Stop tracing and forget every trace.  Errors: ENOTCONN (not tracing). */
+int hawk_stop(void);
+
+/* 1 while tracing, else 0.  Cannot fail. */
+int hawk_is_tracing(void);
+
+/*
+ * Current and peak size of the traced blocks, in bytes (either pointer
+ * may be NULL).  Both are 0 when not tracing.  Cannot fail.
+ */
+int hawk_traced_memory(size_t *current, size_t *peak);
+
+/* Bytes of memory the tracer itself uses (its tables).  Cannot fail. */
+size_t hawk_tracer_memory(void);
+
+/*
+ * Register a collection hook: a start with gc=true (hawk_start does not;
+ * the `start/` command's gc option does) calls every hook, in the order
+ * registered, then returns free heap to the system with malloc_trim(0).
+ * Hooks run in the tracer's agent thread, with every signal blocked and
+ * allocations untraced.  At most 16 hooks.  Errors: EINVAL (fn NULL),
+ * ENOSPC (too many hooks).
+ */
+int hawk_gc_hook_add(void (*fn)(void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAWK_H */

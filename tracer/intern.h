@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * intern.h - traceback interning: one copy of each distinct traceback,
+ * named by a 24-bit index that live-block records carry.
+ */
+#ifndef HAWK_TRACER_INTERN_H
+#define HAWK_TRACER_INTERN_H
+
+#include <stdint.h>
+
+#define INTERN_SHARD_BITS 6u
+#define INTERN_SHARDS     (1u << INTERN_SHARD_BITS)
+#define INTERN_IDX_BITS   24u      /* index = local << 6 | shard */
+#define INTERN_IDX_MAX    (1u << INTERN_IDX_BITS)
+
+struct trace {
+	uint64_t hash;
+	uint32_t nframes;          /* frames[] length, 1 .. SEG_FRAMES_MAX */
+	uint32_t total;            /* depth before truncation */
+	uint64_t frames[];         /* raw return addresses, innermost first */
+};
+
+/*
+ * Drop every traceback and give the memory back; the tables then accept
+ * only calls made with generation `gen`.  Takes every shard lock in index
+ * order.  Called by start/stop (under the tracer's control lock).
+ */
+void intern_reset(uint32_t gen);
+
+/*
+ * Find or add the traceback frames[0..n) with depth `total`; store its
+ * index in *idx.  Returns 0, -ESTALE when `gen` is no longer the tables'
+ * generation (tracing was stopped meanwhile: record nothing), -ENOMEM when
+ * mmap failed, -ENOSPC when the index space is exhausted.
+ * Hot path: one shard lock, no allocation except mmap when a shard grows.
+ */
+int intern_trace(uint32_t gen, const uint64_t *frames, uint32_t n,
+		 uint32_t total, uint32_t *idx);
+
+/* The traceback of an index returned by intern_trace (same generation).
+ * Caller must exclude intern_reset (tracer control lock). */
+const struct trace *intern_get(uint32_t idx);
+
+/* Number of distinct tracebacks and the bytes they take (tables, trace
+ * records, index directory). */
+uint64_t intern_count(void);
+uint64_t intern_bytes(void);
+
+/* fork: take every shard lock in index order / release / re-initialise. */
+void intern_lock_all(void);
+void intern_unlock_all(void);
+void intern_reset_locks(void);
+
+#endif /* HAWK_TRACER_INTERN_H */

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * interpose.c - the malloc family, interposed by LD_PRELOAD and equally
+ * when a program links -lhawk.  C++ operators are in interpose_cxx.c.
+ *
+ * - thin: switch check -> real call -> one core call;
+ * - while tracing is off, each call costs one load and one predictable
+ *   branch before the tail call to glibc;
+ * - the real functions are glibc's exported __libc_malloc family, bound at
+ *   link time: no dlsym, so no bootstrap pool is needed (dlsym's own
+ *   calloc goes to glibc directly) - glibc is a requirement (configure
+ *   checks __libc_malloc);
+ * - never allocates through the hooks it installs: guard_active is held
+ *   across the real call and the recording;
+ * - records a free before the real free (another thread may get the same
+ *   address back at once) and an allocation after the real allocation;
+ * - takes no lock itself.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+/* Common tail of every allocation function. */
+#define TRACED_ALLOC(call, size)					\
+	do {								\
+		void *p_;						\
+		if (likely(!core_tracing()) || guard_active)		\
+			return call;					\
+		guard_active = 1;					\
+		p_ = call;						\
+		if (p_)							\
+			core_alloc(p_, (size));				\
+		guard_active = 0;					\
+		return p_;						\
+	} while (0)
+
+HAWK_EXPORT void *
+malloc(size_t size)
+{
+	TRACED_ALLOC(__libc_malloc(size), size);
+}
+
+HAWK_EXPORT void *
+calloc(size_t n, size_t size)
+{
+	/* __libc_calloc checks n * size for overflow and fails first */
+	TRACED_ALLOC(__libc_calloc(n, size), n * size);
+}
+
+HAWK_EXPORT void
+free(void *p)
+{
+	if (likely(!core_tracing()) || guard_active || !p) {
+		__libc_free(p);
+		return;
+	}
+	guard_active = 1;
+	core_free(p);
+	__libc_free(p);
+	guard_active = 0;
+}
+
+HAWK_EXPORT void *
+realloc(void *old, size_t size)
+{
+	struct core_moved m;
+	void *p;
+
+	if (likely(!core_tracing()) || guard_active)
+		return __libc_realloc(old, size);
+	if (!old)
+		TRACED_ALLOC(__libc_realloc(NULL, size), size);
+	guard_active = 1;
+	/* forget the old block first: once realloc returns, its address may
+	 * be handed to another thread */
+	core_realloc_take(old, &m);
+	p = __libc_realloc(old, size);
+	if (p)
+		core_alloc(p, size);
+	else if (size)
+		core_realloc_failed(old, &m);   /* old block still live */
+	guard_active = 0;
+	return p;
+}
+
+HAWK_EXPORT void *
+reallocarray(void *old, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(old, total);
+}
+
+HAWK_EXPORT int
+posix_memalign(void **out, size_t align, size_t size)
+{
+	void *p;
+
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	if (likely(!core_tracing()) || guard_active) {
+		p = __libc_memalign(align, size);
+	} else {
+		guard_active = 1;
+		p = __libc_memalign(align, size);
+		if (p)
+			core_alloc(p, size);
+		guard_active = 0;
+	}
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+HAWK_EXPORT void *
+aligned_alloc(size_t align, size_t size)
+{
+	if (!align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	TRACED_ALLOC(__libc_memalign(align, size), size);
+}
+
+HAWK_EXPORT void *
+memalign(size_t align, size_t size)
+{
+	TRACED_ALLOC(__libc_memalign(align, size), size);
+}
+
+HAWK_EXPORT void *
+valloc(size_t size)
+{
+	TRACED_ALLOC(__libc_valloc(size), size);
+}
+
+HAWK_EXPORT void *
+pvalloc(size_t size)
+{
+	TRACED_ALLOC(__libc_pvalloc(size), size);
+}

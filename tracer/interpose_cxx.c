@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * interpose_cxx.c - every C++ operator new / new[] / delete / delete[]
+ * (plain, nothrow, sized, aligned), defined in C under their Itanium
+ * mangled names from one X-macro table, so that C programs do not need
+ * libstdc++ and C++ programs get all of them from libhawk.
+ *
+ * - new: the real allocation is glibc's (__libc_malloc / __libc_memalign);
+ *   on failure the throwing forms loop on std::get_new_handler() and
+ *   finally throw std::bad_alloc through libstdc++'s own
+ *   std::__throw_bad_alloc (weak references: present whenever the program
+ *   is C++); the nothrow forms return NULL;
+ * - delete of every form is free(): sizes and alignments are not needed
+ *   by glibc;
+ * - same guard and hot-path rules as interpose.c.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+typedef void (*new_handler_fn)(void);
+/* std::get_new_handler() and std::__throw_bad_alloc() from libstdc++ */
+extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void)
+	__attribute__((weak, noreturn));
+
+static inline __attribute__((always_inline)) void *
+real_new(size_t n, size_t align)
+{
+	return align ? __libc_memalign(align, n) : __libc_malloc(n);
+}
+
+static void *
+new_failed(size_t n, size_t align, int nothrow)
+{
+	for (;;) {
+		new_handler_fn h = _ZSt15get_new_handlerv ?
+				   _ZSt15get_new_handlerv() : NULL;
+		void *p;
+
+		if (!h) {
+			if (nothrow)
+				return NULL;
+			if (_ZSt17__throw_bad_allocv)
+				_ZSt17__throw_bad_allocv();
+			abort();
+		}
+		h();    /* may throw: nothrow forms let it pass, as libstdc++ */
+		p = real_new(n, align);
+		if (p)
+			return p;
+	}
+}
+
+static inline __attribute__((always_inline)) void *
+new_common(size_t n, size_t align, int nothrow)
+{
+	void *p;
+
+	if (likely(!core_tracing()) || guard_active) {
+		p = real_new(n, align);
+	} else {
+		guard_active = 1;
+		p = real_new(n, align);
+		if (p)
+			core_alloc(p, n);
+		guard_active = 0;
+	}
+	if (unlikely(!p)) {
+		p = new_failed(n, align, nothrow);
+		if (p && core_tracing() && !guard_active) {
+			guard_active = 1;
+			core_alloc(p, n);
+			guard_active = 0;
+		}
+	}
+	return p;
+}
+
+static inline __attribute__((always_inline)) void
+delete_common(void *p)
+{
+	if (likely(!core_tracing()) || guard_active || !p) {
+		__libc_free(p);
+		return;
+	}
+	guard_active = 1;
+	core_free(p);
+	__libc_free(p);
+	guard_active = 0;
+}
+
+/* X(mangled name, parameter list, alignment argument, nothrow) */
+#define NEW_TABLE(X)							\
+	X(_Znwm, (size_t n), 0, 0)					\
+	X(_Znam, (size_t n), 0, 0)					\
+	X(_ZnwmRKSt9nothrow_t, (size_t n, const void *nt), 0, 1)	\
+	X(_ZnamRKSt9nothrow_t, (size_t n, const void *nt), 0, 1)	\
+	X(_ZnwmSt11align_val_t, (size_t n, size_t al), al, 0)		\
+	X(_ZnamSt11align_val_t, (size_t n, size_t al), al, 0)		\
+	X(_ZnwmSt11align_val_tRKSt9nothrow_t,				\
+	  (size_t n, size_t al, const void *nt), al, 1)			\
+	X(_ZnamSt11align_val_tRKSt9nothrow_t,				\
+	  (size_t n, size_t al, const void *nt), al, 1)
+
+/* X(mangled name, parameter list) - all forms free the pointer `p` */
+#define DELETE_TABLE(X)							\
+	X(_ZdlPv, (void *p))						\
+	X(_ZdaPv, (void *p))						\
+	X(_ZdlPvm, (void *p, size_t n))					\
+	X(_ZdaPvm, (void *p, size_t n))					\
+	X(_ZdlPvRKSt9nothrow_t, (void *p, const void *nt))		\
+	X(_ZdaPvRKSt9nothrow_t, (void *p, const void *nt))		\
+	X(_ZdlPvSt11align_val_t, (void *p, size_t al))			\
+	X(_ZdaPvSt11align_val_t, (void *p, size_t al))			\
+	X(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t al))	\
+	X(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t al))	\
+	X(_ZdlPvSt11align_val_tRKSt9nothrow_t,				\
+	  (void *p, size_t al, const void *nt))				\
+	X(_ZdaPvSt11align_val_tRKSt9nothrow_t,				\
+	  (void *p, size_t al, const void *nt))
+
+#define DEFINE_NEW(name, params, align, nothrow)			\
+	HAWK_EXPORT void *name params;					\
+	HAWK_EXPORT void *name params					\
+	{								\
+		return new_common(n, (align), (nothrow));		\
+	}
+#define DEFINE_DELETE(name, params)					\
+	HAWK_EXPORT void name params;					\
+	HAWK_EXPORT void name params					\
+	{								\
+		delete_common(p);					\
+	}
+
+NEW_TABLE(DEFINE_NEW)
+DELETE_TABLE(DEFINE_DELETE)
