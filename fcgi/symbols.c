@@ -69,12 +69,29 @@ struct sym_str {
 	char s[];
 };
 
+/* A function's code range in a CU: [lo, hi) in DWARF addresses. */
+struct sym_fn {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die;             /* its DW_TAG_subprogram */
+};
+
+/* The functions of one CU sorted by address, built on first use so that a
+ * lookup descends from one function instead of walking the whole CU (as
+ * dwarf_getscopes and dwarf_getscopes_die do: O(CU) per address). */
+struct sym_cu {
+	UT_hash_handle hh;
+	Dwarf_Off off;             /* CU DIE offset: the key */
+	struct sym_fn *fns;
+	size_t n, cap;
+};
+
 struct sym_file {
 	UT_hash_handle hh;
 	char *key;                 /* "b:<hex build-id>" or "f:dev:ino:..." */
 	uint32_t id;               /* 1.. : key of the result table */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
+	struct sym_cu *cus;
 };
 
 enum sym_inst_state {
@@ -206,6 +223,22 @@ insts_clear(struct symbolizer *s)
 }
 
 static void
+file_destroy(struct sym_file *f)
+{
+	struct sym_cu *c, *tmp;
+
+	HASH_ITER(hh, f->cus, c, tmp) {
+		HASH_DEL(f->cus, c);
+		free(c->fns);
+		free(c);
+	}
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	free(f->key);
+	free(f);
+}
+
+static void
 files_clear(struct symbolizer *s)
 {
 	struct sym_file *f, *tmp;
@@ -214,9 +247,7 @@ files_clear(struct symbolizer *s)
 	results_clear(s);
 	HASH_ITER(hh, s->files, f, tmp) {
 		HASH_DEL(s->files, f);
-		dwfl_end(f->dwfl);
-		free(f->key);
-		free(f);
+		file_destroy(f);
 	}
 	s->nfiles = 0;
 }
@@ -407,10 +438,7 @@ file_report(struct symbolizer *s, const char *key, const char *name, int fd)
 	return f;
 
 err_free:
-	if (f->dwfl)
-		dwfl_end(f->dwfl);
-	free(f->key);
-	free(f);
+	file_destroy(f);
 err_fd:
 	if (fd >= 0)
 		close(fd);
@@ -492,9 +520,7 @@ file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
 		 * the build-id the target runs, else serve nothing stale */
 		int o;
 
-		dwfl_end(f->dwfl);
-		free(f->key);
-		free(f);
+		file_destroy(f);
 		f = NULL;
 		*state = INST_STALE;
 		o = snprintf(used, sizeof(used),
@@ -506,9 +532,7 @@ file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
 			return NULL;
 		f = file_report(s, key, used, fd);
 		if (f && !build_id_is(f->mod, m->build_id, idlen)) {
-			dwfl_end(f->dwfl);
-			free(f->key);
-			free(f);
+			file_destroy(f);
 			return NULL;
 		}
 	}
@@ -738,15 +762,179 @@ die_function(struct symbolizer *s, Dwarf_Die *die)
 	return name ? intern_symbol(s, name, NULL) : s->s_empty;
 }
 
+static int
+fn_cmp(const void *a, const void *b)
+{
+	const struct sym_fn *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Collect the code ranges of the functions below `parent` (descending
+ * into namespaces and classes, where C++ compilers put some). */
+static int
+cu_collect(struct sym_cu *c, Dwarf_Die *parent, int depth)
+{
+	Dwarf_Die child;
+
+	if (depth > 32 || dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag == DW_TAG_subprogram) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+
+			while ((off = dwarf_ranges(&child, off, &base, &lo,
+						   &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				if (c->n == c->cap) {
+					size_t cap = c->cap ? 2 * c->cap : 64;
+					struct sym_fn *t;
+
+					t = realloc(c->fns, cap * sizeof(*t));
+					if (!t)
+						return -ENOMEM;
+					c->fns = t;
+					c->cap = cap;
+				}
+				c->fns[c->n++] = (struct sym_fn){
+					lo, hi, dwarf_dieoffset(&child) };
+			}
+		} else if (tag == DW_TAG_namespace ||
+			   tag == DW_TAG_class_type ||
+			   tag == DW_TAG_structure_type ||
+			   tag == DW_TAG_union_type ||
+			   tag == DW_TAG_module) {
+			if (cu_collect(c, &child, depth + 1) < 0)
+				return -ENOMEM;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+static struct sym_cu *
+cu_get(struct sym_file *f, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	struct sym_cu *c;
+
+	HASH_FIND(hh, f->cus, &off, sizeof(off), c);
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->off = off;
+	if (cu_collect(c, cudie, 0) < 0) {
+		free(c->fns);
+		free(c);
+		return NULL;
+	}
+	qsort(c->fns, c->n, sizeof(*c->fns), fn_cmp);
+	HASH_ADD(hh, f->cus, off, sizeof(c->off), c);
+	return c;
+}
+
+/* Innermost-last chain of the scopes below chain[depth - 1] containing
+ * pc: lexical blocks and inlined subroutines.  Returns the new depth.
+ * GCC may give a lexical block ranges that miss code of an inline inside
+ * it, so when no child contains pc the blocks are searched too (as
+ * dwarf_getscopes walks the whole tree); still O(function), not O(CU). */
+static int
+descend(Dwarf_Die *chain, int depth, int max, Dwarf_Addr pc)
+{
+	Dwarf_Die child;
+
+	if (depth >= max || dwarf_child(&chain[depth - 1], &child) != 0)
+		return depth;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag != DW_TAG_lexical_block &&
+		    tag != DW_TAG_inlined_subroutine &&
+		    tag != DW_TAG_try_block && tag != DW_TAG_catch_block)
+			continue;
+		if (dwarf_haspc(&child, pc) > 0) {
+			chain[depth] = child;
+			return descend(chain, depth + 1, max, pc);
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	if (dwarf_child(&chain[depth - 1], &child) != 0)
+		return depth;
+	do {
+		int tag = dwarf_tag(&child), d;
+
+		if (tag != DW_TAG_lexical_block &&
+		    tag != DW_TAG_try_block && tag != DW_TAG_catch_block)
+			continue;
+		chain[depth] = child;
+		d = descend(chain, depth + 1, max, pc);
+		if (d > depth + 1)
+			return d;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return depth;
+}
+
+/*
+ * The scopes containing pc, innermost first, in *scopes (malloc'd), from
+ * the CU index; falls back to dwarf_getscopes + dwarf_getscopes_die (as
+ * eu-addr2line -i: dwarf_getscopes alone continues from an inline into its
+ * abstract definition, not into its caller).  Returns the count or <= 0.
+ */
+static int
+scopes_at(struct sym_file *f, Dwarf_Die *cudie, Dwarf_Addr pc,
+	  Dwarf_Die **scopes)
+{
+	struct sym_cu *c = cu_get(f, cudie);
+	Dwarf_Die chain[SYM_FRAMES_MAX], inner;
+	int n;
+
+	*scopes = NULL;
+	if (c && c->n) {
+		size_t lo = 0, hi = c->n;
+
+		/* the last function starting at or before pc */
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (c->fns[mid].lo <= pc)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (c->fns[lo].lo <= pc && pc < c->fns[lo].hi &&
+		    dwarf_offdie(dwarf_cu_getdwarf(cudie->cu), c->fns[lo].die,
+				 &chain[0])) {
+			n = descend(chain, 1, SYM_FRAMES_MAX, pc);
+			*scopes = malloc((size_t)n * sizeof(**scopes));
+			if (!*scopes)
+				return -1;
+			for (int i = 0; i < n; i++)
+				(*scopes)[i] = chain[n - 1 - i];
+			return n;
+		}
+	}
+	n = dwarf_getscopes(cudie, pc, scopes);
+	if (n <= 0)
+		return n;
+	inner = (*scopes)[0];
+	free(*scopes);
+	*scopes = NULL;
+	return dwarf_getscopes_die(&inner, scopes);
+}
+
 /*
  * Frames from the DWARF of the CU covering `rel`; returns how many (0: no
  * line info or no function scope there, use the symbol table).
  */
 static uint32_t
-dwarf_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t rel,
+dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 	     struct sym_frame *out, uint32_t max)
 {
-	Dwarf_Die *cudie, *scopes = NULL, inner;
+	Dwarf_Die *cudie, *scopes = NULL;
 	Dwarf_Files *files = NULL;
 	Dwarf_Addr dbias = 0;
 	const char *src;
@@ -754,31 +942,17 @@ dwarf_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t rel,
 	uint32_t n = 0;
 	int nscopes, lineno = 0;
 
-	cudie = dwfl_module_addrdie(mod, rel, &dbias);
+	cudie = dwfl_module_addrdie(f->mod, rel, &dbias);
 	if (!cudie)
 		return 0;
-	line = dwfl_module_getsrc(mod, rel);
+	line = dwfl_module_getsrc(f->mod, rel);
 	src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
 		   : NULL;
 	if (!src || lineno <= 0)
 		return 0;
-	nscopes = dwarf_getscopes(cudie, rel - dbias, &scopes);
-	if (nscopes <= 0) {
-		free(scopes);
-		return 0;
-	}
-	/* dwarf_getscopes continues from an inline into its abstract
-	 * definition; the physical nesting (inline -> caller) comes from
-	 * dwarf_getscopes_die, as eu-addr2line -i does it. */
-	inner = scopes[0];
-	free(scopes);
-	scopes = NULL;
-	nscopes = dwarf_getscopes_die(&inner, &scopes);
-	if (nscopes <= 0) {
-		free(scopes);
-		return 0;
-	}
-	dwarf_getsrcfiles(cudie, &files, NULL);
+	nscopes = scopes_at(f, cudie, rel - dbias, &scopes);
+	if (nscopes > 0)
+		dwarf_getsrcfiles(cudie, &files, NULL);
 	for (int i = 0; i < nscopes && n < max; i++) {
 		Dwarf_Die *die = &scopes[i];
 		int tag = dwarf_tag(die);
@@ -806,12 +980,30 @@ dwarf_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t rel,
 		if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr),
 				    &val) == 0 && val <= UINT32_MAX)
 			lineno = (int)val;
-		if (!src) {
+		if (!src || lineno <= 0) {
 			/* cannot place the caller: stop rather than guess */
 			break;
 		}
 	}
 	free(scopes);
+	if (!n && max) {
+		/* a line but no function DIE around it (padding after a
+		 * noreturn call, code from a CU without DIEs for it): keep
+		 * the line, name the function from the symbol table */
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(f->mod, rel, &off,
+							&sym, NULL, NULL,
+							NULL);
+
+		out[0].file = intern(s, src);
+		out[0].line = (uint32_t)lineno;
+		out[0].function = name ? intern_symbol(s, name, NULL)
+				       : s->s_empty;
+		out[0].module = NULL;
+		if (out[0].file && out[0].function)
+			n = 1;
+	}
 	return n;
 }
 
@@ -823,7 +1015,7 @@ res_compute(struct symbolizer *s, struct sym_file *f, uint64_t rel)
 	struct sym_res *r;
 	uint32_t n;
 
-	n = dwarf_frames(s, f->mod, rel, fr, SYM_FRAMES_MAX);
+	n = dwarf_frames(s, f, rel, fr, SYM_FRAMES_MAX);
 	if (!n) {
 		GElf_Off off = 0;
 		GElf_Sym sym;
