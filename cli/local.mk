@@ -1,1 +1,7 @@
-# cli/local.mk - rules for cli/ (included from the top-level Makefile.am)
+# cli/local.mk - the `hawk` command (run, ps, serve) and its man page
+# (included from the top-level Makefile.am).  It reads segments through
+# ipc/ only; `hawk serve` execs pkglibexecdir/hawk-serve (conf/ installs it).
+bin_PROGRAMS += cli/hawk
+cli_hawk_SOURCES = cli/hawk.c
+cli_hawk_LDADD = ipc/libipc.la
+dist_man_MANS += cli/hawk.1

@@ -12,3 +12,9 @@ TESTS += tests/t-seg-read tests/t-cmd
 # TEST_LOG_DRIVER (which is for *.test): run them through the TAP driver
 # too, so every test point is counted.  Defined once, here.
 LOG_DRIVER = $(TEST_LOG_DRIVER)
+
+# the `hawk` command; seg-fake makes hand-made segments for `hawk ps`
+check_PROGRAMS += tests/seg-fake
+tests_seg_fake_SOURCES = tests/seg-fake.c
+dist_check_SCRIPTS += tests/t-cli-usage.sh tests/t-cli-ps.sh tests/t-cli-run.sh
+TESTS += tests/t-cli-usage.sh tests/t-cli-ps.sh tests/t-cli-run.sh

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hawk.c - the `hawk` command: run a program under the tracer, list the
+ * targets of a segment directory, start the bundled web front end.
+ *
+ *   hawk run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM [ARGS]
+ *   hawk ps [--dir DIR] [--clean] [--json]
+ *   hawk serve [ARGS]       (execs $HAWK_SERVE or pkglibexecdir/hawk-serve)
+ *
+ * `run` only prepares the environment (LD_PRELOAD, HAWK_TRACEMALLOC,
+ * HAWK_NAME, HAWK_DIR) and execs: the tracer does the rest inside the
+ * program.  `ps` reads segments through ipc/'s validating reader only and
+ * never sends a command, so listing can't disturb a target (a stopped or
+ * hung one included).  Exit status: 0 ok, 1 error, 2 bad usage; `run`
+ * returns 126/127 as a shell does when the program can't be executed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seg.h"
+
+#define HAWK_LIB_DEFAULT HAWK_LIBDIR "/libhawk.so.0"
+#define HAWK_SERVE_DEFAULT HAWK_PKGLIBEXECDIR "/hawk-serve"
+
+static const char usage_main[] =
+	"usage: hawk COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM [ARGS]\n"
+	"        run PROGRAM with the hawk tracer (libhawk) preloaded\n"
+	"  ps [--dir DIR] [--clean] [--json]\n"
+	"        list the traced processes of a segment directory\n"
+	"  serve [ARGS]\n"
+	"        start a private web server answering /debug/prof/mem/\n"
+	"        (see hawk serve --help)\n"
+	"\n"
+	"  hawk --help | --version | COMMAND --help\n"
+	"Environment: HAWK_DIR (default " SEG_DIR_DEFAULT "), HAWK_LIB, "
+	"HAWK_SERVE.\n"
+	"See hawk(1).\n";
+
+static const char usage_run[] =
+	"usage: hawk run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM "
+	"[ARGS]\n"
+	"\n"
+	"Run PROGRAM with libhawk preloaded (LD_PRELOAD).  Tracing is off\n"
+	"until a client starts it, unless --frames is given.\n"
+	"\n"
+	"  -f, --frames N   start tracing at once, keeping N frames per\n"
+	"                   traceback (1..512; sets HAWK_TRACEMALLOC=N)\n"
+	"  -n, --name NAME  name of the target in listings and requests\n"
+	"                   (HAWK_NAME; default: the program's name)\n"
+	"  -d, --dir DIR    segment directory (HAWK_DIR; default\n"
+	"                   " SEG_DIR_DEFAULT ")\n"
+	"  -h, --help       show this help\n"
+	"\n"
+	"libhawk is HAWK_LIB if set, else " HAWK_LIB_DEFAULT ".\n";
+
+static const char usage_ps[] =
+	"usage: hawk ps [--dir DIR] [--clean] [--json]\n"
+	"\n"
+	"List the targets of the segment directory: pid, name, state\n"
+	"(tracing, idle or dead), traceback limit, current and peak traced\n"
+	"memory, and the memory the tracer itself uses.\n"
+	"\n"
+	"  -d, --dir DIR   segment directory (default $HAWK_DIR, else\n"
+	"                  " SEG_DIR_DEFAULT ")\n"
+	"  -c, --clean     remove the segments of dead processes\n"
+	"  -j, --json      print a JSON array, sizes in bytes\n"
+	"  -h, --help      show this help\n";
+
+__attribute__((format(printf, 1, 2), noreturn)) static void
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hawk: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'hawk --help'.\n", stderr);
+	exit(2);
+}
+
+/* getopt_long failed ('?' or ':'): say which option, then exit 2. */
+__attribute__((noreturn)) static void
+bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		bad_usage("%s: option '%s' needs an argument", cmd, arg);
+	if (optopt && strncmp(arg, "--", 2) != 0)
+		bad_usage("%s: unknown option '-%c'", cmd, optopt);
+	bad_usage("%s: unknown option '%s'", cmd, arg);
+}
+
+static int
+finish_output(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "hawk: writing output: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *
+seg_dir(const char *opt)
+{
+	const char *d = opt ? opt : getenv("HAWK_DIR");
+
+	return d && *d ? d : SEG_DIR_DEFAULT;
+}
+
+/* ------------------------------------------------------------------ run */
+
+static int
+cmd_hawk_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "frames", required_argument, NULL, 'f' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *frames = NULL, *name = NULL, *dir = NULL, *lib, *old;
+	char *preload;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+:f:n:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 ||
+			    v > (long)SEG_FRAMES_MAX)
+				bad_usage("run: --frames must be a number "
+					  "from 1 to %u, not '%s'",
+					  SEG_FRAMES_MAX, optarg);
+			frames = optarg;
+			break;
+		}
+		case 'n':
+			if (!*optarg || strlen(optarg) >= SEG_NAME_MAX)
+				bad_usage("run: --name must have 1 to %u "
+					  "bytes", SEG_NAME_MAX - 1);
+			name = optarg;
+			break;
+		case 'd':
+			if (!*optarg)
+				bad_usage("run: --dir must not be empty");
+			dir = optarg;
+			break;
+		case 'h':
+			fputs(usage_run, stdout);
+			return finish_output();
+		default:
+			bad_option("run", c, argv);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("run: no program given");
+
+	lib = getenv("HAWK_LIB");
+	if (!lib || !*lib)
+		lib = HAWK_LIB_DEFAULT;
+	if (access(lib, R_OK) != 0) {
+		fprintf(stderr, "hawk: run: libhawk %s: %s (set HAWK_LIB)\n",
+			lib, strerror(errno));
+		return 1;
+	}
+	/* Prepend, keeping what the caller preloads (ld.so accepts ':' and
+	 * ' ' as separators). */
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		size_t len = strlen(lib) + 1 + strlen(old) + 1;
+
+		preload = malloc(len);
+		if (!preload) {
+			fprintf(stderr, "hawk: run: out of memory\n");
+			return 1;
+		}
+		snprintf(preload, len, "%s:%s", lib, old);
+	} else {
+		preload = strdup(lib);
+		if (!preload) {
+			fprintf(stderr, "hawk: run: out of memory\n");
+			return 1;
+		}
+	}
+	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
+	    (frames && setenv("HAWK_TRACEMALLOC", frames, 1) < 0) ||
+	    (name && setenv("HAWK_NAME", name, 1) < 0) ||
+	    (dir && setenv("HAWK_DIR", dir, 1) < 0)) {
+		fprintf(stderr, "hawk: run: setenv: %s\n", strerror(errno));
+		free(preload);
+		return 1;
+	}
+	free(preload);
+	fflush(NULL);
+	execvp(argv[optind], argv + optind);
+	c = errno;
+	fprintf(stderr, "hawk: run: %s: %s\n", argv[optind], strerror(c));
+	return c == ENOENT ? 127 : 126;
+}
+
+/* ------------------------------------------------------------------- ps */
+
+struct ps_list {
+	struct seg_info *v;
+	size_t n, cap;
+	int bad;                   /* invalid segment files seen */
+	int oom;
+};
+
+/* seg_list's argument for both callbacks */
+struct ps_bad {
+	struct ps_list *l;
+	const char *dir;
+	int clean;
+};
+
+static int
+ps_collect(const struct seg_info *info, void *arg)
+{
+	struct ps_list *l = ((struct ps_bad *)arg)->l;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct seg_info *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->oom = 1;
+			return 1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *info;
+	return 0;
+}
+
+static void
+ps_invalid(const char *file, const char *reason, void *arg)
+{
+	struct ps_bad *b = arg;
+	char err[4600];
+	long pid;
+
+	fprintf(stderr, "hawk: %s\n", reason);
+	b->l->bad++;
+	if (!b->clean)
+		return;
+	/* an invalid file nobody holds the alive lock of is dead too */
+	pid = strtol(file, NULL, 10);
+	if (pid > 0 && pid <= INT32_MAX &&
+	    seg_remove_dead(b->dir, (int32_t)pid, err, sizeof(err)) == 0)
+		printf("removed invalid segment %s\n", file);
+}
+
+/* "123 B", "4.0 KiB", "1.5 MiB" ... */
+static const char *
+human(uint64_t v, char *buf, size_t len)
+{
+	static const char *const unit[] = {
+		"KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+	};
+	double d = (double)v;
+	int i = -1;
+
+	if (v < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", v);
+		return buf;
+	}
+	while (d >= 1024 && i < 5) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f %s", d, unit[i]);
+	return buf;
+}
+
+static const char *
+state_of(const struct seg_info *i)
+{
+	return !i->alive ? "dead" : i->tracing ? "tracing" : "idle";
+}
+
+static void
+json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void
+ps_json(const struct ps_list *l)
+{
+	size_t k;
+
+	putchar('[');
+	for (k = 0; k < l->n; k++) {
+		const struct seg_info *i = &l->v[k];
+
+		printf("%s\n  {\"pid\": %" PRId32 ", \"name\": ",
+		       k ? "," : "", i->pid);
+		json_string(i->name);
+		printf(", \"state\": \"%s\", \"alive\": %s, \"tracing\": %s, "
+		       "\"frames\": %" PRIu32 ", \"max_frames\": %" PRIu32
+		       ", \"traced_current\": %" PRIu64
+		       ", \"traced_peak\": %" PRIu64
+		       ", \"tracer_memory\": %" PRIu64
+		       ", \"dropped\": %" PRIu64 ", \"last_error\": %" PRId32
+		       ", \"uid\": %ju, \"start_time\": %" PRIu64 "}",
+		       state_of(i), i->alive ? "true" : "false",
+		       i->tracing ? "true" : "false", i->frames,
+		       i->max_frames, i->traced_current, i->traced_peak,
+		       i->tracer_memory, i->dropped, i->last_error,
+		       (uintmax_t)i->uid, i->start_time);
+	}
+	printf("%s]\n", l->n ? "\n" : "");
+}
+
+static void
+ps_table(const struct ps_list *l)
+{
+	char cur[32], peak[32], mem[32], frames[16];
+	size_t k;
+
+	printf("%7s  %-20s %-7s %6s %10s %10s %10s\n", "PID", "NAME",
+	       "STATE", "FRAMES", "CURRENT", "PEAK", "TRACER-MEM");
+	for (k = 0; k < l->n; k++) {
+		const struct seg_info *i = &l->v[k];
+
+		if (i->tracing)
+			snprintf(frames, sizeof(frames), "%" PRIu32,
+				 i->frames);
+		else
+			snprintf(frames, sizeof(frames), "-");
+		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s\n",
+		       i->pid, i->name, state_of(i), frames,
+		       human(i->traced_current, cur, sizeof(cur)),
+		       human(i->traced_peak, peak, sizeof(peak)),
+		       human(i->tracer_memory, mem, sizeof(mem)));
+	}
+}
+
+static int
+cmd_hawk_ps(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "clean", no_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ps_list l = { 0 };
+	struct ps_bad b = { &l, NULL, 0 };
+	const char *dir = NULL;
+	int c, json = 0, rc, status = 0;
+	size_t k, kept;
+
+	while ((c = getopt_long(argc, argv, "+:d:cjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!*optarg)
+				bad_usage("ps: --dir must not be empty");
+			dir = optarg;
+			break;
+		case 'c':
+			b.clean = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			fputs(usage_ps, stdout);
+			return finish_output();
+		default:
+			bad_option("ps", c, argv);
+		}
+	}
+	if (optind < argc)
+		bad_usage("ps: unexpected argument '%s'", argv[optind]);
+	dir = seg_dir(dir);
+	b.dir = dir;
+
+	rc = seg_list(dir, ps_collect, ps_invalid, &b);
+	if (l.oom) {
+		fprintf(stderr, "hawk: ps: out of memory\n");
+		free(l.v);
+		return 1;
+	}
+	if (rc < 0 && rc != -ENOENT) {
+		fprintf(stderr, "hawk: ps: reading %s: %s\n", dir,
+			strerror(-rc));
+		free(l.v);
+		return 1;
+	}
+	if (b.clean) {
+		for (k = kept = 0; k < l.n; k++) {
+			char err[4600];
+
+			if (l.v[k].alive) {
+				l.v[kept++] = l.v[k];
+				continue;
+			}
+			rc = seg_remove_dead(dir, l.v[k].pid, err,
+					     sizeof(err));
+			if (rc == 0) {
+				printf("removed dead segment %" PRId32
+				       " (%s)\n", l.v[k].pid, l.v[k].name);
+			} else {
+				fprintf(stderr, "hawk: ps: %s\n", err);
+				l.v[kept++] = l.v[k];
+				status = 1;
+			}
+		}
+		l.n = kept;
+	}
+	if (json)
+		ps_json(&l);
+	else
+		ps_table(&l);
+	free(l.v);
+	return finish_output() || status;
+}
+
+/* ---------------------------------------------------------------- serve */
+
+static int
+cmd_hawk_serve(int argc, char **argv)
+{
+	const char *path = getenv("HAWK_SERVE");
+	int e;
+
+	if (!path || !*path)
+		path = HAWK_SERVE_DEFAULT;
+	argv[0] = (char *)path;
+	fflush(NULL);
+	execv(path, argv);
+	e = errno;
+	fprintf(stderr, "hawk: serve: %s: %s\n", path, strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	opterr = 0;
+	if (argc < 2)
+		bad_usage("no command given");
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage_main, stdout);
+		return finish_output();
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("hawk %s\n", PACKAGE_VERSION);
+		return finish_output();
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_hawk_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "ps") == 0)
+		return cmd_hawk_ps(argc - 1, argv + 1);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_hawk_serve(argc - 1, argv + 1);
+	bad_usage("unknown command '%s'", cmd);
+}
