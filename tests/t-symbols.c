@@ -100,8 +100,10 @@ run_snap(struct run *r, int32_t pid, uint64_t start_time, int with_ids)
 	r->snap.strings = r->strings;
 }
 
+/* Run argv (NULL: just `path`), which must end up exec'ing the fixture
+ * in the same process. */
 static void
-run_start(struct run *r, const char *path)
+run_start_argv(struct run *r, const char *path, char *const *argv)
 {
 	int in[2], out[2];
 	size_t soff = 0;
@@ -119,7 +121,10 @@ run_start(struct run *r, const char *path)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execl(path, path, (char *)NULL);
+		if (argv)
+			execvp(argv[0], argv);
+		else
+			execl(path, path, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -168,6 +173,12 @@ run_start(struct run *r, const char *path)
 	}
 	fclose(f);
 	run_snap(r, r->pid, 1000, 1);
+}
+
+static void
+run_start(struct run *r, const char *path)
+{
+	run_start_argv(r, path, NULL);
 }
 
 static void
@@ -427,6 +438,49 @@ test_debuglink(void)
 	sym_free(s);
 }
 
+/*
+ * A target in another mount namespace: its binary exists only on a tmpfs
+ * mounted inside it (unshare -rm), so it can only be read through
+ * /proc/<pid>/root.
+ */
+static void
+test_mntns(void)
+{
+	char dir[PATH_MAX + 32], path[PATH_MAX + 64], cmd[6 * PATH_MAX];
+	char *argv[] = { "unshare", "-rm", "sh", "-c", cmd, NULL };
+	struct symbolizer *s;
+	struct sym_frame f[4];
+	const struct rec *c;
+	struct run r;
+
+	if (run_cmd("unshare -rm true 2>/dev/null") != 0) {
+		skip("unshare -rm not permitted here (user namespaces)");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/ns", tmpdir);
+	snprintf(path, sizeof(path), "%s/fx", dir);
+	if (mkdir(dir, 0700) != 0)
+		die(dir);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs none '%s' && "
+		 "cp '%s' '%s' && exec '%s'", dir, fixture, path, path);
+	run_start_argv(&r, path, argv);
+	if (r.nrec == 0) {
+		skip("could not run the fixture in a mount namespace");
+		run_end(&r);
+		return;
+	}
+	ok(access(path, F_OK) != 0, "mount namespace: %s invisible here",
+	   path);
+	s = sym_new();
+	c = rec_get(&r, "plain");
+	is_int(sym_resolve(s, &r.snap, c->addr, f, 4), 1,
+	       "mount namespace: one frame");
+	check_frame(&f[0], srcfile, c->lines[0], "sy_plain", path,
+		    "mount namespace, through /proc/<pid>/root");
+	sym_free(s);
+	run_end(&r);
+}
+
 /* Copy `from` to `to` with the first byte of build-id `id` flipped. */
 static int
 copy_flip(const char *from, const char *to, const uint8_t *id, uint32_t len)
@@ -666,6 +720,7 @@ main(void)
 	test_stripped(s);
 	test_debuglink();
 	test_rebuilt();
+	test_mntns();
 	test_threads(&r);
 	test_source(s);
 	run_end(&r);
