@@ -14,3 +14,15 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/config.c fcgi/fcgi_config.h
 fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
 fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) -lm
+
+# The responder itself.  Installed in $(pkglibexecdir): web servers and
+# `hawk serve` start it; nobody types its name.
+pkglibexec_PROGRAMS += fcgi/hawk-fcgi
+fcgi_hawk_fcgi_SOURCES = fcgi/main.c fcgi/serve.c fcgi/serve.h \
+	fcgi/target.c fcgi/target.h $(fcgi_symbols_sources)
+fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi $(CJSON_CFLAGS) \
+	$(FCGI_CFLAGS)
+fcgi_hawk_fcgi_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags)
+fcgi_hawk_fcgi_LDADD = fcgi/libresponder.la ipc/libipc.la $(FCGI_LIBS) \
+	$(CJSON_LIBS) $(fcgi_symbols_libs) -lpthread -lm
+dist_man_MANS += fcgi/hawk-fcgi.8

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * target.h - the traced processes a request acts on: selection, commands,
+ * snapshots and their symbolization into a statistics set.
+ */
+#ifndef HAWK_FCGI_TARGET_H
+#define HAWK_FCGI_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcgi_config.h"
+#include "seg.h"
+#include "stats.h"
+#include "symbols.h"
+
+struct target_list {
+	struct seg_info *v;
+	size_t n, cap;
+};
+
+/*
+ * The segments of c->dir whose owner is allowed (config_uid_allowed), that
+ * match `pid` (0 = any) and `name` ("" = any), alive ones only when
+ * `live_only`; in pid order.  A missing directory is an empty list.
+ * Returns 0 or a negative errno (the directory could not be read).
+ */
+int target_select(const struct config *c, int32_t pid, const char *name,
+		  int live_only, struct target_list *out);
+void target_list_free(struct target_list *l);
+
+/*
+ * Run one command on target t; for CMD_SNAPSHOT load the snapshot into
+ * *snap (snap_free it).  Returns cmd_run's result, and -EACCES if the
+ * segment's owner changed to one not allowed.  On error `err` says what
+ * failed, e.g. "target 1234 did not answer within 5000 ms".
+ */
+int target_cmd(const struct config *c, const struct seg_info *t,
+	       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+	       struct snap *snap, char *err, size_t errlen);
+
+/* Strings the symbolization had to copy (UTF-8 repairs); freed at once. */
+struct target_pool {
+	struct target_chunk *head;
+};
+void target_pool_free(struct target_pool *p);
+
+/*
+ * Symbolize every trace of `snap` into `set` as generation `gen`: each
+ * return address through sym_resolve (inlined calls are frames of their
+ * own), then the expanded traceback is cut to the snapshot's traceback
+ * limit, keeping the most recent frames; total_nframe grows by the inline
+ * frames found, so it stays >= the frames kept.  A file, function or module
+ * name that is not valid UTF-8 gets U+FFFD for each bad byte (JSON and
+ * pickle need text).  The set keeps pointers into `snap` (block sizes) and
+ * the pool: both must outlive it.  Returns 0 or -ENOMEM.
+ */
+int target_symbolize(struct symbolizer *sym, const struct snap *snap,
+		     enum st_gen gen, struct st_set *set,
+		     struct target_pool *pool);
+
+#endif /* HAWK_FCGI_TARGET_H */
