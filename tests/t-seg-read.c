@@ -354,7 +354,13 @@ test_segments(void)
 	g = h; g.max_frames = SEG_FRAMES_MAX + 1;
 	seg_bad(&g, 0, "max_frames 513 out of range");
 	g = h; g.frames = 0;
-	seg_bad(&g, 0, "frames 0 out of range");
+	write_seg(&g, 4242, 0);
+	rc = read_seg(4242, &info);
+	is_int(rc, 0, "tracing with frames 0 (a start or stop in progress) "
+	       "reads");
+	is_int(info.frames, 0, "... as frames 0");
+	g = h; g.tracing = 0; g.frames = 257;
+	seg_bad(&g, 0, "frames 257 out of range");
 	g = h; g.frames = 257;
 	seg_bad(&g, 0, "frames 257 out of range");
 	g = h; g.tracing = 2;
