@@ -1,1 +1,25 @@
-# tests/tracer.mk - tests of tracer (included from tests/local.mk)
+# tests/tracer.mk - tests of tracer/ (included from tests/local.mk).
+# Fixtures are preloaded with libhawk, so like libhawk they are built
+# without sanitizers even in the sanitizer build (X_CFLAGS = BASE_CFLAGS,
+# X_LDFLAGS empty); the table unit tests do get the sanitizers.
+check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
+	tests/fixtures/tr-link tests/t-intern tests/t-blocks
+tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
+tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_alloc_LDFLAGS =
+tests_fixtures_tr_alloc_LDADD = -lpthread
+tests_fixtures_tr_cxx_SOURCES = tests/fixtures/tr-cxx.cc
+tests_fixtures_tr_cxx_CXXFLAGS = -g -O0 -std=c++17
+tests_fixtures_tr_cxx_LDFLAGS =
+tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
+tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_link_LDFLAGS =
+tests_fixtures_tr_link_LDADD = tracer/libhawk.la
+tests_t_intern_SOURCES = tests/t-intern.c tracer/intern.c tracer/arena.c
+tests_t_intern_CFLAGS = $(AM_CFLAGS) $(UNWIND_CFLAGS)
+tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c
+tests_t_blocks_LDADD = -lpthread
+EXTRA_DIST += tests/fixtures/tr-lib.sh
+tracer_tests = tests/t-tracer-basic.sh
+dist_check_SCRIPTS += $(tracer_tests)
+TESTS += tests/t-intern tests/t-blocks $(tracer_tests)
