@@ -114,7 +114,7 @@ e2e_tagged() {
 	for e in /proc/[0-9]*/environ; do
 		p=${e#/proc/}; p=${p%/environ}
 		[ "$p" = "$$" ] && continue
-		tr '\0' '\n' <"$e" 2>/dev/null | grep -qxF "HAWK_E2E_TAG=$tmpdir" &&
+		tr '\0' '\n' 2>/dev/null <"$e" | grep -qxF "HAWK_E2E_TAG=$tmpdir" &&
 			echo "$p"
 	done
 }
@@ -496,7 +496,7 @@ e2e_leftovers() {
 	left=$(e2e_tagged)
 	is "$left" "" "$server: no process left behind"
 	for p in $left; do
-		diag "left: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+		diag "left: $p $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")"
 		kill -KILL "$p" 2>/dev/null
 	done
 }
@@ -517,7 +517,7 @@ apache_start() {
 		echo "ErrorLog \"$ad/logs/error.log\""
 		echo "LogLevel warn"
 		echo "DefaultRuntimeDir \"$ad/run\""
-		echo "Mutex file:\"$ad/run\" default"
+		echo "Mutex file:$ad/run default"
 		echo "LoadModule mpm_event_module \"$APACHE_MODDIR/mod_mpm_event.so\""
 		for m in authz_core authz_host $1; do
 			echo "LoadModule ${m}_module \"$APACHE_MODDIR/mod_$m.so\""
@@ -531,7 +531,8 @@ apache_start() {
 		echo "	Require all denied"
 		echo "</Directory>"
 		echo "StartServers 1"
-		echo "ServerLimit 2"
+		echo "ServerLimit 4"
+		echo "MaxRequestWorkers 64"
 		echo "ThreadsPerChild 16"
 		echo "$3"
 		echo "Include \"$2\""
