@@ -55,13 +55,22 @@
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
 			    int *status);
 
-/* Bounds: when a cache reaches its bound it is flushed (strings stay). */
+/* Bounds: when a cache reaches its bound it is flushed (strings stay).
+ * tests/t-symbols-flush builds this file with tiny bounds (-DSYM_TINY) so
+ * that every flush path runs under the same assertions. */
+#ifndef SYM_TINY
 #define SYM_RESULTS_MAX   (1u << 19)   /* cached addresses */
 #define SYM_INSTANCES_MAX 65536u       /* cached (process, module) pairs */
 #define SYM_FILES_MAX     512u         /* open Dwfl sessions */
+#define SYM_SOURCES_BYTES (64u << 20)  /* source bytes cached in all */
+#else
+#define SYM_RESULTS_MAX   3u
+#define SYM_INSTANCES_MAX 2u
+#define SYM_FILES_MAX     1u
+#define SYM_SOURCES_BYTES 1u
+#endif
 #define SYM_MEMOS         4u           /* snapshots remembered */
 #define SYM_SOURCE_MAX    (16u << 20)  /* largest source file read */
-#define SYM_SOURCES_BYTES (64u << 20)  /* source bytes cached in all */
 #define SYM_FRAMES_MAX    256u         /* inline depth kept per address */
 
 struct sym_str {

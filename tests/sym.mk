@@ -3,14 +3,20 @@
 # t-symbols runs tests/fixtures/sy-fix (built -g -O2, no sanitizers, so its
 # line table is the ordinary one; -rdynamic so that a fully stripped copy
 # keeps its functions in .dynsym) and symbolizes the return addresses it
-# prints.  sy-bench measures cold and warm resolution (not run by check).
-check_PROGRAMS += tests/t-symbols tests/fixtures/sy-fix tests/fixtures/sy-bench
-TESTS += tests/t-symbols
+# prints.  t-symbols-flush is the same test with the symbolizer's caches
+# bounded to a few entries (-DSYM_TINY), so that every flush path runs.
+# sy-bench measures cold and warm resolution (not run by check).
+check_PROGRAMS += tests/t-symbols tests/t-symbols-flush \
+	tests/fixtures/sy-fix tests/fixtures/sy-bench
+TESTS += tests/t-symbols tests/t-symbols-flush
 
 tests_t_symbols_SOURCES = tests/t-symbols.c $(fcgi_symbols_sources)
 tests_t_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
 	-I$(top_srcdir)/tests $(fcgi_symbols_cflags)
 tests_t_symbols_LDADD = $(fcgi_symbols_libs)
+tests_t_symbols_flush_SOURCES = $(tests_t_symbols_SOURCES)
+tests_t_symbols_flush_CPPFLAGS = $(tests_t_symbols_CPPFLAGS) -DSYM_TINY
+tests_t_symbols_flush_LDADD = $(fcgi_symbols_libs)
 
 tests_fixtures_sy_fix_SOURCES = tests/fixtures/sy-fix.c \
 	tests/fixtures/sy-fix-cxx.cc

@@ -390,10 +390,17 @@ test_stripped(struct symbolizer *warm)
 	check_symoff(s, &r, "namespace", "hawk_fx::in_namespace(int)",
 		     "strip-debug");
 	c = rec_get(&r, "plain");
+#ifndef SYM_TINY
 	is_int(sym_resolve(warm, &r.snap, c->addr, f, 4), 1,
 	       "strip-debug, same build-id as a file seen: one frame");
 	check_frame(&f[0], srcfile, c->lines[0], "sy_plain", path,
 		    "strip-debug, DWARF of the same build-id");
+#else
+	(void)warm;
+	(void)f;
+	(void)c;
+	skip("tiny caches: the unstripped file of this build-id is gone");
+#endif
 	run_end(&r);
 
 	snprintf(path, sizeof(path), "%s/fx-stripped", tmpdir);
