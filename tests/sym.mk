@@ -7,7 +7,7 @@
 # bounded to a few entries (-DSYM_TINY), so that every flush path runs.
 # sy-bench measures cold and warm resolution (not run by check).
 check_PROGRAMS += tests/t-symbols tests/t-symbols-flush \
-	tests/fixtures/sy-fix tests/fixtures/sy-bench
+	tests/fixtures/sy-fix tests/fixtures/sy-fix-nopie tests/fixtures/sy-bench
 TESTS += tests/t-symbols tests/t-symbols-flush
 
 tests_t_symbols_SOURCES = tests/t-symbols.c $(fcgi_symbols_sources)
@@ -23,6 +23,11 @@ tests_fixtures_sy_fix_SOURCES = tests/fixtures/sy-fix.c \
 tests_fixtures_sy_fix_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_sy_fix_CXXFLAGS = -g -O2
 tests_fixtures_sy_fix_LDFLAGS = -rdynamic
+# the same, as a position-dependent executable (ET_EXEC, load bias 0)
+tests_fixtures_sy_fix_nopie_SOURCES = $(tests_fixtures_sy_fix_SOURCES)
+tests_fixtures_sy_fix_nopie_CFLAGS = $(BASE_CFLAGS) -g -O2 -fno-pie
+tests_fixtures_sy_fix_nopie_CXXFLAGS = -g -O2 -fno-pie
+tests_fixtures_sy_fix_nopie_LDFLAGS = -rdynamic -no-pie
 
 tests_fixtures_sy_bench_SOURCES = tests/fixtures/sy-bench.c \
 	$(fcgi_symbols_sources)

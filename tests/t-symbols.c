@@ -59,6 +59,7 @@ struct run {
 
 static char tmpdir[PATH_MAX];
 static char fixture[PATH_MAX];
+static char fixture_nopie[PATH_MAX];
 static char srcfile[PATH_MAX];  /* realpath of sy-fix.c */
 static char srccxx[PATH_MAX];   /* realpath of sy-fix-cxx.cc */
 static uint64_t snap_clock = 1;
@@ -681,6 +682,11 @@ test_source(struct symbolizer *s)
 	is_str(sym_source_line(s, path, 1), "", "source: missing file");
 	snprintf(dir, sizeof(dir), "%s", tmpdir);
 	is_str(sym_source_line(s, dir, 1), "", "source: a directory");
+	snprintf(path, sizeof(path), "%s/fifo.c", tmpdir);
+	if (mkfifo(path, 0600) != 0)
+		die("mkfifo");
+	is_str(sym_source_line(s, path, 1), "",
+	       "source: a FIFO is not read (and does not block)");
 	snprintf(path, sizeof(path), "%s/noperm.c", tmpdir);
 	write_file(path, "secret\n", 7);
 	chmod(path, 0);
@@ -711,6 +717,8 @@ main(void)
 		die(p);
 	if (access(fixture, X_OK) != 0)
 		die(fixture);
+	snprintf(fixture_nopie, sizeof(fixture_nopie),
+		 "%s/tests/fixtures/sy-fix-nopie", b ? b : ".");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/hawk-t-symbols.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmpdir))
@@ -723,6 +731,16 @@ main(void)
 	   r.nmod, r.nrec);
 	test_dwarf(s, &r);
 	test_unknown(s, &r);
+	{
+		struct run np;
+
+		/* position-dependent: bias 0, ELF addresses at run time */
+		run_start(&np, fixture_nopie);
+		ok(np.nmod >= 2 && np.mods[0].bias == 0,
+		   "no-PIE fixture: load bias 0");
+		test_dwarf(s, &np);
+		run_end(&np);
+	}
 	test_unreadable(s);
 	test_stripped(s);
 	test_debuglink();
