@@ -20,6 +20,8 @@ tests_t_intern_CFLAGS = $(AM_CFLAGS) $(UNWIND_CFLAGS)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c
 tests_t_blocks_LDADD = -lpthread
 EXTRA_DIST += tests/fixtures/tr-lib.sh
-tracer_tests = tests/t-tracer-basic.sh
+tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
+	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
+	tests/t-tracer-env.sh tests/t-tracer-link.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks $(tracer_tests)

@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-tracer-env.sh - HAWK_TRACEMALLOC, HAWK_NAME, HAWK_DIR (created,
+# symlink refused), a dead target's segment, two clients racing to start.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fixtures/tr-lib.sh"
+
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=2 HAWK_NAME=svc
+st=$(hd $fx_pid status)
+is "$(field tracing "$st") $(field frames "$st") $(field name "$st")" "1 2 svc" \
+	"HAWK_TRACEMALLOC=2: tracing from the start; HAWK_NAME names it"
+fx malloc 3 8 >/dev/null
+t=$(trace_of $fx_pid tr-alloc.c MALLOC)
+is "$t" "tr-alloc.c:$(site tr-alloc.c MALLOC) size=24 count=3 nframes=2 total=4" \
+	"traceback truncated to 2 frames, total depth 4 kept"
+fx_stop
+
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=abc
+st=$(hd $fx_pid status)
+is "$(field tracing "$st")" 0 "HAWK_TRACEMALLOC=abc: not tracing"
+fx_stop
+is "$(cat "$tmpdir/err$fx_n")" \
+	"hawk: HAWK_TRACEMALLOC=abc: not a frame count 1..512; not tracing" \
+	"one message on stderr"
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=513
+st=$(hd $fx_pid status)
+is "$(field tracing "$st")" 0 "HAWK_TRACEMALLOC=513: not tracing"
+fx_stop
+
+# HAWK_DIR created when missing (0700), a symlink refused
+HAWK_DIR="$tmpdir/newdir" LD_PRELOAD="$libhawk" HAWK_STATS= sh -c 'ls -ld "$HAWK_DIR" | cut -c1-10' >"$tmpdir/o" 2>&1
+is "$(cat "$tmpdir/o")" "drwx------" "HAWK_DIR created 0700 when missing"
+ln -s "$tmpdir/newdir" "$tmpdir/link"
+HAWK_DIR="$tmpdir/link" LD_PRELOAD="$libhawk" sh -c 'echo ran' >"$tmpdir/o" 2>"$tmpdir/e"
+is "$(cat "$tmpdir/o")" ran "a symlinked HAWK_DIR does not stop the program"
+grep -q "cannot create the segment in $tmpdir/link" "$tmpdir/e"
+ok $? "but is refused, with a message"
+
+# a dead target
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=4
+dead=$fx_pid
+kill -9 $dead
+wait $dead 2>/dev/null
+exec 3>&- 4<&-
+st=$(hd $dead status)
+is "$(field pid "$st") $(field alive "$st")" "$dead 0" "a killed target's segment is recognised as dead"
+hd $dead snapshot >/dev/null 2>&1
+ok $([ $? -ne 0 ]; echo $?) "a dead target is not asked for a snapshot"
+rm -f "$hdir/$dead.seg"
+
+# two clients race to start: exactly one winner, every time
+fx_start "$fxdir/tr-alloc"
+wins=0 already=0 other=0 i=0
+while [ $i -lt 10 ]; do
+	hd $fx_pid start 5 >/dev/null 2>&1 & a=$!
+	hd $fx_pid start 6 >/dev/null 2>&1 & b=$!
+	wait $a; ra=$?
+	wait $b; rb=$?
+	for r in $ra $rb; do
+		case $r in
+		0) wins=$((wins + 1)) ;;
+		3) already=$((already + 1)) ;;
+		*) other=$((other + 1)) ;;
+		esac
+	done
+	hd $fx_pid stop
+	i=$((i + 1))
+done
+is "$wins $already $other" "10 10 0" "10 races: one winner and one 'already started' each"
+fx_stop
+done_testing
