@@ -422,7 +422,8 @@ test_thread_agent(void)
 
 	/* taken but not finished: -EINPROGRESS, then recovered */
 	set_mode(&a, AGENT_TAKE_ONLY);
-	rc = run(a.pid, CMD_START, 8, 300, NULL);
+	/* generous: the agent thread must get to take it (a loaded machine) */
+	rc = run(a.pid, CMD_START, 8, 3000, NULL);
 	is_int(rc, -EINPROGRESS, "taken, not finished -> -EINPROGRESS");
 	is_int(a.h->cmd_state, CMD_TAKEN, "state left TAKEN");
 	rc = run(a.pid, CMD_STATUS, 0, 200, NULL);
@@ -435,7 +436,7 @@ test_thread_agent(void)
 
 	/* uncollected snapshot of a timed-out client is removed */
 	set_mode(&a, AGENT_TAKE_ONLY);
-	rc = run(a.pid, CMD_SNAPSHOT, 0, 200, &seq);
+	rc = run(a.pid, CMD_SNAPSHOT, 0, 3000, &seq);
 	is_int(rc, -EINPROGRESS, "snapshot taken, not finished");
 	set_mode(&a, AGENT_NORMAL);
 	rc = run(a.pid, CMD_STATUS, 0, 5000, NULL);
