@@ -16,7 +16,9 @@
  *    rebuilt, so no line of it is served);
  *  - files: one Dwfl per module file identity (build-id, else device,
  *    inode, mtime and size of what was opened), reported at bias 0 so that
- *    its addresses are ELF virtual addresses;
+ *    its addresses are ELF virtual addresses; with, per CU, its functions
+ *    sorted by address (a lookup then walks one function's DIEs, not the
+ *    CU's);
  *  - results: an open-addressing table (file id, ELF address) -> frames.
  *    A frame whose file is the module path (no line info) is stored with
  *    file NULL and gets the instance's path when copied out, so processes
@@ -29,7 +31,13 @@
  *
  * Never invents a line: line numbers come only from the DWARF line table
  * (innermost frame) and DW_AT_call_line (outer inline frames).  Debuginfod
- * is never consulted (it may block a request for minutes).
+ * is never consulted (it may block a request for minutes).  What a frame
+ * says when less is known:
+ *   no DWARF line for the address   module path, 0, "symbol+0xOFF" (OFF of
+ *                                   the return address; "" if no symbol)
+ *   file has another build-id       module path, 0, ""  (rebuilt: nothing
+ *                                   of the new file is served)
+ *   file unreadable, no module      "<unknown>", 0, "", module path or ""
  */
 #include <config.h>
 
@@ -47,6 +55,13 @@
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+
+/* uthash exit()s when out of memory unless told otherwise (uthash >= 2.1):
+ * then an insertion that fails leaves the element out and sets hash_oom,
+ * which every HASH_ADD here checks. */
+static __thread bool hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hash_oom = true)
 #include <uthash.h>
 
 #include "symbols.h"
@@ -186,7 +201,12 @@ intern_n(struct symbolizer *s, const char *str, size_t len)
 		return NULL;
 	memcpy(e->s, str, len);
 	e->s[len] = '\0';
+	hash_oom = false;
 	HASH_ADD_KEYPTR(hh, s->strings, e->s, len, e);
+	if (hash_oom) {
+		free(e);
+		return NULL;
+	}
 	return e->s;
 }
 
@@ -454,12 +474,16 @@ err_fd:
 	return NULL;
 }
 
-static void
+static int
 file_add(struct symbolizer *s, struct sym_file *f)
 {
-	f->id = s->next_file_id++;
+	hash_oom = false;
 	HASH_ADD_KEYPTR(hh, s->files, f->key, strlen(f->key), f);
+	if (hash_oom)
+		return -ENOMEM;
+	f->id = s->next_file_id++;
 	s->nfiles++;
+	return 0;
 }
 
 static void
@@ -547,7 +571,11 @@ file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
 	}
 	if (!f)
 		return NULL;
-	file_add(s, f);
+	if (file_add(s, f) < 0) {
+		file_destroy(f);
+		*state = INST_UNREADABLE;
+		return NULL;
+	}
 	*state = INST_OK;
 	return f;
 }
@@ -587,7 +615,10 @@ inst_get(struct symbolizer *s, const struct snap *snap, uint64_t i)
 	if (!e->path)
 		goto err_e;
 	e->file = file_get(s, snap->h->pid, m, path, &e->state);
+	hash_oom = false;
 	HASH_ADD_KEYPTR(hh, s->insts, e->key, strlen(e->key), e);
+	if (hash_oom)
+		goto err_e;
 	s->ninsts++;
 	return e;
 
@@ -843,7 +874,13 @@ cu_get(struct sym_file *f, Dwarf_Die *cudie)
 		return NULL;
 	}
 	qsort(c->fns, c->n, sizeof(*c->fns), fn_cmp);
+	hash_oom = false;
 	HASH_ADD(hh, f->cus, off, sizeof(c->off), c);
+	if (hash_oom) {
+		free(c->fns);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -1376,7 +1413,14 @@ sym_source_line(struct symbolizer *s, const char *file, uint32_t line)
 			s->src_bytes += (uint64_t)e->size;
 		else
 			src_reset(s, e);
+		hash_oom = false;
 		HASH_ADD_KEYPTR(hh, s->srcs, e->path, strlen(e->path), e);
+		if (hash_oom) {
+			src_reset(s, e);
+			free(e->path);
+			free(e);
+			goto out_unlock;
+		}
 	}
 	if (e->buf && line <= e->nlines) {
 		const char *t = src_text(s, e, line);
