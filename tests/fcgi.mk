@@ -24,3 +24,13 @@ tests_t_config_SOURCES = tests/t-config.c
 tests_t_config_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_config_LDADD = $(fcgi_test_ldadd)
 EXTRA_DIST += tests/fmt_pickle_check.py
+
+# CGI-mode scenario tests against fixture targets under libhawk (no
+# sanitizers in the fixtures: they run with libhawk preloaded).
+check_PROGRAMS += tests/fixtures/fc-leak
+tests_fixtures_fc_leak_SOURCES = tests/fixtures/fc-leak.c
+tests_fixtures_fc_leak_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_fc_leak_LDFLAGS =
+fcgi_sh_tests = tests/t-fcgi-cgi.sh
+dist_check_SCRIPTS += $(fcgi_sh_tests)
+TESTS += $(fcgi_sh_tests)

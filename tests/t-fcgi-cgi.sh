@@ -1,0 +1,199 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-fcgi-cgi.sh - hawk-fcgi in CGI mode against a real target under
+# libhawk (tests/fixtures/fc-leak) in a private HAWK_DIR: every route,
+# status codes and error bodies, a leak of exactly 1000 x 4096 bytes at a
+# known line, the pickle checked by python3's tracemalloc against the JSON,
+# the fixed-duration diff, a target that does not answer (504), HEAD, 405,
+# and a responder that inherits LD_PRELOAD=libhawk.
+. "$top_srcdir/tests/lib.sh"
+
+fcgi=$top_builddir/fcgi/hawk-fcgi
+lib=$top_builddir/tracer/.libs/libhawk.so
+fix=$top_builddir/tests/fixtures/fc-leak
+src=$top_srcdir/tests/fixtures/fc-leak.c
+[ -x "$fcgi" ] || skip_all "fcgi/hawk-fcgi not built"
+[ -f "$lib" ] || skip_all "tracer/.libs/libhawk.so not built yet"
+[ -n "$PYTHON3" ] || skip_all "python3 not found by configure"
+
+seg=$tmpdir/seg
+mkdir "$seg" "$tmpdir/t"
+line=$(grep -n "malloc(4096); /\* LEAK-4096" "$src" | cut -d: -f1)
+line2=$(grep -n "malloc(1000); /\* LEAK-1000" "$src" | cut -d: -f1)
+
+# q ROUTE [QUERY [METHOD]]: one CGI request; headers+body in $tmpdir/out,
+# body alone in $tmpdir/body, status code in $status
+q() {
+	env -i PATH="$PATH" HAWK_DIR="$seg" HAWK_TIMEOUT_MS=${TMO:-5000} \
+		HAWK_MAX_DURATION=60 REQUEST_METHOD="${3:-GET}" \
+		SCRIPT_NAME=/debug PATH_INFO="/prof/mem/tracemalloc/$1" \
+		REQUEST_URI="/debug/prof/mem/tracemalloc/$1?$2" \
+		QUERY_STRING="$2" "$fcgi" >"$tmpdir/out" 2>"$tmpdir/err"
+	rc=$?
+	status=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$tmpdir/out")
+	sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/body"
+	return $rc
+}
+# json EXPR: evaluate a python expression over the body parsed as `j`
+json() {
+	"$PYTHON3" -c "import json,sys; j=json.load(open(sys.argv[1])); print(($1))" \
+		"$tmpdir/body"
+}
+waitfile() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+
+HAWK_DIR=$seg HAWK_NAME=fc-leak LD_PRELOAD=$lib "$fix" "$tmpdir/t" &
+pid=$!
+bg_pids="$pid"
+waitfile "$tmpdir/t/ready"; ok $? "fixture started"
+waitfile "$seg/$pid.seg"; ok $? "fixture has its segment"
+
+q targets/
+is "$status" 200 "targets/: 200"
+is "$(json '[(t["pid"], t["name"], t["alive"], t["tracing"]) for t in j]')" \
+	"[($pid, 'fc-leak', True, False)]" "targets/: the fixture, alive, not tracing"
+grep -q '^Cache-Control: no-store' "$tmpdir/out"; ok $? "Cache-Control: no-store"
+q snapshot/
+is "$status:$(json 'j["error"]')" "409:memory profiling not started" \
+	"snapshot/ before start: 409 JSON"
+q stop/
+is "$status" 409 "stop/ before start: 409"
+q start/ "frames=0"
+is "$status:$(json 'j["parameter"], j["accepted"]')" "400:('frames', '1..512')" \
+	"start/?frames=0: 400 naming frames and its range"
+q start/ "gc=perhaps&frames=5"
+is "$status:$(json 'j["parameter"]')" "400:gc" "start/?gc=perhaps: 400"
+q targets/
+is "$(json 'j[0]["tracing"]')" False "a bad request changed nothing"
+q start/ "pid=1"
+is "$status" 404 "start/?pid=1 (no such target): 404"
+q start/ "name=nosuch"
+is "$status" 404 "start/?name=nosuch: 404"
+
+q start/ "name=fc-leak&frames=40"
+is "$status" 200 "start/: 200"
+is "$(cat "$tmpdir/body")" "Memory profiling started" "start/: text body"
+grep -q '^Content-Type: text/plain' "$tmpdir/out"; ok $? "start/: text/plain"
+q start/
+is "$status:$(json 'j["pid"]')" "409:$pid" "start/ again: 409 naming the pid"
+q targets/
+is "$(json 'j[0]["tracing"], j[0]["frames"]')" "(True, 40)" \
+	"targets/: tracing with frames=40"
+
+touch "$tmpdir/t/go"
+waitfile "$tmpdir/t/done"; ok $? "fixture leaked"
+
+q snapshot/ "count=0&pid=$pid"
+is "$status" 200 "snapshot/: 200"
+cp "$tmpdir/body" "$tmpdir/lineno.json"
+is "$(json "[(s['mem_blocks_count'], s['mem_blocks_size_bytes'], s['lineno'], s['function'], s['pid']) for s in j['stats'] if s['filename'].endswith('fc-leak.c')]")" \
+	"[(1000, 4096000, $line, 'leak_4096', $pid)]" \
+	"exactly 1000 blocks of 4096 bytes at fc-leak.c:$line"
+is "$(json "[s['stat'].split(': ', 1)[1] for s in j['stats'] if s['lineno'] == $line]")" \
+	"['size=4000 KiB, count=1000, average=4096 B']" "stat string"
+is "$(json "[s['code'] for s in j['stats'] if s['lineno'] == $line]")" \
+	"['keep[i] = malloc(4096); /* LEAK-4096 */']" "code line"
+is "$(json "j['heap_current_bytes'] >= 4096000, j['heap_current']")" \
+	"(True, '3.9 MB')" "heap_current"
+
+q snapshot/ "format=traceback&count=1"
+is "$(json "j['stats'][0]['traceback'][-2:]")" \
+	"['  File \"$src\", line $line', '    keep[i] = malloc(4096); /* LEAK-4096 */']" \
+	"traceback: most recent frame last, with its code"
+q snapshot/ "cumulative=true&count=0"
+is "$(json "[s['mem_blocks_count'] for s in j['stats'] if s['function'] == 'main']")" \
+	"[1000]" "cumulative: main() carries the 1000 blocks"
+q snapshot/ "include=*fc-leak.c&count=0"
+is "$(json "len(j['stats'])")" 1 "include=*fc-leak.c keeps the one site"
+q snapshot/ "exclude=*fc-leak.c&count=0"
+is "$(json "[s for s in j['stats'] if s['lineno'] == $line]")" "[]" \
+	"exclude=*fc-leak.c drops it"
+
+q snapshot/ "format=pickle"
+is "$status" 200 "pickle: 200"
+grep -q '^Content-Type: application/octet-stream' "$tmpdir/out"; ok $? "pickle: octet-stream"
+grep -Eq '^Content-Disposition: attachment; filename=hwk_mem_tracemalloc_snapshot_[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}\.pkl' \
+	"$tmpdir/out"; ok $? "pickle: Content-Disposition"
+cp "$tmpdir/body" "$tmpdir/snap.pkl"
+"$PYTHON3" - "$tmpdir/snap.pkl" "$tmpdir/lineno.json" "$pid" <<'PY'
+import json, pickle, sys, tracemalloc
+snap = tracemalloc.Snapshot.load(sys.argv[1])
+with open(sys.argv[1], "rb") as f:
+    assert isinstance(pickle.load(f), tracemalloc.Snapshot)
+ours = json.load(open(sys.argv[2]))["stats"]
+theirs = snap.statistics("lineno")
+assert snap.traceback_limit == 40, snap.traceback_limit
+assert {t.domain for t in snap.traces} == {int(sys.argv[3])}
+assert len(ours) == len(theirs), (len(ours), len(theirs))
+for o, s in zip(ours, theirs):
+    assert o["stat"] == str(s), (o["stat"], str(s))
+    assert (o["mem_blocks_count"], o["mem_blocks_size_bytes"]) == (s.count, s.size)
+PY
+ok $? "pickle: python3 Snapshot.load statistics('lineno') == our JSON"
+
+q snapshot/ "" HEAD
+is "$status:$(wc -c <"$tmpdir/body" | tr -d ' ')" "200:0" "HEAD: headers only"
+q snapshot/ "" POST
+is "$status:$(grep -c '^Allow: GET, HEAD' "$tmpdir/out")" "405:1" "POST: 405 with Allow"
+q nosuch/
+is "$status:$(json 'j["error"]')" "404:no such route" "unknown route: 404 JSON"
+
+kill -STOP $pid
+TMO=300 q snapshot/
+kill -CONT $pid
+is "$status:$(json 'j["error"]')" "504:target $pid did not answer within 300 ms" \
+	"a stopped target: 504 naming the pid"
+
+q stop/
+is "$status:$(cat "$tmpdir/body")" "200:Memory profiling stopped" "stop/: 200"
+q stop/
+is "$status" 409 "stop/ again: 409"
+
+# the fixed-duration route: leak 10 x 1000 bytes while it waits
+(
+	i=0
+	while [ $i -lt 500 ]; do
+		env -i HAWK_DIR="$seg" REQUEST_METHOD=GET SCRIPT_NAME=/debug \
+			PATH_INFO=/prof/mem/tracemalloc/targets/ "$fcgi" |
+			grep -q '"tracing":true' && break
+		sleep 0.02; i=$((i + 1))
+	done
+	touch "$tmpdir/t/go2"
+) &
+q "" "duration=3&count=0"
+is "$status" 200 "fixed-duration route: 200"
+is "$(json "[s['stat'].split(': ', 1)[1] for s in j['stats'] if s['lineno'] == $line2]")" \
+	"['size=10000 B (+10000 B), count=10 (+10), average=1000 B']" \
+	"fixed-duration: StatisticDiff of the 10 new blocks"
+is "$(json "j['heap_diff_bytes'], j['heap_diff']")" "(10000, '9.8 KB')" "heap_diff"
+q targets/
+is "$(json 'j[0]["tracing"]')" False "fixed-duration route stopped tracing"
+q "" "duration=61"
+is "$status:$(json 'j["parameter"], j["accepted"]')" "400:('duration', '1..60')" \
+	"duration above HAWK_MAX_DURATION: 400"
+
+# a responder that inherits LD_PRELOAD=libhawk re-executes without it
+if [ -n "$HAWK_SANITIZE" ]; then
+	skip "sanitizer build: libhawk cannot be preloaded into hawk-fcgi"
+else
+	env -i HAWK_DIR="$seg" LD_PRELOAD="$lib" REQUEST_METHOD=GET \
+		SCRIPT_NAME=/debug PATH_INFO=/prof/mem/tracemalloc/targets/ \
+		"$fcgi" >"$tmpdir/out"
+	sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/body"
+	is "$(json '[t["pid"] for t in j]'):$(ls "$seg" | grep -c '\.seg$')" \
+		"[$pid]:1" "LD_PRELOAD=libhawk: the responder is not a target"
+fi
+
+echo "bad = 1" >"$tmpdir/bad.conf"
+"$fcgi" --config "$tmpdir/bad.conf" </dev/null >/dev/null 2>"$tmpdir/err"
+is "$?:$(cat "$tmpdir/err")" "1:hawk-fcgi: $tmpdir/bad.conf:1: unknown setting \"bad\"" \
+	"bad configuration: exit 1 naming FILE:LINE"
+
+touch "$tmpdir/t/quit"
+wait $pid
+ok $? "fixture exited cleanly"
+bg_pids=""
+done_testing
