@@ -47,7 +47,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 e2e_group=$(id -gn "$e2e_user")
 
-# as_user CMD...: run CMD as $e2e_user (exec'd, so $! is CMD's pid)
+# as_user CMD...: run CMD as $e2e_user.  To start one in the background
+# with $! its pid, use "$e2e_asuser CMD... &" (setpriv execs; a function
+# would run in a subshell).
 as_user() { $e2e_asuser "$@"; }
 
 chmod 755 "$tmpdir"
@@ -97,7 +99,7 @@ wait_for() {
 # Line number of a marker in the fixture source, and its stripped code text
 # (empty when $e2e_user cannot read the source: the responder runs as that
 # user and, like Python's linecache, shows "" then).
-line_of() { grep -n "$1" "$e2e_src" | head -n 1 | cut -d: -f1; }
+line_of() { grep -n "/\\* $1 \\*/" "$e2e_src" | head -n 1 | cut -d: -f1; }
 code_of() {
 	if as_user test -r "$e2e_src" 2>/dev/null; then
 		sed -n "$(line_of "$1")p" "$e2e_src" | sed 's/^[[:space:]]*//;s/[[:space:]]*$//'
@@ -135,10 +137,11 @@ responders() { e2e_pids_named hawk-fcgi | sort -n | tr '\n' ' '; }
 start_target() {
 	_out=$tmpdir/out/$2.out
 	: >"$_out"
-	as_user env HAWK_DIR="$tmpdir/seg" HAWK_NAME="$2" \
+	$e2e_asuser env HAWK_DIR="$tmpdir/seg" HAWK_NAME="$2" \
 		LD_PRELOAD="$e2e_libhawk" "$e2e_target" "$3" >"$_out" 2>"$_out.err" &
 	_pid=$!
 	bg_pids="$bg_pids $_pid"
+	bg_targets="${bg_targets:-} $_pid"
 	eval "$1=$_pid"
 	eval "${1}_out=$_out"
 	wait_for "grep -q '^ready' '$_out'" ||
@@ -155,9 +158,9 @@ target_do() {
 # get PATH-AND-QUERY [NAME]: GET $base$1 into $tmpdir/NAME.{body,hdr};
 # sets $code and $body (the file).
 get() {
-	_n=${2:-last}
-	body=$tmpdir/$_n.body
-	hdr=$tmpdir/$_n.hdr
+	_gn=${2:-last}
+	body=$tmpdir/$_gn.body
+	hdr=$tmpdir/$_gn.hdr
 	code=$("$curl" -s -g -o "$body" -D "$hdr" -w '%{http_code}' \
 		--max-time 60 "$base$1") || code=curl-failed
 }
@@ -263,8 +266,8 @@ EOF
 # before).
 e2e_suite() {
 	T=/debug/prof/mem/tracemalloc
-	start_target ta alpha 100 || { ok 1 "$server: target alpha starts"; return; }
-	start_target tb beta 30 || { ok 1 "$server: target beta starts"; return; }
+	start_target ta alpha 100 || { ok 1 "$server: target alpha starts"; kill $bg_targets; return; }
+	start_target tb beta 30 || { ok 1 "$server: target beta starts"; kill $bg_targets; return; }
 	ok 0 "$server: targets alpha ($ta) and beta ($tb) run under libhawk"
 	big=4096 small=1000
 	a_size=$((100 * big + 10 * small))

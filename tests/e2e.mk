@@ -5,7 +5,7 @@
 # The fixture targets run under libhawk: no sanitizers, whatever the build.
 check_PROGRAMS += tests/fixtures/e2e-target
 tests_fixtures_e2e_target_SOURCES = tests/fixtures/e2e-target.c
-tests_fixtures_e2e_target_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_e2e_target_CFLAGS = $(BASE_CFLAGS) -g -fno-optimize-sibling-calls
 tests_fixtures_e2e_target_LDFLAGS =
 
 e2e_tests = tests/t-e2e-lighttpd.sh tests/t-e2e-fcgid.sh \

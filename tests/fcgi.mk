@@ -34,3 +34,4 @@ tests_fixtures_fc_leak_LDFLAGS =
 fcgi_sh_tests = tests/t-fcgi-cgi.sh
 dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
+EXTRA_DIST += tests/fcgi_client.py

@@ -28,11 +28,12 @@ FcgidProcessTableFile \"$tmpdir/fcgid/table\"" || {
 	ok 1 "$server: apache2 starts"; done_testing; }
 ok 0 "$server: apache2 starts on 127.0.0.1:$port"
 
-# Kill every responder: mod_fcgid starts a new one for the next request.
+# Kill every responder (as a crash would): mod_fcgid starts a new one for
+# the next request.  Orderly shutdown is checked at the end.
 restart_responders() {
 	get /debug/prof/mem/tracemalloc/targets/ warm   # at least one exists
 	old=$(responders)
-	for p in $old; do kill -TERM "$p"; done
+	for p in $old; do kill -KILL "$p"; done
 	wait_for 'still=0; for p in $(responders); do case " $old " in *" $p "*) still=1 ;; esac; done; [ $still = 0 ]' 100
 }
 

@@ -29,7 +29,7 @@ extport=$(free_port)
 	echo "server.document-root = \"$tmpdir/www\""
 	echo "server.bind = \"127.0.0.1\""
 	echo "server.port = $port"
-	echo "server.errorlog = \"$tmpdir/lighttpd.err\""
+	echo "server.errorlog = \"$tmpdir/run/lighttpd.err\""
 	[ -n "$extip" ] && echo "\$SERVER[\"socket\"] == \"$extip:$extport\" { }"
 	if [ -n "$e2e_asuser" ]; then
 		echo "server.username = \"$e2e_user\""
@@ -43,21 +43,22 @@ ok $? "lighttpd accepts the shipped snippet (lighttpd -tt)"
 "$LIGHTTPD" -D -f "$tmpdir/lighttpd.conf" </dev/null >"$tmpdir/lighttpd.out" 2>&1 &
 lpid=$!
 bg_pids="$bg_pids $lpid"
-wait_for "grep -q 'server started' '$tmpdir/lighttpd.err' 2>/dev/null || ! kill -0 $lpid 2>/dev/null"
+wait_for "grep -q 'server started' '$tmpdir/run/lighttpd.err' 2>/dev/null || ! kill -0 $lpid 2>/dev/null"
 wait_for '[ "$(responders | wc -w)" -ge 2 ] || ! kill -0 $lpid 2>/dev/null'
 if ! kill -0 "$lpid" 2>/dev/null; then
 	ok 1 "lighttpd starts"
-	cat "$tmpdir/lighttpd.err" "$tmpdir/lighttpd.out" "$tmpdir/tt.out" 2>/dev/null | sed 's/^/# /'
+	cat "$tmpdir/run/lighttpd.err" "$tmpdir/lighttpd.out" "$tmpdir/tt.out" 2>/dev/null | sed 's/^/# /'
 	done_testing
 fi
 ok 0 "lighttpd starts on 127.0.0.1:$port"
 is "$(responders | wc -w)" 2 "lighttpd spawned two hawk-fcgi processes"
 
-# Kill every responder; lighttpd spawns new ones (gw_backend restarts dead
-# bin-path processes on its once-a-second trigger).
+# Kill every responder (as a crash would); lighttpd spawns new ones
+# (gw_backend restarts dead bin-path processes on its once-a-second
+# trigger).  Orderly shutdown (SIGTERM) is checked at the end.
 restart_responders() {
 	old=$(responders)
-	for p in $old; do kill -TERM "$p"; done
+	for p in $old; do kill -KILL "$p"; done
 	wait_for 'fresh=0; for p in $(responders); do case " $old " in *" $p "*) ;; *) fresh=$((fresh + 1)) ;; esac; done; [ $fresh -ge 2 ]' 150
 }
 
@@ -75,5 +76,5 @@ kill -TERM "$lpid"
 wait "$lpid"
 bg_pids=""
 e2e_leftovers
-grep -E '\((server|gw_backend|mod_fastcgi)\.c\.[0-9]+\) .*(error|fail)' "$tmpdir/lighttpd.err" | head -n 5 | sed 's/^/# lighttpd: /'
+grep -E '\((server|gw_backend|mod_fastcgi)\.c\.[0-9]+\) .*(error|fail)' "$tmpdir/run/lighttpd.err" | head -n 5 | sed 's/^/# lighttpd: /'
 done_testing

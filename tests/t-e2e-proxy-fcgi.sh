@@ -21,7 +21,7 @@ sed -e "s|@HAWK_FCGI@|$e2e_fcgi|g" \
 listener=""
 start_listener() {
 	rm -f "$sock"
-	as_user env HAWK_DIR="$tmpdir/seg" HAWK_TIMEOUT_MS=$e2e_timeout_ms \
+	$e2e_asuser env HAWK_DIR="$tmpdir/seg" HAWK_TIMEOUT_MS=$e2e_timeout_ms \
 		HAWK_MAX_DURATION=300 "$e2e_fcgi" --listen "$sock" \
 		</dev/null >>"$tmpdir/listener.log" 2>&1 &
 	listener=$!
@@ -36,10 +36,11 @@ apache_start "proxy proxy_fcgi" "$tmpdir/hawk-proxy.conf" "" || {
 	ok 1 "$server: apache2 starts"; done_testing; }
 ok 0 "$server: apache2 starts on 127.0.0.1:$port"
 
-# The responder is ours: stop it and start another on the same socket.
+# The responder is ours: kill it (as a crash would) and start another on
+# the same socket.  Orderly shutdown (SIGTERM) is checked at the end.
 restart_responders() {
-	kill -TERM "$listener"
-	wait "$listener"
+	kill -KILL "$listener"
+	wait "$listener" 2>/dev/null
 	start_listener
 }
 
@@ -47,8 +48,7 @@ e2e_suite
 
 apache_stop
 kill -TERM "$listener" 2>/dev/null
-wait "$listener" 2>/dev/null
 bg_pids=""
-e2e_leftovers
+e2e_leftovers   # includes the listener: SIGTERM must stop it
 [ -s "$tmpdir/listener.log" ] && sed 's/^/# hawk-fcgi: /' "$tmpdir/listener.log" | head -n 5
 done_testing

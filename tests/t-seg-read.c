@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "seg.h"
+#include "seg_live.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
@@ -407,6 +409,45 @@ test_segments(void)
 	}
 }
 
+/* comm may contain spaces and parentheses: field 22 is counted from the
+ * last ')'.  A child renames itself and must keep its start time. */
+static void
+test_proc_stat(void)
+{
+	int go[2], done[2];
+	uint64_t before = 0, after = 0;
+	pid_t kid;
+	char c;
+
+	if (pipe(go) < 0 || pipe(done) < 0)
+		exit(99);
+	kid = fork();
+	if (kid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		prctl(PR_SET_NAME, "x) 1 2 (y) z", 0, 0, 0);
+		if (write(done[1], "x", 1) != 1)
+			_exit(1);
+		if (read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	is_int(seg_proc_start_time(kid, &before), 0, "start time of a child");
+	if (write(go[1], "x", 1) != 1 || read(done[0], &c, 1) != 1)
+		exit(99);
+	is_int(seg_proc_start_time(kid, &after), 0,
+	       "start time of a child named \"x) 1 2 (y) z\"");
+	ok(before == after && before > 0, "same start time after the rename "
+	   "(%" PRIu64 ")", after);
+	close(go[1]);
+	waitpid(kid, NULL, 0);
+	close(go[0]);
+	close(done[0]);
+	close(done[1]);
+	is_int(seg_proc_start_time(kid, &after), -ENOENT,
+	       "no start time for a reaped pid");
+}
+
 /* ---------------------------------------------------------- snapshots */
 
 /* Layout of the hand-made snapshot: header, 2 modules, 3 traces, 6 frames,
@@ -694,6 +735,7 @@ main(void)
 	snprintf(dir, sizeof(dir), "%s", real);
 	free(real);
 
+	test_proc_stat();
 	test_segments();
 	test_snapshots();
 

@@ -35,7 +35,7 @@ chmod 700 "$xdg"
 # its default disposition (a background job of a script ignores it), as a
 # terminal's foreground job would be; sets spid (= its process group).
 serve_start() {
-	as_user env XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" \
+	$e2e_asuser env XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" \
 		HAWK_TIMEOUT_MS=$e2e_timeout_ms LIGHTTPD="$LIGHTTPD" \
 		"$python" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
