@@ -972,6 +972,26 @@ scopes_at(struct sym_file *f, Dwarf_Die *cudie, Dwarf_Addr pc,
 	return dwarf_getscopes_die(&inner, scopes);
 }
 
+/* Intern a source path from the line table: a relative one is relative
+ * to the CU's DW_AT_comp_dir (DWARF 5, 6.2.4; eu-addr2line joins them the
+ * same way), even if that is relative too (-fdebug-prefix-map). */
+static const char *
+intern_src(struct symbolizer *s, const char *src, const char *comp_dir)
+{
+	const char *out;
+	char *cat;
+
+	if (src[0] == '/' || !comp_dir || !*comp_dir)
+		return intern(s, src);
+	if (asprintf(&cat, "%s%s%s", comp_dir,
+		     comp_dir[strlen(comp_dir) - 1] == '/' ? "" : "/",
+		     src) < 0)
+		return NULL;
+	out = intern(s, cat);
+	free(cat);
+	return out;
+}
+
 /*
  * Frames from the DWARF of the CU covering `rel`; returns how many (0: no
  * line info or no function scope there, use the symbol table).
@@ -983,7 +1003,8 @@ dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 	Dwarf_Die *cudie, *scopes = NULL;
 	Dwarf_Files *files = NULL;
 	Dwarf_Addr dbias = 0;
-	const char *src;
+	Dwarf_Attribute cattr;
+	const char *src, *comp_dir;
 	Dwfl_Line *line;
 	uint32_t n = 0;
 	int nscopes, lineno = 0;
@@ -996,6 +1017,8 @@ dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 		   : NULL;
 	if (!src || lineno <= 0)
 		return 0;
+	comp_dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir,
+					       &cattr));
 	nscopes = scopes_at(f, cudie, rel - dbias, &scopes);
 	if (nscopes > 0)
 		dwarf_getsrcfiles(cudie, &files, NULL);
@@ -1008,7 +1031,7 @@ dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 		if (tag != DW_TAG_subprogram &&
 		    tag != DW_TAG_inlined_subroutine)
 			continue;
-		out[n].file = intern(s, src);
+		out[n].file = intern_src(s, src, comp_dir);
 		out[n].line = (uint32_t)lineno;
 		out[n].function = die_function(s, die);
 		out[n].module = NULL;
@@ -1042,7 +1065,7 @@ dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 							&sym, NULL, NULL,
 							NULL);
 
-		out[0].file = intern(s, src);
+		out[0].file = intern_src(s, src, comp_dir);
 		out[0].line = (uint32_t)lineno;
 		out[0].function = name ? intern_symbol(s, name, NULL)
 				       : s->s_empty;
