@@ -76,7 +76,7 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len,
 #ifndef SYM_TINY
 #define SYM_RESULTS_MAX   (1u << 19)   /* cached addresses */
 #define SYM_INSTANCES_MAX 65536u       /* cached (process, module) pairs */
-#define SYM_FILES_MAX     512u         /* open Dwfl sessions */
+#define SYM_FILES_MAX     256u         /* Dwfl sessions (<= 2 fds each) */
 #define SYM_SOURCES_BYTES (64u << 20)  /* source bytes cached in all */
 #else
 #define SYM_RESULTS_MAX   3u

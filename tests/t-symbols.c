@@ -5,13 +5,18 @@
  * tests/fixtures/sy-fix prints its module table and return addresses taken
  * at known lines (see that file); we build a snapshot module table from it
  * as the tracer would and check every frame exactly: file, line, demangled
- * function, module, inline expansion order.  Then the fallbacks: copies of
- * the fixture stripped of DWARF (symbol+0xOFF, line 0) or of everything
- * (.dynsym), a .gnu_debuglink to a separate debug file, a rebuilt binary
- * (build-id mismatch, or a new file without build-id) that must not be
- * served stale lines, addresses outside every module, an unreadable
- * module; source lines as Python's linecache + str.strip() give them; and
- * several threads resolving at once (run it in the sanitizer build).
+ * function (a >4 KiB template name whole), module, inline expansion order;
+ * the same with a position-dependent build (sy-fix-nopie).  Then the
+ * fallbacks: copies of the fixture stripped of DWARF (symbol+0xOFF, line
+ * 0) or of everything (.dynsym), a .gnu_debuglink to a separate debug
+ * file, debug info by build-id under /usr/lib/debug (libc6-dbg, skipped
+ * without it), a rebuilt binary (build-id mismatch, or a new file without
+ * build-id) that must not be served stale lines, a target in another
+ * mount namespace (unshare -rm; read through /proc/<pid>/root), addresses
+ * outside every module, an unreadable module; source lines as Python's
+ * linecache + str.strip() give them; and several threads resolving at once
+ * (run it in the sanitizer build).  t-symbols-flush is this file again
+ * with the symbolizer's caches bounded to a few entries (-DSYM_TINY).
  * Every temporary file lives in a private mktemp -d directory.
  */
 #include <config.h>
