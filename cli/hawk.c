@@ -299,19 +299,54 @@ state_of(const struct seg_info *i)
 	return !i->alive ? "dead" : i->tracing ? "tracing" : "idle";
 }
 
-static void
-json_string(const char *s)
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t n, i;
+	uint32_t cp;
 
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string; a byte that is not valid UTF-8 becomes U+FFFD (a name is
+ * whatever bytes the target chose). */
+static void
+json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	putchar('"');
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if (*s < 0x20)
+			printf("\\u%04x", *s);
+		else if (n == 0)
+			fputs("\\ufffd", stdout);
 		else
-			putchar(ch);
+			fwrite(s, 1, n, stdout);
+		s += n ? n : 1;
 	}
 	putchar('"');
 }
@@ -344,10 +379,24 @@ ps_json(const struct ps_list *l)
 	printf("%s]\n", l->n ? "\n" : "");
 }
 
+/* The name for a terminal: control bytes (a target chose them) become '?'
+ * so that a name can't send escape sequences to the operator's terminal. */
+static const char *
+printable(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ?
+			 '?' : name[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void
 ps_table(const struct ps_list *l)
 {
-	char cur[32], peak[32], mem[32], frames[16];
+	char cur[32], peak[32], mem[32], frames[16], name[SEG_NAME_MAX];
 	size_t k;
 
 	printf("%7s  %-20s %-7s %6s %10s %10s %10s\n", "PID", "NAME",
@@ -361,7 +410,8 @@ ps_table(const struct ps_list *l)
 		else
 			snprintf(frames, sizeof(frames), "-");
 		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s\n",
-		       i->pid, i->name, state_of(i), frames,
+		       i->pid, printable(i->name, name, sizeof(name)),
+		       state_of(i), frames,
 		       human(i->traced_current, cur, sizeof(cur)),
 		       human(i->traced_peak, peak, sizeof(peak)),
 		       human(i->tracer_memory, mem, sizeof(mem)));

@@ -102,4 +102,20 @@ is "$(ls "$dir")" "$live2.seg" "only the live segment is left"
 kill $live2
 wait $live2 2>/dev/null
 bg_pids=""
+
+# a name is whatever bytes the target chose: still valid JSON
+mkdir "$tmpdir/seg2"
+"$fake" "$tmpdir/seg2" write $dead "$(printf 'a"b\\c\tz\377\303\251')" 0 0 0 0 0
+"$hawk" ps --dir "$tmpdir/seg2" --json >"$tmpdir/json" 2>/dev/null
+if [ -n "$PYTHON3" ]; then
+	got=$("$PYTHON3" -c '
+import json, sys
+print(ascii(json.load(open(sys.argv[1], encoding="utf-8"))[0]["name"]))' "$tmpdir/json")
+	is "$got" "'a\"b\\\\c\\tz\\ufffd\\xe9'" "--json: quotes, controls and bad UTF-8 escaped"
+else
+	skip "python3 not found: --json content not parsed"
+fi
+"$hawk" ps --dir "$tmpdir/seg2" >"$tmpdir/out" 2>/dev/null
+is "$(row $dead | awk '{ print $1 }')" "$(printf 'a"b\\c?z\377\303\251')" \
+   "table: control bytes shown as '?'"
 done_testing

@@ -423,6 +423,8 @@ test_proc_stat(void)
 		exit(99);
 	kid = fork();
 	if (kid == 0) {
+		close(go[1]);
+		close(done[0]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(1);
 		prctl(PR_SET_NAME, "x) 1 2 (y) z", 0, 0, 0);
