@@ -8,10 +8,6 @@ tests_t_seg_read_LDADD = ipc/libipc.la
 tests_t_cmd_SOURCES = tests/t-cmd.c
 tests_t_cmd_LDADD = ipc/libipc.la
 TESTS += tests/t-seg-read tests/t-cmd
-# Tests without an extension (the C ones) use LOG_DRIVER, not
-# TEST_LOG_DRIVER (which is for *.test): run them through the TAP driver
-# too, so every test point is counted.  Defined once, here.
-LOG_DRIVER = $(TEST_LOG_DRIVER)
 
 # the `hawk` command; seg-fake makes hand-made segments for `hawk ps`
 check_PROGRAMS += tests/seg-fake

@@ -1,8 +1,11 @@
 # tests/local.mk - the test suite, run by `make check` through automake's
 # TAP driver.  Each area keeps its tests in its own fragment.
-TEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+# Every test speaks TAP: C tests (no extension) use LOG_DRIVER, shell
+# scenarios (.sh) SH_LOG_DRIVER; TEST_LOG_DRIVER would only cover *.test.
+TAP_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TEST_EXTENSIONS = .sh
-SH_LOG_DRIVER = $(TEST_LOG_DRIVER)
+LOG_DRIVER = $(TAP_DRIVER)
+SH_LOG_DRIVER = $(TAP_DRIVER)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	PYTHON3='$(PYTHON3)'; LIGHTTPD='$(LIGHTTPD)'; APACHE2='$(APACHE2)'; \
