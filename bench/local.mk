@@ -1,2 +1,13 @@
-# bench/local.mk - rules for bench/ (included from the top-level Makefile.am)
+# bench/local.mk - rules for bench/ (included from the top-level Makefile.am).
+# bench/churn is preloaded with libhawk, so it is built without sanitizers.
+# `make bench-tracer` builds what bench/run.sh needs and runs it.
 include bench/responder.mk
+check_PROGRAMS += bench/churn
+bench_churn_SOURCES = bench/churn.c
+bench_churn_CFLAGS = $(BASE_CFLAGS) -O2 -g
+bench_churn_LDFLAGS =
+bench_churn_LDADD = -lpthread
+EXTRA_DIST += bench/run.sh bench/alloc.py bench/README
+bench-tracer: bench/churn tracer/libhawk.la
+	$(SHELL) $(srcdir)/bench/run.sh --build $(abs_top_builddir)
+.PHONY: bench-tracer

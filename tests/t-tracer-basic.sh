@@ -80,7 +80,7 @@ hd $fx_pid stop
 is $? 0 "stop"
 st=$(hd $fx_pid status)
 is "$(field tracing "$st") $(field current "$st") $(field peak "$st") $(field memory "$st")" \
-	"0 0 0 0" "stop forgets every trace and returns the tracer's memory"
+	"0 0 0 4096" "stop forgets every trace and returns the tracer's memory (all but the one thread's traceback cache page)"
 hd $fx_pid start 5
 fx malloc 2 10 >/dev/null
 is "$(summary $fx_pid | grep -c .)" 1 "after a restart only new allocations are traced"

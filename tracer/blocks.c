@@ -10,10 +10,12 @@
  * table, and a miss - every free of an untraced block - stops early).
  *
  * Memory: a record is 16 bytes (pointer, then size << 24 | index); the
- * table grows by 1.5x at 7/8 load, so it stays between 58% and 87.5%
- * full: 18 to 27.5 bytes per live block, at most 32 (the bar) once a
- * shard holds more than its initial 1024 slots.  Capacities are not powers
- * of two: a home slot is (hash * cap) >> 64.
+ * table grows by 1.5x at 3/4 load, so it stays between 50% and 75% full:
+ * 21.3 to 32 bytes per live block once a shard has outgrown its initial
+ * 1024 slots (64 shards: about 60000 blocks).  7/8 would save memory but
+ * linear-probing inserts then walk ~30 slots (measured: the table was 35%
+ * of the traced run of bench/alloc.py).  Capacities are not powers of
+ * two: a home slot is (hash * cap) >> 64.
  *
  * current/peak: one global counter updated with an atomic add under the
  * shard lock, and the peak raised with a compare-exchange only when the
@@ -59,19 +61,23 @@ static struct {
 	_Atomic uint64_t peak;
 } counters __attribute__((aligned(64)));
 
+/*
+ * A shard is chosen by the block's 4 KiB page (so one thread's recent
+ * blocks mostly share a few shards, and two threads' arenas do not), the
+ * home slot by a Fibonacci hash of the whole pointer.
+ */
 static inline uint64_t
-hash_ptr(uint64_t p)
+page_hash(uint64_t p)
 {
-	uint64_t x = (p >> 4) * UINT64_C(0x9e3779b97f4a7c15);
-
-	return x ^ (x >> 31);
+	return (p >> 12) * UINT64_C(0x9e3779b97f4a7c15);
 }
 
 static inline uint64_t
-home_of(uint64_t h, uint64_t cap)
+home_of(uint64_t p, uint64_t cap)
 {
-	return (uint64_t)(((unsigned __int128)(h << BLOCKS_SHARD_BITS) * cap)
-			  >> 64);
+	uint64_t h = (p >> 4) * UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint64_t)(((unsigned __int128)(h ^ (h >> 29)) * cap) >> 64);
 }
 
 static inline uint64_t
@@ -105,7 +111,7 @@ blocks_reset(uint32_t gen)
 static void
 place(struct entry *tab, uint64_t cap, struct entry e)
 {
-	uint64_t j = home_of(hash_ptr(e.ptr), cap), d = 0;
+	uint64_t j = home_of(e.ptr, cap), d = 0;
 
 	for (;;) {
 		struct entry *x = &tab[j];
@@ -115,7 +121,7 @@ place(struct entry *tab, uint64_t cap, struct entry e)
 			*x = e;
 			return;
 		}
-		xd = dist(j, home_of(hash_ptr(x->ptr), cap), cap);
+		xd = dist(j, home_of(x->ptr, cap), cap);
 		if (xd < d) {
 			struct entry t = *x;
 
@@ -146,16 +152,30 @@ grow(struct shard *s)
 }
 
 static inline struct shard *
-shard_of(uint64_t h)
+shard_of(uint64_t p)
 {
-	return &shards[h >> (64 - BLOCKS_SHARD_BITS)];
+	return &shards[page_hash(p) >> (64 - BLOCKS_SHARD_BITS)];
+}
+
+void
+blocks_prefetch(const void *ptr)
+{
+	uint64_t p = (uint64_t)(uintptr_t)ptr;
+	struct shard *s = shard_of(p);
+	/* racy on purpose: a prefetch of a stale or unmapped slot is
+	 * harmless, and the lookup proper happens under the lock */
+	struct entry *tab = __atomic_load_n(&s->tab, __ATOMIC_RELAXED);
+	uint64_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+
+	if (tab)
+		__builtin_prefetch(&tab[home_of(p, cap)], 1);
 }
 
 int
 blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 {
-	uint64_t p = (uint64_t)(uintptr_t)ptr, h = hash_ptr(p), cur, pk;
-	struct shard *s = shard_of(h);
+	uint64_t p = (uint64_t)(uintptr_t)ptr, cur, pk;
+	struct shard *s = shard_of(p);
 	struct entry e = { p, (uint64_t)size << IDX_BITS | idx };
 	int rc = 0;
 
@@ -166,7 +186,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 		rc = -ESTALE;
 		goto out;
 	}
-	if (unlikely((s->count + 1) * 8 > s->cap * 7) && (rc = grow(s)) < 0)
+	if (unlikely((s->count + 1) * 4 > s->cap * 3) && (rc = grow(s)) < 0)
 		goto out;
 	place(s->tab, s->cap, e);
 	s->count++;
@@ -186,8 +206,8 @@ out:
 int
 blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 {
-	uint64_t p = (uint64_t)(uintptr_t)ptr, h = hash_ptr(p), j, d, cap;
-	struct shard *s = shard_of(h);
+	uint64_t p = (uint64_t)(uintptr_t)ptr, j, d, cap;
+	struct shard *s = shard_of(p);
 	struct entry *tab;
 	int rc = -ENOENT;
 
@@ -200,11 +220,11 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	tab = s->tab;
 	if (!s->count)
 		goto out;
-	for (j = home_of(h, cap), d = 0;; d++) {
+	for (j = home_of(p, cap), d = 0;; d++) {
 		struct entry *x = &tab[j];
 
 		if (!x->ptr ||
-		    dist(j, home_of(hash_ptr(x->ptr), cap), cap) < d)
+		    dist(j, home_of(x->ptr, cap), cap) < d)
 			goto out;
 		if (x->ptr == p)
 			break;
@@ -221,7 +241,7 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 		for (;;) {
 			k = j + 1 == cap ? 0 : j + 1;
 			if (!tab[k].ptr ||
-			    dist(k, home_of(hash_ptr(tab[k].ptr), cap), cap) == 0)
+			    dist(k, home_of(tab[k].ptr, cap), cap) == 0)
 				break;
 			tab[j] = tab[k];
 			j = k;

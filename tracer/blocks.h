@@ -33,6 +33,10 @@ void blocks_reset(uint32_t gen);
  */
 int blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx);
 
+/* Start fetching the table slot of `ptr` into the cache (no lock): the
+ * record is then inserted or removed without waiting on memory. */
+void blocks_prefetch(const void *ptr);
+
 /*
  * Forget a block; its size and index go to *size / *idx (may be NULL).
  * Returns 0, -ENOENT (not traced: ignore), -ESTALE.

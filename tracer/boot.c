@@ -122,6 +122,7 @@ boot_init(void)
 		guard_active = 0;
 		return;
 	}
+	core_init();
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);

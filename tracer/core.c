@@ -41,6 +41,59 @@ static _Atomic uint64_t core_dropped;
 static _Atomic int32_t core_error;      /* pending internal error */
 static int32_t last_error;              /* published one */
 
+/*
+ * Per-thread cache of recent tracebacks: hash -> index, so that a thread
+ * allocating again from a site it used recently skips the shared intern
+ * table (a lock and two cache misses).  A direct-mapped page from
+ * arena_map, reached through one initial-exec TLS pointer and released by
+ * a thread-exit destructor.  A hit requires the same 64-bit hash, depth,
+ * total depth, first frame and generation: a false hit needs a 64-bit hash
+ * collision between two tracebacks with the same first frame.
+ */
+#define TCACHE_N 128u
+
+struct tcache_ent {
+	uint64_t hash;
+	uint64_t frame0;
+	uint32_t idx, gen, n, total;
+};
+
+static __thread struct tcache_ent *tcache
+	__attribute__((tls_model("initial-exec")));
+static pthread_key_t tcache_key;
+static int tcache_ok;
+
+static void
+tcache_free(void *p)
+{
+	int saved = guard_active;
+
+	guard_active = 1;
+	arena_unmap(p, TCACHE_N * sizeof(struct tcache_ent));
+	tcache = NULL;
+	guard_active = saved;
+}
+
+void
+core_init(void)
+{
+	tcache_ok = pthread_key_create(&tcache_key, tcache_free) == 0;
+}
+
+static struct tcache_ent *
+tcache_get(void)
+{
+	if (likely(tcache != NULL) || !tcache_ok)
+		return tcache;
+	tcache = arena_map(TCACHE_N * sizeof(struct tcache_ent));
+	if (tcache && pthread_setspecific(tcache_key, tcache) != 0) {
+		arena_unmap(tcache, TCACHE_N * sizeof(struct tcache_ent));
+		tcache = NULL;
+		tcache_ok = 0;
+	}
+	return tcache;
+}
+
 static void
 fail(int err)
 {
@@ -58,10 +111,13 @@ core_alloc(void *p, size_t size)
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 	uint32_t max = atomic_load_explicit(&core_frames, memory_order_relaxed);
 	uint32_t n, total, idx;
+	struct tcache_ent *tc, *e = NULL;
+	uint64_t h;
 	int rc;
 
 	if (!(g & 1))
 		return;
+	blocks_prefetch(p);      /* hidden behind the unwinding */
 	n = unwind_capture(frames, max, &total);
 	if (unlikely(n == 0)) {
 		/* no frame outside the tracer: cannot happen for a call from
@@ -70,7 +126,27 @@ core_alloc(void *p, size_t size)
 					  memory_order_relaxed);
 		return;
 	}
-	rc = intern_trace(g, frames, n, total, &idx);
+	h = intern_hash(frames, n, total);
+	tc = tcache_get();
+	if (tc) {
+		e = &tc[h & (TCACHE_N - 1)];
+		if (e->hash == h && e->gen == g && e->n == n &&
+		    e->total == total && e->frame0 == frames[0]) {
+			idx = e->idx;
+			rc = 0;
+			goto insert;
+		}
+	}
+	rc = intern_trace_hashed(g, h, frames, n, total, &idx);
+	if (rc == 0 && tc) {
+		e->hash = h;
+		e->frame0 = frames[0];
+		e->idx = idx;
+		e->gen = g;
+		e->n = n;
+		e->total = total;
+	}
+insert:
 	if (likely(rc == 0))
 		rc = blocks_insert(g, p, size, idx);
 	if (unlikely(rc < 0)) {
@@ -87,8 +163,12 @@ core_free(void *p)
 {
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 
-	if (g & 1)
+	if (g & 1) {
+		/* overlap our table miss with glibc's on the chunk header */
+		blocks_prefetch(p);
+		__builtin_prefetch((const char *)p - 16, 1);
 		blocks_remove(g, p, NULL, NULL);
+	}
 }
 
 void

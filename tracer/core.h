@@ -32,6 +32,9 @@ core_tracing(void)
 /* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
 extern pthread_mutex_t core_ctl_lock;
 
+/* Once at load, before anything is traced. */
+void core_init(void);
+
 /* Recording entry points: the caller has set guard_active.  `p` non-NULL. */
 void core_alloc(void *p, size_t size);
 void core_free(void *p);

@@ -83,8 +83,8 @@ intern_reset(uint32_t gen)
 	}
 }
 
-static uint64_t
-hash_frames(const uint64_t *frames, uint32_t n, uint32_t total)
+uint64_t
+intern_hash(const uint64_t *frames, uint32_t n, uint32_t total)
 {
 	uint64_t x = 0x345678u ^ ((uint64_t)total << 32) ^ n;
 	uint32_t i;
@@ -175,7 +175,14 @@ int
 intern_trace(uint32_t gen, const uint64_t *frames, uint32_t n,
 	     uint32_t total, uint32_t *idx)
 {
-	uint64_t h = hash_frames(frames, n, total);
+	return intern_trace_hashed(gen, intern_hash(frames, n, total), frames,
+				   n, total, idx);
+}
+
+int
+intern_trace_hashed(uint32_t gen, uint64_t h, const uint64_t *frames,
+		    uint32_t n, uint32_t total, uint32_t *idx)
+{
 	uint32_t si = (uint32_t)(h >> (64 - INTERN_SHARD_BITS));
 	struct shard *s = &shards[si];
 	uint32_t mask, j, local;

@@ -37,6 +37,11 @@ void intern_reset(uint32_t gen);
 int intern_trace(uint32_t gen, const uint64_t *frames, uint32_t n,
 		 uint32_t total, uint32_t *idx);
 
+/* The same with the hash already computed by intern_hash. */
+int intern_trace_hashed(uint32_t gen, uint64_t hash, const uint64_t *frames,
+			uint32_t n, uint32_t total, uint32_t *idx);
+uint64_t intern_hash(const uint64_t *frames, uint32_t n, uint32_t total);
+
 /* The traceback of an index returned by intern_trace (same generation).
  * Caller must exclude intern_reset (tracer control lock). */
 const struct trace *intern_get(uint32_t idx);

@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/run.sh - the tracer's overhead, side by side, in one invocation:
+# no tracer; libhawk preloaded but not tracing; tracing with frames=30
+# (HAWK_TRACEMALLOC=30); heaptrack (record-only, see bench/README), on
+#   churn1  bench/churn with 1 thread
+#   churn2  bench/churn with 2 threads
+#   python  /usr/bin/python3 with PYTHONMALLOC=malloc running bench/alloc.py
+# Each case is run --runs times (default 5); medians are printed, then
+#   off/none                       (bar <= 1.03)
+#   (traced - none) / (heaptrack - none)   (bars: <= 0.5 churn1, <= 0.35 churn2)
+# and the tracer's memory per live traced block (bar <= 32 bytes), from the
+# table statistics libhawk prints at exit with HAWK_STATS=1.
+#
+#   bench/run.sh [--build DIR] [--runs N] [--ops N] [--pyops N]
+set -u
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${HAWK_BUILD:-$src/_build/plain}
+runs=5 ops=1000000 pyops=300000
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) build=$2; shift ;;
+	--runs) runs=$2; shift ;;
+	--ops) ops=$2; shift ;;
+	--pyops) pyops=$2; shift ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+lib=$build/tracer/.libs/libhawk.so
+churn=$build/bench/churn
+[ -f "$lib" ] || { echo "run.sh: $lib not built (--build DIR)" >&2; exit 1; }
+[ -x "$churn" ] || { echo "run.sh: $churn not built (make bench/churn)" >&2; exit 1; }
+python=/usr/bin/python3
+heaptrack=$(command -v heaptrack || true)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hawk-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/seg"
+
+# now_ms: wall clock in milliseconds
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# one MODE WORKLOAD: run once, print milliseconds
+one() {
+	case $2 in
+	churn1) set -- "$1" "$churn" 1 "$ops" ;;
+	churn2) set -- "$1" "$churn" 2 "$ops" ;;
+	python) set -- "$1" env PYTHONMALLOC=malloc "$python" "$src/bench/alloc.py" "$pyops" ;;
+	esac
+	mode=$1
+	shift
+	t0=$(now_ms)
+	case $mode in
+	none) "$@" >/dev/null ;;
+	off) env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
+	traced) env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
+	heaptrack) "$heaptrack" --raw -o "$tmp/ht" "$@" >/dev/null 2>&1
+		rm -f "$tmp"/ht* ;;
+	esac
+	t1=$(now_ms)
+	echo $((t1 - t0))
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+modes="none off traced"
+[ -n "$heaptrack" ] && modes="$modes heaptrack"
+echo "hawk bench: runs=$runs churn ops/thread=$ops python iterations=$pyops"
+echo "build: $build   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %10s %10s %10s %10s   %8s %12s\n' workload none_ms off_ms traced_ms heaptrack_ms off/none traced/heaptr
+for w in churn1 churn2 python; do
+	for m in $modes; do
+		: >"$tmp/$w.$m"
+	done
+	i=0
+	# interleave the modes so that load changes hit them all alike
+	while [ $i -lt "$runs" ]; do
+		for m in $modes; do
+			one $m $w >>"$tmp/$w.$m"
+		done
+		i=$((i + 1))
+	done
+	n=$(median <"$tmp/$w.none")
+	o=$(median <"$tmp/$w.off")
+	t=$(median <"$tmp/$w.traced")
+	h=-
+	[ -n "$heaptrack" ] && h=$(median <"$tmp/$w.heaptrack")
+	awk -v w=$w -v n=$n -v o=$o -v t=$t -v h=$h 'BEGIN {
+		r1 = n > 0 ? sprintf("%.3f", o / n) : "-"
+		r2 = (h != "-" && h - n > 0) ? sprintf("%.3f", (t - n) / (h - n)) : "-"
+		printf "%-8s %10d %10d %10d %10s   %8s %12s\n", w, n, o, t, h, r1, r2 }'
+done
+
+echo
+echo "tracer memory (HAWK_STATS at exit, live set still allocated):"
+for th in 1 2; do
+	env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 HAWK_STATS=1 \
+		"$churn" $th "$ops" 2>&1 >/dev/null | grep '^hawk: stats' |
+	awk -v th=$th '{
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "churn%d: blocks=%d table=%d B -> %.1f B/block (bar 32); traces=%d using %d B; total %d B = %.1f B/block\n",
+			th, v["blocks"], v["blocks_bytes"], v["blocks_bytes"] / v["blocks"],
+			v["traces"], v["traces_bytes"], v["memory"], v["memory"] / v["blocks"] }'
+done
