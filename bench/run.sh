@@ -6,24 +6,27 @@
 #   churn1  bench/churn with 1 thread
 #   churn2  bench/churn with 2 threads
 #   python  /usr/bin/python3 with PYTHONMALLOC=malloc running bench/alloc.py
-# Each case is run --runs times (default 5); medians are printed, then
+# Each case is run --runs times (default 5), modes interleaved; medians of
+# wall and CPU time (user+sys, children included) are printed, then
 #   off/none                       (bar <= 1.03)
 #   (traced - none) / (heaptrack - none)   (bars: <= 0.5 churn1, <= 0.35 churn2)
 # and the tracer's memory per live traced block (bar <= 32 bytes), from the
 # table statistics libhawk prints at exit with HAWK_STATS=1.
 #
-#   bench/run.sh [--build DIR] [--runs N] [--ops N] [--pyops N]
+#   bench/run.sh [--build DIR] [--runs N] [--ops N] [--live N] [--pyops N]
+# (--ops: replacements per churn thread, --live: live blocks per thread)
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${HAWK_BUILD:-$src/_build/plain}
-runs=5 ops=1000000 pyops=300000
+runs=5 ops=1000000 live=100000 pyops=300000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
 	--runs) runs=$2; shift ;;
 	--ops) ops=$2; shift ;;
+	--live) live=$2; shift ;;
 	--pyops) pyops=$2; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -38,37 +41,40 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hawk-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/seg"
 
-# now_ms: wall clock in milliseconds
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# one MODE WORKLOAD: run once, print milliseconds
+# one MODE WORKLOAD: run once, print "wall_ms cpu_ms" (cpu = user + sys of
+# the process and its children, less sensitive to a loaded machine)
 one() {
 	case $2 in
-	churn1) set -- "$1" "$churn" 1 "$ops" ;;
-	churn2) set -- "$1" "$churn" 2 "$ops" ;;
-	python) set -- "$1" env PYTHONMALLOC=malloc "$python" "$src/bench/alloc.py" "$pyops" ;;
+	churn1) set -- "$1" "$churn" 1 "$ops" "$live" ;;
+	churn2) set -- "$1" "$churn" 2 "$ops" "$live" ;;
+	python) set -- "$1" "$python" "$src/bench/alloc.py" "$pyops" ;;
 	esac
 	mode=$1
 	shift
-	t0=$(now_ms)
 	case $mode in
-	none) "$@" >/dev/null ;;
-	off) env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
-	traced) env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
-	heaptrack) "$heaptrack" --raw -o "$tmp/ht" "$@" >/dev/null 2>&1
+	none) timer "$@" >/dev/null ;;
+	off) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
+	traced) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" \
+		HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
+	heaptrack) timer "$heaptrack" --raw -o "$tmp/ht" "$@" >/dev/null 2>&1
 		rm -f "$tmp"/ht* ;;
 	esac
-	t1=$(now_ms)
-	echo $((t1 - t0))
+	awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$tmp/time"
 }
+
+# timer CMD...: run under /usr/bin/time, result in $tmp/time
+timer() { /usr/bin/time -f '%e %U %S' -o "$tmp/time" "$@"; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+[ -x /usr/bin/time ] || { echo "run.sh: needs /usr/bin/time (Debian package time)" >&2; exit 1; }
+export PYTHONMALLOC=malloc   # python: every object through malloc
+
 modes="none off traced"
 [ -n "$heaptrack" ] && modes="$modes heaptrack"
-echo "hawk bench: runs=$runs churn ops/thread=$ops python iterations=$pyops"
+echo "hawk bench: runs=$runs churn ops/thread=$ops live/thread=$live python iterations=$pyops"
 echo "build: $build   load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %10s %10s %10s %10s   %8s %12s\n' workload none_ms off_ms traced_ms heaptrack_ms off/none traced/heaptr
+printf '%-8s %-4s %9s %9s %9s %12s   %8s %13s\n' workload time none_ms off_ms traced_ms heaptrack_ms off/none traced/heaptr
 for w in churn1 churn2 python; do
 	for m in $modes; do
 		: >"$tmp/$w.$m"
@@ -81,22 +87,25 @@ for w in churn1 churn2 python; do
 		done
 		i=$((i + 1))
 	done
-	n=$(median <"$tmp/$w.none")
-	o=$(median <"$tmp/$w.off")
-	t=$(median <"$tmp/$w.traced")
-	h=-
-	[ -n "$heaptrack" ] && h=$(median <"$tmp/$w.heaptrack")
-	awk -v w=$w -v n=$n -v o=$o -v t=$t -v h=$h 'BEGIN {
-		r1 = n > 0 ? sprintf("%.3f", o / n) : "-"
-		r2 = (h != "-" && h - n > 0) ? sprintf("%.3f", (t - n) / (h - n)) : "-"
-		printf "%-8s %10d %10d %10d %10s   %8s %12s\n", w, n, o, t, h, r1, r2 }'
+	for col in 1 2; do
+		kind=wall
+		[ $col = 2 ] && kind=cpu
+		n=$(cut -d' ' -f$col "$tmp/$w.none" | median)
+		o=$(cut -d' ' -f$col "$tmp/$w.off" | median)
+		t=$(cut -d' ' -f$col "$tmp/$w.traced" | median)
+		h=-
+		[ -n "$heaptrack" ] && h=$(cut -d' ' -f$col "$tmp/$w.heaptrack" | median)
+		awk -v w=$w -v k=$kind -v n=$n -v o=$o -v t=$t -v h=$h 'BEGIN {
+			r1 = n > 0 ? sprintf("%.3f", o / n) : "-"
+			r2 = (h != "-" && h - n > 0) ? sprintf("%.3f", (t - n) / (h - n)) : "-"
+			printf "%-8s %-4s %9d %9d %9d %12s   %8s %13s\n", w, k, n, o, t, h, r1, r2 }'
+	done
 done
-
 echo
 echo "tracer memory (HAWK_STATS at exit, live set still allocated):"
 for th in 1 2; do
-	env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 HAWK_STATS=1 \
-		"$churn" $th "$ops" 2>&1 >/dev/null | grep '^hawk: stats' |
+	LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 HAWK_STATS=1 \
+		"$churn" $th "$ops" "$live" 2>&1 >/dev/null | grep '^hawk: stats' |
 	awk -v th=$th '{
 		for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "churn%d: blocks=%d table=%d B -> %.1f B/block (bar 32); traces=%d using %d B; total %d B = %.1f B/block\n",

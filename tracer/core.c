@@ -164,9 +164,7 @@ core_free(void *p)
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 
 	if (g & 1) {
-		/* overlap our table miss with glibc's on the chunk header */
-		blocks_prefetch(p);
-		__builtin_prefetch((const char *)p - 16, 1);
+		blocks_prefetch(p);   /* overlaps the miss with the lock */
 		blocks_remove(g, p, NULL, NULL);
 	}
 }
