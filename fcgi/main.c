@@ -10,9 +10,12 @@
  *   server's own preload leaking into its children), it is removed and the
  *   program re-executes itself once.
  * - Workers share one symbolizer, whose cache lives as long as the process.
- * - Shutdown (SIGTERM/SIGUSR1 through libfcgi): no new request is accepted;
- *   the process exits when the requests in flight are done, so a
- *   fixed-duration profile still stops the tracing it started.
+ * - Shutdown on SIGTERM, SIGINT, SIGUSR1 or SIGHUP (lighttpd and mod_fcgid
+ *   send SIGTERM): the signals are blocked in every worker and taken by
+ *   sigwait in a thread of their own; the process exits as soon as no
+ *   request is in flight, so a fixed-duration profile still stops the
+ *   tracing it started.  (libfcgi's own handlers would only make
+ *   FCGX_Accept_r fail in the one thread the signal happened to hit.)
  */
 #include "config.h"
 
@@ -194,6 +197,23 @@ worker(void *unused)
 	return NULL;
 }
 
+/* Take the shutdown signals; see the file comment. */
+static void *
+signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	FCGX_ShutdownPending();
+	pthread_mutex_lock(&state_lock);
+	shutting = 1;
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
+	return NULL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -224,6 +244,7 @@ main(int argc, char **argv)
 	int explicit = 0, o, rc, reexec;
 	char err[8192], *end;
 	pthread_t *tids;
+	sigset_t sigs;
 	unsigned long v;
 	uint32_t i, started = 0;
 
@@ -311,9 +332,17 @@ main(int argc, char **argv)
 		    chmod(cfg.listen, cfg.socket_mode) != 0)
 			die("chmod %s: %s", cfg.listen, strerror(errno));
 	}
-	tids = calloc(cfg.threads, sizeof(*tids));
+	tids = calloc(cfg.threads + 1, sizeof(*tids));
 	if (!tids)
 		die("out of memory");
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (pthread_create(&tids[cfg.threads], NULL, signal_thread, &sigs))
+		die("cannot start the signal thread");
 	for (i = 0; i < cfg.threads; i++)
 		if (pthread_create(&tids[i], NULL, worker, NULL) == 0)
 			started++;
