@@ -36,6 +36,34 @@ is "$(cat "$tmpdir/o")" ran "a symlinked HAWK_DIR does not stop the program"
 grep -q "cannot create the segment in $tmpdir/link" "$tmpdir/e"
 ok $? "but is refused, with a message"
 
+# HAWK_GROUP: a group of ours gives 0660 and that group; another, 0600
+g=$(id -gn)
+fx_start "$fxdir/tr-alloc" HAWK_GROUP="$g"
+is "$(stat -c '%a %G' "$hdir/$fx_pid.seg")" "660 $g" "HAWK_GROUP=$g (ours): segment 0660, group $g"
+fx_stop
+other=$(getent group | cut -d: -f1,3 | while IFS=: read -r n id; do
+	id -G | tr ' ' '\n' | grep -qx "$id" || { echo "$n"; break; }; done)
+if [ -n "$other" ]; then
+	fx_start "$fxdir/tr-alloc" HAWK_GROUP="$other"
+	is "$(stat -c '%a' "$hdir/$fx_pid.seg")" 600 "HAWK_GROUP=$other (not ours): 0600"
+	fx_stop
+	grep -q "HAWK_GROUP=$other: not a group of this process" "$tmpdir/err$fx_n"
+	ok $? "with one message on stderr"
+else
+	skip "no group we are not a member of"
+	skip "no group we are not a member of"
+fi
+
+# a stopped target does not answer: the command times out and is withdrawn
+fx_start "$fxdir/tr-alloc"
+kill -STOP $fx_pid
+"$hd_bin" --timeout 300 "$hdir" $fx_pid start 5 >/dev/null 2>&1
+is $? 5 "a stopped target: start times out"
+kill -CONT $fx_pid
+st=$(hd $fx_pid status)
+is "$(field tracing "$st")" 0 "after SIGCONT: the withdrawn start did not happen"
+fx_stop
+
 # a dead target
 fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=4
 dead=$fx_pid
