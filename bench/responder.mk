@@ -3,7 +3,7 @@
 # (not part of `make check`: it takes a minute and measures, not asserts).
 EXTRA_PROGRAMS = bench/responder/rb-target
 bench_responder_rb_target_SOURCES = bench/responder/rb-target.c
-bench_responder_rb_target_CFLAGS = $(BASE_CFLAGS) -g -O1
+bench_responder_rb_target_CFLAGS = $(BASE_CFLAGS) -g -O1 -fno-optimize-sibling-calls
 bench_responder_rb_target_LDFLAGS =
 EXTRA_DIST += bench/responder/run.sh
 CLEANFILES += bench/responder/rb-target
