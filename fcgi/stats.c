@@ -84,6 +84,29 @@ st_set_free(struct st_set *set)
 }
 
 int
+st_reserve(struct st_set *set, size_t n_traces, size_t n_ids)
+{
+	size_t nt = set->n_traces + n_traces, ni = set->n_ids + n_ids;
+	void *p;
+
+	if (nt > set->cap_traces) {
+		p = realloc(set->traces, nt * sizeof(*set->traces));
+		if (!p)
+			return -ENOMEM;
+		set->traces = p;
+		set->cap_traces = nt;
+	}
+	if (ni > set->cap_ids) {
+		p = realloc(set->ids, ni * sizeof(*set->ids));
+		if (!p)
+			return -ENOMEM;
+		set->ids = p;
+		set->cap_ids = ni;
+	}
+	return 0;
+}
+
+int
 st_target(struct st_set *set, int32_t pid)
 {
 	size_t i;

@@ -65,6 +65,10 @@ struct st_set {
 void st_set_init(struct st_set *set);
 void st_set_free(struct st_set *set);
 
+/* Make room for n_traces more traces with n_ids more frame ids in all
+ * (a hint that saves reallocations; 0 or -ENOMEM). */
+int st_reserve(struct st_set *set, size_t n_traces, size_t n_ids);
+
 /* Index of target `pid` in set->pids (added when new), or -ENOMEM. */
 int st_target(struct st_set *set, int32_t pid);
 

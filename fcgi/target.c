@@ -314,7 +314,8 @@ target_symbolize(struct symbolizer *sym, const struct snap *snap,
 
 	target = st_target(set, h->pid);
 	tmp = malloc(limit * sizeof(*tmp));
-	if (target < 0 || !tmp) {
+	if (target < 0 || !tmp ||
+	    st_reserve(set, h->n_traces, h->n_frames)) {
 		free(tmp);
 		return -ENOMEM;
 	}
