@@ -243,7 +243,7 @@ main(int argc, char **argv)
 	const char *listen_opt = NULL, *mode_opt = NULL, *threads_opt = NULL;
 	int explicit = 0, o, rc, reexec;
 	char err[8192], *end;
-	pthread_t *tids;
+	static pthread_t tids[256 + 1];  /* threads <= 256 (config.c) */
 	sigset_t sigs;
 	unsigned long v;
 	uint32_t i, started = 0;
@@ -332,9 +332,6 @@ main(int argc, char **argv)
 		    chmod(cfg.listen, cfg.socket_mode) != 0)
 			die("chmod %s: %s", cfg.listen, strerror(errno));
 	}
-	tids = calloc(cfg.threads + 1, sizeof(*tids));
-	if (!tids)
-		die("out of memory");
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);

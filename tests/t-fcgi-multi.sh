@@ -1,0 +1,109 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-fcgi-multi.sh - several targets through hawk-fcgi in CGI mode: pid= and
+# name= selection, the multi-target start/stop rules (409 when any selected
+# target is already tracing, nothing started; stop/ acts on the tracing
+# ones), statistics merged with their pids, and a pickle with one domain
+# per process whose python3 statistics equal the JSON.
+. "$top_srcdir/tests/lib.sh"
+
+fcgi=$top_builddir/fcgi/hawk-fcgi
+lib=$top_builddir/tracer/.libs/libhawk.so
+fix=$top_builddir/tests/fixtures/fc-leak
+src=$top_srcdir/tests/fixtures/fc-leak.c
+[ -x "$fcgi" ] || skip_all "fcgi/hawk-fcgi not built"
+[ -f "$lib" ] || skip_all "tracer/.libs/libhawk.so not built yet"
+[ -n "$PYTHON3" ] || skip_all "python3 not found by configure"
+
+seg=$tmpdir/seg
+mkdir "$seg" "$tmpdir/a" "$tmpdir/b" "$tmpdir/c"
+line=$(grep -n "malloc(4096); /\* LEAK-4096" "$src" | cut -d: -f1)
+q() {
+	env -i PATH="$PATH" HAWK_DIR="$seg" REQUEST_METHOD=GET \
+		SCRIPT_NAME=/debug PATH_INFO="/prof/mem/tracemalloc/$1" \
+		QUERY_STRING="${2:-}" "$fcgi" >"$tmpdir/out"
+	status=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$tmpdir/out")
+	sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/body"
+}
+json() {
+	"$PYTHON3" -c "import json,sys; j=json.load(open(sys.argv[1])); print(($1))" \
+		"$tmpdir/body"
+}
+waitfile() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+tracing() { q targets/; json "[t['tracing'] for t in j]"; }
+
+for d in a b c; do
+	name=fc-multi
+	[ $d = c ] && name=fc-other
+	HAWK_DIR=$seg HAWK_NAME=$name LD_PRELOAD=$lib "$fix" "$tmpdir/$d" &
+	eval "p$d=\$!"
+	bg_pids="$bg_pids $!"
+done
+for d in a b c; do
+	eval "waitfile \"\$seg/\$p$d.seg\""
+done
+ok $? "three fixtures started"
+# pids in ascending order, as targets/ lists them
+sorted=$(printf '%s\n' $pa $pb $pc | sort -n | tr '\n' ' ')
+q targets/
+is "$(json "' '.join(str(t['pid']) for t in j)") " "$sorted" "targets/ lists three, in pid order"
+
+q start/ "pid=$pa"
+is "$status" 200 "start/?pid=A"
+q start/
+is "$status:$(json 'j["pid"]')" "409:$pa" "start/ (all): 409 naming the tracing target"
+q targets/
+is "$(json "sorted(t['pid'] for t in j if t['tracing'])")" "[$pa]" \
+	"409 started nothing else"
+q stop/
+is "$status" 200 "stop/ (all) stops the tracing one"
+q targets/
+is "$(json "[t['pid'] for t in j if t['tracing']]")" "[]" "nothing tracing"
+q stop/ "name=fc-multi"
+is "$status" 409 "stop/?name=fc-multi when none is tracing: 409"
+
+q start/ "name=fc-multi&frames=20"
+is "$status" 200 "start/?name=fc-multi"
+q targets/
+is "$(json "sorted(t['pid'] for t in j if t['tracing'])")" \
+	"$("$PYTHON3" -c "print(sorted([$pa, $pb]))")" "both fc-multi tracing, fc-other not"
+touch "$tmpdir/a/go" "$tmpdir/b/go" "$tmpdir/c/go"
+waitfile "$tmpdir/a/done" && waitfile "$tmpdir/b/done" && waitfile "$tmpdir/c/done"
+ok $? "fixtures leaked"
+
+q snapshot/ "count=0"
+cp "$tmpdir/body" "$tmpdir/lineno.json"
+is "$(json "[(s['mem_blocks_count'], s['mem_blocks_size_bytes'], s['pids']) for s in j['stats'] if s['lineno'] == $line]")" \
+	"$("$PYTHON3" -c "print([(2000, 8192000, sorted([$pa, $pb]))])")" \
+	"merged: 2000 blocks, 8192000 bytes, both pids"
+is "$(json "[s['stat'].split(': ', 1)[1] for s in j['stats'] if s['lineno'] == $line]")" \
+	"['size=8000 KiB, count=2000, average=4096 B']" "merged stat string"
+q snapshot/ "pid=$pb&count=1"
+is "$(json "j['stats'][0]['mem_blocks_count'], j['stats'][0]['pid']")" "(1000, $pb)" \
+	"pid=B: its own 1000 blocks, \"pid\""
+q snapshot/ "name=fc-other"
+is "$status" 409 "snapshot/?name=fc-other (not tracing): 409"
+q snapshot/ "format=pickle"
+cp "$tmpdir/body" "$tmpdir/snap.pkl"
+"$PYTHON3" - "$tmpdir/snap.pkl" "$tmpdir/lineno.json" "$pa" "$pb" <<'PY'
+import json, sys, tracemalloc
+snap = tracemalloc.Snapshot.load(sys.argv[1])
+assert {t.domain for t in snap.traces} == {int(sys.argv[3]), int(sys.argv[4])}
+assert snap.traceback_limit == 20
+ours = json.load(open(sys.argv[2]))["stats"]
+theirs = snap.statistics("lineno")
+assert [(o["stat"], o["mem_blocks_count"], o["mem_blocks_size_bytes"]) for o in ours] == \
+    [(str(s), s.count, s.size) for s in theirs]
+PY
+ok $? "pickle: one domain per process; python3 statistics == JSON"
+q stop/ "name=fc-multi"
+is "$status" 200 "stop/?name=fc-multi"
+
+touch "$tmpdir/a/quit" "$tmpdir/b/quit" "$tmpdir/c/quit"
+wait $pa $pb $pc
+bg_pids=""
+done_testing
