@@ -20,6 +20,21 @@ st=$(hd $fx_pid status)
 is "$(field current "$st")" $((2500 * 1000 + ${other:-0})) "current = the threads' blocks + glibc's thread set-up"
 is "$(field peak "$st")" "$(field current "$st")" "peak = current"
 is "$(field dropped "$st")" 0 "nothing dropped"
+
+# start/snapshot/stop cycles while another thread allocates and frees
+hd $fx_pid stop
+fx spin >/dev/null
+i=0 bad=0
+while [ $i -lt 20 ]; do
+	hd $fx_pid start 8 || bad=$((bad + 1))
+	hd $fx_pid snapshot >/dev/null || bad=$((bad + 1))
+	hd $fx_pid stop || bad=$((bad + 1))
+	i=$((i + 1))
+done
+is "$bad" 0 "20 start/snapshot/stop cycles under an allocating thread"
+is "$(fx spinstop)" ok "the allocating thread is still running fine"
+st=$(hd $fx_pid status)
+is "$(field tracing "$st") $(field current "$st")" "0 0" "stopped: nothing traced"
 fx_stop
 is $? 0 "fixture exited 0"
 done_testing

@@ -86,16 +86,24 @@ intern_reset(uint32_t gen)
 uint64_t
 intern_hash(const uint64_t *frames, uint32_t n, uint32_t total)
 {
-	uint64_t x = 0x345678u ^ ((uint64_t)total << 32) ^ n;
+	/* two independent multiply chains: half the latency per frame */
+	uint64_t a = 0x345678u ^ ((uint64_t)total << 32) ^ n;
+	uint64_t b = UINT64_C(0x6a09e667f3bcc909);
 	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		x = (x ^ frames[i]) * UINT64_C(0x9e3779b97f4a7c15);
-		x ^= x >> 29;
+	for (i = 0; i + 1 < n; i += 2) {
+		a = (a ^ frames[i]) * UINT64_C(0x9e3779b97f4a7c15);
+		b = (b ^ frames[i + 1]) * UINT64_C(0xc2b2ae3d27d4eb4f);
+		a ^= a >> 29;
+		b ^= b >> 31;
 	}
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 32;
-	return x;
+	if (i < n)
+		a = (a ^ frames[i]) * UINT64_C(0x9e3779b97f4a7c15);
+	a ^= b * UINT64_C(0xbf58476d1ce4e5b9);
+	a ^= a >> 32;
+	a *= UINT64_C(0x94d049bb133111eb);
+	a ^= a >> 29;
+	return a;
 }
 
 static struct trace *
