@@ -52,7 +52,7 @@ one() {
 	mode=$1
 	shift
 	case $mode in
-	none) timer "$@" >/dev/null ;;
+	none) timer env "$@" >/dev/null ;;   # env as in the other modes
 	off) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
 	traced) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" \
 		HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
