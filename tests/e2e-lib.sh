@@ -33,7 +33,9 @@ e2e_target=$e2e_builddir/tests/fixtures/e2e-target
 [ -x "$e2e_fcgi" ] || skip_all "fcgi/hawk-fcgi is not built (responder missing)"
 [ -x "$e2e_target" ] || skip_all "tests/fixtures/e2e-target is not built"
 
-export HAWK_E2E_TAG="$tmpdir"
+# Not exported: only the processes under test get it (env "$e2e_tag" ...),
+# so that the test's own subshells and pipelines never match.
+e2e_tag="HAWK_E2E_TAG=$tmpdir"
 # Short command timeout so that the stopped-target check is quick.
 e2e_timeout_ms=1500
 
@@ -110,15 +112,11 @@ site_small=$(line_of E2E_SITE_SMALL)
 call_big=$(line_of E2E_CALL_BIG)
 call_batch=$(line_of E2E_CALL_BATCH)
 
-# Processes whose environment carries our tag (the test's own shell and
-# its subshells excluded).
+# Processes whose environment carries our tag, or hawk serve's mark of a
+# runtime directory of ours (the responders it spawns).
 e2e_tagged() {
-	for e in /proc/[0-9]*/environ; do
-		p=${e#/proc/}; p=${p%/environ}
-		[ "$p" = "$$" ] && continue
-		tr '\0' '\n' 2>/dev/null <"$e" | grep -qxF "HAWK_E2E_TAG=$tmpdir" &&
-			echo "$p"
-	done
+	grep -lzxE "HAWK_E2E_TAG=$tmpdir|HAWK_SERVE_RT=$tmpdir/.*" \
+		/proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||;s|/environ$||' 
 }
 # e2e_pids_named NAME: tagged processes whose comm is NAME
 e2e_pids_named() {
@@ -137,7 +135,7 @@ responders() { e2e_pids_named hawk-fcgi | sort -n | tr '\n' ' '; }
 start_target() {
 	_out=$tmpdir/out/$2.out
 	: >"$_out"
-	$e2e_asuser env HAWK_DIR="$tmpdir/seg" HAWK_NAME="$2" \
+	$e2e_asuser env "$e2e_tag" HAWK_DIR="$tmpdir/seg" HAWK_NAME="$2" \
 		LD_PRELOAD="$e2e_libhawk" "$e2e_target" "$3" >"$_out" 2>"$_out.err" &
 	_pid=$!
 	bg_pids="$bg_pids $_pid"
@@ -533,9 +531,14 @@ apache_start() {
 		echo "<Directory />"
 		echo "	Require all denied"
 		echo "</Directory>"
+		echo "<Directory \"$tmpdir/www\">"
+		echo "	Require all granted"
+		echo "</Directory>"
 		echo "StartServers 1"
 		echo "ServerLimit 4"
 		echo "MaxRequestWorkers 64"
+		echo "MinSpareThreads 4"
+		echo "MaxSpareThreads 48"
 		echo "ThreadsPerChild 16"
 		echo "$3"
 		echo "Include \"$2\""
@@ -544,7 +547,7 @@ apache_start() {
 	_st=$?
 	ok $_st "$server: apache2 -t accepts the shipped snippet"
 	[ $_st -eq 0 ] || sed 's/^/# /' "$ad/t.out"
-	"$APACHE2" -d "$ad" -f "$ad/httpd.conf" -DFOREGROUND </dev/null \
+	env "$e2e_tag" "$APACHE2" -d "$ad" -f "$ad/httpd.conf" -DFOREGROUND </dev/null \
 		>"$ad/out" 2>&1 &
 	apid=$!
 	bg_pids="$bg_pids $apid"

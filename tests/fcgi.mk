@@ -36,3 +36,11 @@ fcgi_sh_tests = tests/t-fcgi-cgi.sh tests/t-fcgi-fastcgi.sh \
 dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
 EXTRA_DIST += tests/fcgi_client.py
+
+# target.c against the real symbolizer and snapshot parser
+check_PROGRAMS += tests/t-target
+TESTS += tests/t-target
+tests_t_target_SOURCES = tests/t-target.c $(fcgi_symbols_sources)
+tests_t_target_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_target_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
+tests_t_target_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)

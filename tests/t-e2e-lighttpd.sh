@@ -40,7 +40,7 @@ extport=$(free_port)
 
 "$LIGHTTPD" -tt -f "$tmpdir/lighttpd.conf" >"$tmpdir/tt.out" 2>&1
 ok $? "lighttpd accepts the shipped snippet (lighttpd -tt)"
-"$LIGHTTPD" -D -f "$tmpdir/lighttpd.conf" </dev/null >"$tmpdir/lighttpd.out" 2>&1 &
+env "$e2e_tag" "$LIGHTTPD" -D -f "$tmpdir/lighttpd.conf" </dev/null >"$tmpdir/lighttpd.out" 2>&1 &
 lpid=$!
 bg_pids="$bg_pids $lpid"
 wait_for "grep -q 'server started' '$tmpdir/run/lighttpd.err' 2>/dev/null || ! kill -0 $lpid 2>/dev/null"

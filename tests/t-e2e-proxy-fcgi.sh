@@ -21,7 +21,7 @@ sed -e "s|@HAWK_FCGI@|$e2e_fcgi|g" \
 listener=""
 start_listener() {
 	rm -f "$sock"
-	$e2e_asuser env HAWK_DIR="$tmpdir/seg" HAWK_TIMEOUT_MS=$e2e_timeout_ms \
+	$e2e_asuser env "$e2e_tag" HAWK_DIR="$tmpdir/seg" HAWK_TIMEOUT_MS=$e2e_timeout_ms \
 		HAWK_MAX_DURATION=300 "$e2e_fcgi" --listen "$sock" \
 		</dev/null >>"$tmpdir/listener.log" 2>&1 &
 	listener=$!

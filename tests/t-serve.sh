@@ -35,7 +35,7 @@ chmod 700 "$xdg"
 # its default disposition (a background job of a script ignores it), as a
 # terminal's foreground job would be; sets spid (= its process group).
 serve_start() {
-	$e2e_asuser env XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" \
+	$e2e_asuser env "$e2e_tag" XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" \
 		HAWK_TIMEOUT_MS=$e2e_timeout_ms LIGHTTPD="$LIGHTTPD" \
 		"$python" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -90,7 +90,7 @@ grep -q "failed to start on 127.0.0.1:$port" "$tmpdir/busy.out"
 ok $? "serve: a busy port is reported"
 
 # Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
-kill -INT -- "-$spid"
+kill -INT "-$spid"
 kill "$ta"; wait "$ta" 2>/dev/null
 serve_gone 130 "Ctrl-C"
 
