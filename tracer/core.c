@@ -164,7 +164,14 @@ core_free(void *p)
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 
 	if (g & 1) {
-		blocks_prefetch(p);   /* overlaps the miss with the lock */
+		/*
+		 * Two cache misses in a row on a random free: our table slot,
+		 * then glibc's chunk header (p - 16, read by the real free
+		 * that follows).  Start both now so that they overlap
+		 * (bench/churn: -20% run time).  A prefetch never faults.
+		 */
+		__builtin_prefetch((const char *)p - 16, 1);
+		blocks_prefetch(p);
 		blocks_remove(g, p, NULL, NULL);
 	}
 }
