@@ -18,7 +18,7 @@
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${HAWK_BUILD:-$src/_build/plain}
-runs=5 ops=1000000 live=100000 pyops=300000
+runs=5 ops=2000000 live=100000 pyops=500000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
@@ -51,6 +51,7 @@ one() {
 	esac
 	mode=$1
 	shift
+	t0=$(date +%s%N)
 	case $mode in
 	none) timer env "$@" >/dev/null ;;   # env as in the other modes
 	off) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
@@ -59,7 +60,10 @@ one() {
 	heaptrack) timer "$heaptrack" --raw -o "$tmp/ht" "$@" >/dev/null 2>&1
 		rm -f "$tmp"/ht* ;;
 	esac
-	awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$tmp/time"
+	t1=$(date +%s%N)
+	# wall from date (ns), CPU from time(1) (10 ms resolution)
+	awk -v w=$(((t1 - t0) / 1000000)) \
+		'{ printf "%d %d\n", w, ($2 + $3) * 1000 }' "$tmp/time"
 }
 
 # timer CMD...: run under /usr/bin/time, result in $tmp/time

@@ -15,6 +15,14 @@ is "$t" "tr-alloc.c:$(site tr-alloc.c MALLOC) size=24 count=3 nframes=2 total=4"
 	"traceback truncated to 2 frames, total depth 4 kept"
 fx_stop
 
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=512
+fx malloc 1 8 >/dev/null
+st=$(hd $fx_pid status)
+is "$(field tracing "$st") $(field frames "$st")" "1 512" "HAWK_TRACEMALLOC=512: the largest limit"
+is "$(trace_of $fx_pid tr-alloc.c MALLOC)" \
+	"tr-alloc.c:$(site tr-alloc.c MALLOC) size=8 count=1 nframes=4 total=4" "the whole stack"
+fx_stop
+
 fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=abc
 st=$(hd $fx_pid status)
 is "$(field tracing "$st")" 0 "HAWK_TRACEMALLOC=abc: not tracing"

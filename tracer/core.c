@@ -107,7 +107,8 @@ fail(int err)
 void
 core_alloc(void *p, size_t size)
 {
-	uint64_t frames[SEG_FRAMES_MAX];
+	uint64_t buf[UNWIND_BUF];
+	const uint64_t *frames;
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 	uint32_t max = atomic_load_explicit(&core_frames, memory_order_relaxed);
 	uint32_t n, total, idx;
@@ -118,7 +119,7 @@ core_alloc(void *p, size_t size)
 	if (!(g & 1))
 		return;
 	blocks_prefetch(p);      /* hidden behind the unwinding */
-	n = unwind_capture(frames, max, &total);
+	n = unwind_capture(buf, max, &frames, &total);
 	if (unlikely(n == 0)) {
 		/* no frame outside the tracer: cannot happen for a call from
 		 * the application; count it rather than invent a frame */

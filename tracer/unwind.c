@@ -27,9 +27,7 @@
 #include <stddef.h>
 
 #include "guard.h"
-#include "segment.h"
-
-#define SKIP_MAX 16u          /* tracer + libunwind frames at most */
+_Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit addresses");
 
 struct range {
 	uintptr_t lo, hi;
@@ -101,29 +99,27 @@ unwind_init(void)
 }
 
 uint32_t
-unwind_capture(uint64_t *out, uint32_t max, uint32_t *total)
+unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
+	       uint32_t *total)
 {
-	void *buf[SEG_FRAMES_MAX + UNWIND_EXTRA + SKIP_MAX];
-	uint32_t want = max + UNWIND_EXTRA + SKIP_MAX, skip = 0, i, n;
+	uint32_t want = max + UNWIND_EXTRA + UNWIND_SKIP_MAX, skip = 0, n;
 	int got;
 
-	if (want > sizeof(buf) / sizeof(buf[0]))
-		want = sizeof(buf) / sizeof(buf[0]);
-	got = unw_backtrace(buf, (int)want);
+	if (want > UNWIND_BUF)
+		want = UNWIND_BUF;
+	/* void * and uint64_t have the same size and representation here */
+	got = unw_backtrace((void **)buf, (int)want);
 	if (got <= 0) {
 		*total = 0;
 		return 0;
 	}
 	n = (uint32_t)got;
-	while (skip < n && skip < SKIP_MAX &&
+	while (skip < n && skip < UNWIND_SKIP_MAX &&
 	       (in_range(&self_range, (uintptr_t)buf[skip]) ||
 		in_range(&unw_range, (uintptr_t)buf[skip])))
 		skip++;
 	n -= skip;
 	*total = n > max + UNWIND_EXTRA ? max + UNWIND_EXTRA : n;
-	if (n > max)
-		n = max;
-	for (i = 0; i < n; i++)
-		out[i] = (uint64_t)(uintptr_t)buf[skip + i];
-	return n;
+	*out = buf + skip;
+	return n > max ? max : n;
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "segment.h"
+
 /* Frames walked beyond the limit to learn total_nframe: a traceback
  * deeper than frames + UNWIND_EXTRA reports total = frames + UNWIND_EXTRA. */
 #define UNWIND_EXTRA 32u
@@ -18,15 +20,21 @@
  */
 int unwind_init(void);
 
+/* Capture buffer: the limit, the extra walk, and the skipped frames. */
+#define UNWIND_SKIP_MAX 16u
+#define UNWIND_BUF (SEG_FRAMES_MAX + UNWIND_EXTRA + UNWIND_SKIP_MAX)
+
 /*
- * Capture the calling thread's stack, innermost first, without any frame
- * of libhawk or libunwind: out[0] is the return address into the function
- * that called the allocation function.  Stores at most `max` addresses
- * (max <= SEG_FRAMES_MAX) and returns how many; *total is the depth
- * before truncation (capped, see UNWIND_EXTRA).  Returns 0 when nothing
- * is left after skipping.  Hot path: no lock, no allocation (the guard
- * covers libunwind's own first-use allocations).
+ * Capture the calling thread's stack into buf[UNWIND_BUF], innermost
+ * first, and drop the frames of libhawk and libunwind: *out points into
+ * buf at the first frame left, the return address into the function that
+ * called the allocation function.  Returns the number of frames kept, at
+ * most `max` (<= SEG_FRAMES_MAX); *total is the depth before truncation
+ * (capped, see UNWIND_EXTRA).  Returns 0 when nothing is left after
+ * skipping.  Hot path: no lock, no allocation (the guard covers
+ * libunwind's own first-use allocations), one buffer on the stack (4.5 KiB).
  */
-uint32_t unwind_capture(uint64_t *out, uint32_t max, uint32_t *total);
+uint32_t unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
+			uint32_t *total);
 
 #endif /* HAWK_TRACER_UNWIND_H */
