@@ -13,6 +13,16 @@ fx malloc 3 8 >/dev/null
 t=$(trace_of $fx_pid tr-alloc.c MALLOC)
 is "$t" "tr-alloc.c:$(site tr-alloc.c MALLOC) size=24 count=3 nframes=2 total=4" \
 	"traceback truncated to 2 frames, total depth 4 kept"
+fx deep 20 >/dev/null
+t=$(trace_of $fx_pid tr-alloc.c DEEP)
+is "$t" "tr-alloc.c:$(site tr-alloc.c DEEP) size=64 count=1 nframes=2 total=25" \
+	"21 deep calls below main: total depth 25"
+fx deep 100 >/dev/null
+is "$(summary $fx_pid | grep -c "^tr-alloc.c:$(site tr-alloc.c DEEP) ")" 2 \
+	"another depth is another traceback (as in tracemalloc)"
+t=$(summary $fx_pid | grep "^tr-alloc.c:$(site tr-alloc.c DEEP) .* total=34$")
+is "$(field count "$t") $(field nframes "$t")" "1 2" \
+	"deeper than frames + 32: total saturates at 34 (documented)"
 fx_stop
 
 fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=512

@@ -43,12 +43,18 @@ static uint32_t snap_seq;          /* last snapshot written */
 void
 agent_msg(const char *a, const char *b, const char *c)
 {
+	agent_msg2(a, b, c, NULL);
+}
+
+void
+agent_msg2(const char *a, const char *b, const char *c, const char *d)
+{
 	char line[512];
 	size_t len = 0;
-	const char *parts[4] = { "hawk: ", a, b, c };
+	const char *parts[5] = { "hawk: ", a, b, c, d };
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		const char *s = parts[i] ? parts[i] : "";
 		size_t k = strlen(s);
 
@@ -183,9 +189,13 @@ agent_start(void)
 	rc = seg_writer_create(&agent_seg, agent_dir, agent_name,
 			       SEG_FRAMES_MAX, agent_mode, agent_gid);
 	if (rc < 0) {
-		agent_msg("cannot create the segment in ", agent_dir,
-			  rc == -ELOOP || rc == -ENOTDIR ?
-			  ": not a directory (symlink?)" : ": error");
+		/* strerrordesc_np: a constant string, no locale, no malloc */
+		const char *why = rc == -ELOOP || rc == -ENOTDIR ?
+				  "not a directory (a symlink?)" :
+				  strerrordesc_np(-rc);
+
+		agent_msg2("cannot create the segment in ", agent_dir, ": ",
+			   why ? why : "unknown error");
 		return rc;
 	}
 	agent_publish_status();

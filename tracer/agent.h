@@ -37,5 +37,6 @@ extern gid_t agent_gid;
 
 /* One line on stderr, "hawk: ..." - no stdio, no allocation. */
 void agent_msg(const char *a, const char *b, const char *c);
+void agent_msg2(const char *a, const char *b, const char *c, const char *d);
 
 #endif /* HAWK_TRACER_AGENT_H */
