@@ -66,7 +66,8 @@ worker(void *arg)
 		r = x;
 		k = r % (uint64_t)live;
 		free(slots[k]);
-		slots[k] = descend((int)(r >> 20) % 13, (int)((r >> 32) % SITES),
+		slots[k] = descend((int)(r >> 20) % 13,
+				   (int)((r >> 32) % SITES),
 				   16 + (size_t)((r >> 40) % 1009));
 		*(char *)slots[k] = 1;
 	}

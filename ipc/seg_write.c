@@ -179,7 +179,8 @@ seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
 		rc = -errno;
 		goto fail_file;
 	}
-	if (mode == 0660 && gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
+	if (mode == 0660 && gid != (gid_t)-1 &&
+	    fchown(fd, (uid_t)-1, gid) < 0) {
 		rc = -errno;
 		goto fail_file;
 	}

@@ -79,7 +79,8 @@ main(void)
 	diag("table bytes per block at %u blocks: %.1f", N,
 	     (double)blocks_bytes() / N);
 	for (i = 0, bad = 0; i < N; i += 3)
-		if (blocks_remove(1, ptr(i), &sz, &idx) || sz != i % 1000 + 1 ||
+		if (blocks_remove(1, ptr(i), &sz, &idx) ||
+		    sz != i % 1000 + 1 ||
 		    idx != i % 77)
 			bad++;
 	is_int(bad, 0, "every third block found with its size and index");

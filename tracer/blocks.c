@@ -245,7 +245,8 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 		if (size)
 			*size = sz;
 		if (idx)
-			*idx = (uint32_t)(tab[j].meta & ((1u << IDX_BITS) - 1));
+			*idx = (uint32_t)(tab[j].meta &
+					  ((1u << IDX_BITS) - 1));
 		/* backward shift */
 		for (;;) {
 			k = j + 1 == cap ? 0 : j + 1;
@@ -297,7 +298,8 @@ blocks_bytes(void)
 	uint32_t i;
 
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
-		uint64_t cap = __atomic_load_n(&shards[i].cap, __ATOMIC_RELAXED);
+		uint64_t cap = __atomic_load_n(&shards[i].cap,
+					       __ATOMIC_RELAXED);
 
 		n += arena_round(cap * sizeof(struct entry));
 	}

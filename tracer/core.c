@@ -110,7 +110,8 @@ core_alloc(void *p, size_t size)
 	uint64_t buf[UNWIND_BUF];
 	const uint64_t *frames;
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
-	uint32_t max = atomic_load_explicit(&core_frames, memory_order_relaxed);
+	uint32_t max = atomic_load_explicit(&core_frames,
+					    memory_order_relaxed);
 	uint32_t n, total, idx;
 	struct tcache_ent *tc, *e = NULL;
 	uint64_t h;

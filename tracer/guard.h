@@ -40,7 +40,8 @@ lock_take(struct lock *l)
 	int spins = 0;
 
 	for (;;) {
-		if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+		if (!atomic_exchange_explicit(&l->held, 1,
+					      memory_order_acquire))
 			return;
 		while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
 			if (++spins < 64)

@@ -52,7 +52,8 @@ new_failed(size_t n, size_t align, int nothrow)
 				_ZSt17__throw_bad_allocv();
 			abort();
 		}
-		h();    /* may throw: nothrow forms let it pass, as libstdc++ */
+		/* may throw: the nothrow forms let it pass, as libstdc++ */
+		h();
 		p = real_new(n, align);
 		if (p)
 			return p;
