@@ -82,6 +82,32 @@ st=$(hd $fx_pid status)
 is "$(field tracing "$st")" 0 "after SIGCONT: the withdrawn start did not happen"
 fx_stop
 
+# a client that asks for a snapshot and dies before collecting it: the
+# target removes the file at its next snapshot or at exit
+fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=3
+if [ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ]; then
+	"$PYTHON3" - "$hdir/$fx_pid.seg" <<'PY'
+import mmap, struct, sys, time
+# struct seg_header of segment.h, SEG_VERSION 1: offset of cmd_state
+off = 8 + 4 + 4 + 4 + 4 + 8 + 64 + 4 + 4 + 4 + 4 + 8 * 5 + 4 + 4
+f = open(sys.argv[1], "r+b")
+m = mmap.mmap(f.fileno(), 4096)
+struct.pack_into("III", m, off + 4, 3, 0, 0)   # op SNAPSHOT
+struct.pack_into("I", m, off, 1)               # POSTED (agent polls <= 1 s)
+for i in range(50):
+    time.sleep(0.1)
+    if struct.unpack_from("I", m, off)[0] == 3:  # DONE
+        break
+PY
+	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 1 "an uncollected snapshot file"
+	fx_stop
+	is "$(ls "$hdir")" "" "removed with the segment at exit"
+else
+	fx_stop
+	skip "no python3 to play a dying client"
+	skip "no python3 to play a dying client"
+fi
+
 # a dead target
 fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=4
 dead=$fx_pid

@@ -221,6 +221,9 @@ agent_shutdown(void)
 		NULL, NULL, 0);
 	for (i = 0; i < 100 && atomic_load(&running); i++)
 		nanosleep(&ts, NULL);
+	/* an uncollected snapshot (its client died) goes with the segment */
+	if (snap_seq)
+		snap_writer_unlink(&agent_seg, snap_seq);
 	if (!atomic_load(&running)) {
 		seg_writer_remove(&agent_seg);
 		return;
