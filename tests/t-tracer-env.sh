@@ -100,10 +100,26 @@ for i in range(50):
         break
 PY
 	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 1 "an uncollected snapshot file"
+	hd $fx_pid snapshot >/dev/null
+	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 0 "the next snapshot removed it"
+	"$PYTHON3" - "$hdir/$fx_pid.seg" <<'PY'
+import mmap, struct, sys, time
+off = 8 + 4 + 4 + 4 + 4 + 8 + 64 + 4 + 4 + 4 + 4 + 8 * 5 + 4 + 4
+f = open(sys.argv[1], "r+b")
+m = mmap.mmap(f.fileno(), 4096)
+struct.pack_into("I", m, off, 0)               # IDLE (DONE was left)
+struct.pack_into("III", m, off + 4, 3, 0, 0)
+struct.pack_into("I", m, off, 1)
+for i in range(50):
+    time.sleep(0.1)
+    if struct.unpack_from("I", m, off)[0] == 3:
+        break
+PY
 	fx_stop
-	is "$(ls "$hdir")" "" "removed with the segment at exit"
+	is "$(ls "$hdir")" "" "another uncollected one is removed with the segment at exit"
 else
 	fx_stop
+	skip "no python3 to play a dying client"
 	skip "no python3 to play a dying client"
 	skip "no python3 to play a dying client"
 fi
