@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t-target.c - symbolization of a snapshot into a statistics set
+ * (fcgi/target.c): return addresses of this very program, one of them
+ * inside an inlined call, go through the real symbolizer; the traceback is
+ * expanded (the inlined call is a frame of its own, innermost first), then
+ * cut to the traceback limit keeping the most recent frames, and
+ * total_nframe grows by the inline frames found.  Also the UTF-8 repair of
+ * names (includes target.c to reach it).
+ */
+#include "config.h"
+
+#include <link.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../fcgi/target.c"
+#include "tap.h"
+
+#define NOIPA __attribute__((noipa))
+
+static uint64_t site_inl, site_plain;
+static const int line_probe = __LINE__ + 12, line_inl_call = __LINE__ + 18;
+static const int line_plain = __LINE__ + 24;
+
+NOIPA static void
+probe(uint64_t *where)
+{
+	*where = (uintptr_t)__builtin_return_address(0);
+}
+
+static inline __attribute__((always_inline)) void
+inl(void)
+{
+	probe(&site_inl);
+}
+
+NOIPA static void
+outer(void)
+{
+	inl();
+	__asm__ volatile("" ::: "memory");
+}
+
+NOIPA static void
+plain(void)
+{
+	probe(&site_plain);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The main program's module entry, as the tracer publishes it. */
+static uint64_t mlo = UINT64_MAX, mhi, mbias;
+
+static int
+phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + p->p_vaddr;
+
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (start < mlo)
+			mlo = start;
+		if (start + p->p_memsz > mhi)
+			mhi = start + p->p_memsz;
+	}
+	mbias = info->dlpi_addr;
+	return 1;                       /* the first object is the program */
+}
+
+#define A8(x) (((x) + 7) & ~(uint64_t)7)
+
+/* A snapshot of two traces with traceback limit 2:
+ *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
+ *   1: [site_inl], total_nframe 1, one block of 7 */
+static int
+make_snap(struct snap *s, char *exe)
+{
+	struct snap_header h = { 0 };
+	struct snap_module m = { 0 };
+	struct snap_trace t[2] = { { 0 } };
+	uint64_t frames[3], sizes[3] = { 100, 28, 7 }, off;
+	char err[256], *buf;
+	size_t plen = strlen(exe);
+
+	h.magic = SNAP_MAGIC;
+	h.version = SNAP_VERSION;
+	h.header_size = sizeof(h);
+	h.pid = getpid();
+	h.frames = 2;
+	m.lo = mlo;
+	m.hi = mhi;
+	m.bias = mbias;
+	m.path_off = 0;
+	m.path_len = (uint32_t)plen;
+	frames[0] = site_inl;
+	frames[1] = site_plain;
+	frames[2] = site_inl;
+	t[0] = (struct snap_trace){ .size = 128, .count = 2, .block_first = 0,
+				    .frame_first = 0, .nframes = 2,
+				    .total_nframe = 5 };
+	t[1] = (struct snap_trace){ .size = 7, .count = 1, .block_first = 2,
+				    .frame_first = 2, .nframes = 1,
+				    .total_nframe = 1 };
+	off = A8(sizeof(h));
+	h.n_modules = 1;
+	h.modules_off = off;
+	off = A8(off + sizeof(m));
+	h.n_traces = 2;
+	h.traces_off = off;
+	off = A8(off + sizeof(t));
+	h.n_frames = 3;
+	h.frames_off = off;
+	off = A8(off + sizeof(frames));
+	h.n_sizes = 3;
+	h.sizes_off = off;
+	off = A8(off + sizeof(sizes));
+	h.strings_size = plen + 1;
+	h.strings_off = off;
+	h.file_size = off + plen + 1;
+	buf = aligned_alloc(8, A8(h.file_size));
+	if (!buf)
+		return -1;
+	memset(buf, 0, A8(h.file_size));
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + h.modules_off, &m, sizeof(m));
+	memcpy(buf + h.traces_off, t, sizeof(t));
+	memcpy(buf + h.frames_off, frames, sizeof(frames));
+	memcpy(buf + h.sizes_off, sizes, sizeof(sizes));
+	memcpy(buf + h.strings_off, exe, plen + 1);
+	if (snap_parse(s, buf, h.file_size, err, sizeof(err))) {
+		diag("snap_parse: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct st_frame *
+fr(const struct st_set *set, size_t t, uint32_t i)
+{
+	return &set->frames[set->ids[set->traces[t].ids_off + i]];
+}
+
+int
+main(void)
+{
+	struct target_pool pool = { 0 };
+	struct symbolizer *sym;
+	struct st_set set;
+	struct snap s;
+	char exe[PATH_MAX];
+	ssize_t l;
+	const char *r;
+
+	outer();
+	plain();
+	dl_iterate_phdr(phdr_cb, NULL);
+	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l <= 0)
+		return 1;
+	exe[l] = '\0';
+	if (make_snap(&s, exe)) {
+		ok(0, "snapshot built");
+		return done_testing();
+	}
+	sym = sym_new();
+	st_set_init(&set);
+	ok(target_symbolize(sym, &s, ST_NEW, &set, &pool) == 0,
+	   "target_symbolize");
+	is_int(set.n_traces, 2, "two traces");
+	is_int(set.n_pids, 1, "one target");
+	is_int(set.pids[0], getpid(), "target is this pid");
+	is_int(set.traces[0].nframes, 2, "trace 0 cut to the limit (2)");
+	is_str(fr(&set, 0, 0)->function, "inl", "frame 0: the inlined call");
+	is_int(fr(&set, 0, 0)->line, line_probe, "frame 0 line");
+	is_str(fr(&set, 0, 1)->function, "outer", "frame 1: its caller");
+	is_int(fr(&set, 0, 1)->line, line_inl_call, "frame 1 line");
+	ok(strstr(fr(&set, 0, 0)->file, "t-target.c") != NULL,
+	   "file from DWARF");
+	is_str(fr(&set, 0, 0)->module, exe, "module is the program");
+	is_int(set.traces[0].total_nframe, 6,
+	       "total_nframe 5 + 1 inline frame");
+	is_int(set.traces[0].count, 2, "two blocks");
+	ok(set.traces[0].sizes && set.traces[0].sizes[0] == 100 &&
+	   set.traces[0].sizes[1] == 28, "block sizes point into the snap");
+	is_int(set.traces[1].nframes, 2, "trace 1: one address, two frames");
+	is_int(set.traces[1].total_nframe, 2, "trace 1 total_nframe 1 + 1");
+	ok(set.ids[set.traces[1].ids_off] == set.ids[set.traces[0].ids_off],
+	   "same address, same interned frame");
+	st_set_free(&set);
+
+	/* a larger limit keeps the third frame */
+	((struct snap_header *)s.buf)->frames = 3;
+	st_set_init(&set);
+	ok(target_symbolize(sym, &s, ST_NEW, &set, &pool) == 0 &&
+	   set.traces[0].nframes == 3 &&
+	   strcmp(fr(&set, 0, 2)->function, "plain") == 0 &&
+	   fr(&set, 0, 2)->line == (uint32_t)line_plain,
+	   "limit 3: inl, outer, plain");
+	st_set_free(&set);
+	snap_free(&s);
+	sym_free(sym);
+
+	r = utf8_text(&pool, "plain/ascii.c");
+	is_str(r, "plain/ascii.c", "valid text kept");
+	r = utf8_text(&pool, "caf\xc3\xa9/\xe2\x82\xac.c");
+	is_str(r, "caf\xc3\xa9/\xe2\x82\xac.c", "valid UTF-8 kept");
+	r = utf8_text(&pool, "bad\xff" "x\xc3" "y\xed\xa0\x80.c");
+	is_str(r, "bad\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd"
+	       "\xef\xbf\xbd.c", "each bad byte becomes U+FFFD "
+	       "(surrogates are bad)");
+	target_pool_free(&pool);
+	return done_testing();
+}
