@@ -190,7 +190,8 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 	if (!buf)
 		return -ENOMEM;
 	sink_puts(out, "{\"stats\": [");
-	for (s = 0; s < n && !err; s++) {
+	/* stop early once the client is gone (sticky sink error) */
+	for (s = 0; s < n && !err && !out->err; s++) {
 		o = cJSON_CreateObject();
 		if (!o) {
 			err = -ENOMEM;

@@ -205,11 +205,14 @@ snaps_free(struct snaps *s)
 	target_pool_free(&s->pool);
 }
 
-/* Snapshot every target of l into s as generation gen.  On error the
- * response is written (unless `quiet`). */
+/* Snapshot every target of v[0..n) into s as generation gen, adding up
+ * their traced_current in *heap.  With !keep the snapshots are dropped at
+ * once (the first snapshot of a fixed-duration profile answered as a
+ * pickle, which carries the second one only).  On error the response is
+ * written. */
 static int
 snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     enum st_gen gen, struct snaps *s, uint64_t *heap)
+	     enum st_gen gen, int keep, struct snaps *s, uint64_t *heap)
 {
 	char err[512];
 	struct snap *grown;
@@ -230,8 +233,12 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 			fail_errno(q, rc, err, v[i].pid);
 			return rc;
 		}
+		*heap += s->v[s->n].h->traced_current;
+		if (!keep) {
+			snap_free(&s->v[s->n]);
+			continue;
+		}
 		s->n++;
-		*heap += s->v[s->n - 1].h->traced_current;
 		if (s->v[s->n - 1].h->frames > s->limit)
 			s->limit = s->v[s->n - 1].h->frames;
 		rc = target_symbolize(q->sym, &s->v[s->n - 1], gen, &s->set,
@@ -391,7 +398,7 @@ do_snapshot(struct req *q)
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_NEW, &s, &heap);
+	rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap);
 	target_list_free(&l);
 	if (rc) {
 		snaps_free(&s);
@@ -429,10 +436,11 @@ do_profile(struct req *q)
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_OLD, &s, &heap_a);
+	rc = snapshot_all(q, l.v, l.n, ST_OLD,
+			  q->p.format != FORMAT_PICKLE, &s, &heap_a);
 	if (!rc) {
 		sleep_s(q->p.duration);
-		rc = snapshot_all(q, l.v, l.n, ST_NEW, &s, &heap_b);
+		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap_b);
 	}
 	/* stop what we started, whatever happened, before writing */
 	stop_all(q, l.v, l.n);

@@ -171,6 +171,10 @@ is "$(json "[s['stat'].split(': ', 1)[1] for s in j['stats'] if s['lineno'] == $
 is "$(json "j['heap_diff_bytes'], j['heap_diff']")" "(10000, '9.8 KB')" "heap_diff"
 q targets/
 is "$(json 'j[0]["tracing"]')" False "fixed-duration route stopped tracing"
+q "" "duration=1&format=pickle"
+sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/p.pkl"
+is "$status:$("$PYTHON3" -c 'import sys, tracemalloc; s = tracemalloc.Snapshot.load(sys.argv[1]); print(len(s.traces), s.traceback_limit)' "$tmpdir/p.pkl")" \
+	"200:0 30" "fixed-duration pickle: the second snapshot (nothing new), limit 30"
 q "" "duration=61"
 is "$status:$(json 'j["parameter"], j["accepted"]')" "400:('duration', '1..60')" \
 	"duration above HAWK_MAX_DURATION: 400"
