@@ -32,7 +32,7 @@
 
 __thread int guard_active __attribute__((tls_model("initial-exec")));
 
-_Atomic uint32_t core_on;
+uint32_t core_on;
 pthread_mutex_t core_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static _Atomic uint32_t core_gen;
@@ -100,7 +100,7 @@ fail(int err)
 	int32_t zero = 0;
 
 	atomic_fetch_add_explicit(&core_dropped, 1, memory_order_relaxed);
-	atomic_store_explicit(&core_on, 0, memory_order_relaxed);
+	__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
 	atomic_compare_exchange_strong(&core_error, &zero, (int32_t)-err);
 }
 
@@ -213,7 +213,7 @@ core_start(uint32_t frames, uint32_t flags)
 	last_error = 0;
 	atomic_store(&core_frames, frames);
 	atomic_store_explicit(&core_gen, g + 1, memory_order_release);
-	atomic_store_explicit(&core_on, 1, memory_order_release);
+	__atomic_store_n(&core_on, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -223,7 +223,7 @@ drop_tables(void)
 {
 	uint32_t ng = atomic_load(&core_gen) + 1;
 
-	atomic_store_explicit(&core_on, 0, memory_order_relaxed);
+	__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
 	atomic_store_explicit(&core_gen, ng, memory_order_release);
 	blocks_reset(ng);
 	intern_reset(ng);

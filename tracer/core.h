@@ -21,12 +21,14 @@
  * is harmless because every table operation re-checks the generation under
  * its lock.
  */
-extern _Atomic uint32_t core_on;
+extern uint32_t core_on     /* accessed with __atomic builtins only */
+	__attribute__((visibility("hidden")));
 
 static inline int
 core_tracing(void)
 {
-	return atomic_load_explicit(&core_on, memory_order_relaxed) != 0;
+	/* one RIP-relative load (an _Atomic object costs gcc a lea more) */
+	return __atomic_load_n(&core_on, __ATOMIC_RELAXED) != 0;
 }
 
 /* Serialises start, stop, snapshot and fork (taken first, see fork.c). */

@@ -11,6 +11,8 @@ tracer_libhawk_la_SOURCES = \
 	tracer/interpose.c tracer/interpose_cxx.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.c tracer/boot.c tracer/api.c
-tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden $(UNWIND_CFLAGS)
+# -fno-plt: the off path jumps to glibc through the GOT directly
+tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden -fno-plt \
+	$(UNWIND_CFLAGS)
 tracer_libhawk_la_LDFLAGS = -version-info 0:0:0 -no-undefined
 tracer_libhawk_la_LIBADD = ipc/libipc-nosan.la $(UNWIND_LIBS) -ldl -lpthread
