@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
@@ -185,6 +186,10 @@ worker(void *unused)
 		r.query = FCGX_GetParam("QUERY_STRING", req.envp);
 		serve_request(&cfg, sym, &r, fcgx_sink, req.out);
 		FCGX_Finish_r(&req);
+#ifdef HAVE_MALLOC_TRIM
+		/* a snapshot is tens of MiB: give it back between requests */
+		malloc_trim(0);
+#endif
 		pthread_mutex_lock(&state_lock);
 		active--;
 		pthread_cond_broadcast(&state_cond);

@@ -130,7 +130,8 @@ struct st_list {
 	size_t n;
 	int diff;                  /* compare_to() (StatisticDiff) order */
 	size_t pid_words;          /* uint64_t words per stat in pid_bits */
-	uint64_t *pid_bits;        /* bit i of stat s: set->pids[i] took part */
+	uint64_t *pid_bits;        /* bit i of a stat's row: set->pids[i]
+				      took part */
 };
 
 /*

@@ -98,7 +98,8 @@ main(void)
 	   0 && c.threads == 4, "missing default file: defaults");
 	ok(config_load(&c, "/nonexistent/hawk.conf", 1, err, sizeof(err)) ==
 	   -ENOENT && strcmp(err, "/nonexistent/hawk.conf: No such file or "
-			     "directory") == 0, "missing explicit file: error");
+			     "directory") == 0,
+	   "missing explicit file: error");
 
 	config_defaults(&c);
 	setenv("HAWK_THREADS", "8", 1);

@@ -97,7 +97,8 @@ main(void)
 	st_trace_add(&set, 0, ST_OLD, ids + 1, 1, 1, 4096, 2, NULL);
 	got = run(&set, ST_LINENO, 1, 0, 0);
 	ok(got && strstr(got, "\"stat\":\"main.c:9: size=100 B (-3996 B), "
-			 "count=1 (-1), average=100 B\",\"mem_blocks_count\":1,"
+			 "count=1 (-1), average=100 B\","
+			 "\"mem_blocks_count\":1,"
 			 "\"mem_blocks_size_bytes\":100,"),
 	   "diff: StatisticDiff string, absolute mem_blocks_*");
 	ok(got && strstr(got, "\"heap_diff_bytes\": -2048, \"heap_diff\": "

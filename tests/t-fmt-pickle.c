@@ -217,8 +217,8 @@ main(void)
 	if (!py || !*py || !top) {
 		skip("python3 not found by configure");
 	} else {
-		snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/fmt_pickle_check.py'"
-			 " '%s'", py, top, dir);
+		snprintf(cmd, sizeof(cmd), "'%s' "
+			 "'%s/tests/fmt_pickle_check.py' '%s'", py, top, dir);
 		fflush(stdout);
 		rc = system(cmd);
 		/* the script prints its own TAP lines; count them */

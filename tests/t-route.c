@@ -30,8 +30,8 @@ main(void)
 	m(P, "/debug", "/prof/mem/tracemalloc/start/",
 	  "/debug/prof/mem/tracemalloc/start/?frames=5", ROUTE_START,
 	  "lighttpd /debug key: start/");
-	m(P, "/debug", "/prof/mem/tracemalloc/", "/debug/prof/mem/tracemalloc/",
-	  ROUTE_PROFILE, "lighttpd: fixed-duration route");
+	m(P, "/debug", "/prof/mem/tracemalloc/",
+	  "/debug/prof/mem/tracemalloc/", ROUTE_PROFILE, "lighttpd: fixed-duration route");
 	m(P, "/debug", "/prof/mem/tracemalloc", NULL, ROUTE_PROFILE,
 	  "without trailing slash");
 	m(P, "/debug", "/prof/mem/tracemalloc/snapshot", NULL, ROUTE_SNAPSHOT,

@@ -33,8 +33,13 @@ static leaf_fn leaves[100];
 static lv_fn lvs[100];
 static unsigned cur;
 
-#define LEAF(n) NOIPA static void leaf##n(void) { int j; for (j = 0; j < PER_CODE; j++) blocks[nblocks++] = malloc(16 + 8 * (size_t)j); }
-#define LV(n) NOIPA static void lv##n(int d, unsigned c) { if (d == 0) leaves[cur * 7 % 100](); else lvs[c % 100](d - 1, c / 100); }
+/* each expands on one line, so that a function's frames have one line */
+#define LEAF(n) NOIPA static void leaf##n(void) { int j; \
+	for (j = 0; j < PER_CODE; j++) \
+		blocks[nblocks++] = malloc(16 + 8 * (size_t)j); }
+#define LV(n) NOIPA static void lv##n(int d, unsigned c) { \
+	if (d == 0) leaves[cur * 7 % 100](); \
+	else lvs[c % 100](d - 1, c / 100); }
 /* one function per line: a frame is (file, line) */
 LEAF(0)
 LEAF(1)

@@ -60,12 +60,20 @@ env -i HAWK_DIR="$seg" REQUEST_METHOD=GET SCRIPT_NAME=/debug \
 HAWK_DIR=$seg HAWK_TIMEOUT_MS=60000 "$fcgi" --listen "$tmp/sock" --threads 2 &
 fpid=$!
 while [ ! -S "$tmp/sock" ]; do sleep 0.05; done
+fidle=$(awk '/^VmRSS/ {print $2}' /proc/$fpid/status)
 "$py" "$top/tests/fcgi_client.py" "$tmp/sock" -n 1 -o /dev/null REQUEST_METHOD=GET \
 	SCRIPT_NAME=/debug PATH_INFO=/prof/mem/tracemalloc/snapshot/ QUERY_STRING= 2>"$tmp/warm"
 echo "FastCGI lineno snapshot, first request in the process: $(cat "$tmp/warm") s"
 "$py" "$top/tests/fcgi_client.py" "$tmp/sock" -n 5 -o /dev/null REQUEST_METHOD=GET \
 	SCRIPT_NAME=/debug PATH_INFO=/prof/mem/tracemalloc/snapshot/ QUERY_STRING= 2>"$tmp/times"
 echo "FastCGI lineno snapshot, repeated (warm), seconds: $(tr '\n' ' ' <"$tmp/times")"
+fwarm=$(awk '/^VmRSS/ {print $2}' /proc/$fpid/status)
+# reset the peak (VmHWM) to the current RSS: "5" in clear_refs
+echo 5 >/proc/$fpid/clear_refs 2>/dev/null || true
+"$py" "$top/tests/fcgi_client.py" "$tmp/sock" -o "$tmp/fpickle.out" REQUEST_METHOD=GET \
+	SCRIPT_NAME=/debug PATH_INFO=/prof/mem/tracemalloc/snapshot/ QUERY_STRING=format=pickle
+fhwm=$(awk '/^VmHWM/ {print $2}' /proc/$fpid/status)
+echo "FastCGI pickle ($(wc -c <"$tmp/fpickle.out") bytes): peak RSS ${fhwm} KiB vs ${fwarm} KiB idle with a warm symbol cache (${fidle} KiB at start): +$(( (fhwm - fwarm) / 1024 )) MiB"
 
 idle=$( { /usr/bin/time -f %M env -i HAWK_DIR="$seg" REQUEST_METHOD=GET SCRIPT_NAME=/debug \
 	PATH_INFO=/prof/mem/tracemalloc/targets/ "$fcgi" >/dev/null; } 2>&1 | tail -n 1)
