@@ -105,6 +105,29 @@ for w in churn1 churn2 python; do
 			printf "%-8s %-4s %9d %9d %9d %12s   %8s %13s\n", w, k, n, o, t, h, r1, r2 }'
 	done
 done
+# Instructions are deterministic where times are not (a shared machine
+# varies by +-20%): count them for the off/none bar, if valgrind is here.
+if command -v valgrind >/dev/null 2>&1; then
+	echo
+	echo "instructions (valgrind cachegrind; deterministic), off/none:"
+	ir() {
+		valgrind --tool=cachegrind --cache-sim=no \
+			--cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+		sed -n 's/.*I *refs: *//p' | tr -d ,
+	}
+	for w in churn1 python; do
+		case $w in
+		churn1) set -- "$churn" 1 200000 20000 ;;
+		python) set -- "$python" "$src/bench/alloc.py" 50000 ;;
+		esac
+		a=$(ir "$@")
+		b=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" ir "$@")
+		awk -v w=$w -v a="$a" -v b="$b" 'BEGIN {
+			printf "%-8s none=%d off=%d  off/none=%.4f (bar 1.03)\n",
+				w, a, b, b / a }'
+	done
+fi
+
 echo
 echo "tracer memory (HAWK_STATS at exit, live set still allocated):"
 for th in 1 2; do
