@@ -353,14 +353,17 @@ tracing_targets(struct req *q, struct target_list *l)
 	return 0;
 }
 
+/* Stop every selected target that is tracing; a target that stopped in
+ * the meantime (-ENOTCONN) is not an error unless none was stopped, and a
+ * failing target does not keep the others tracing. */
 static int
 do_stop(struct req *q)
 {
 	struct target_list l;
-	char err[512];
+	char err[512], first[512] = "";
 	size_t i, stopped = 0;
-	int rc = tracing_targets(q, &l), last = 0;
-	int32_t last_pid = 0;
+	int rc = tracing_targets(q, &l), hard = 0;
+	int32_t pid = 0;
 
 	if (rc) {
 		target_list_free(&l);
@@ -372,16 +375,18 @@ do_stop(struct req *q)
 				sizeof(err));
 		if (rc == 0) {
 			stopped++;
-		} else if (rc != -ENOTCONN || !last) {
-			last = rc;
-			last_pid = l.v[i].pid;
+		} else if ((rc != -ENOTCONN && !hard) || !first[0]) {
 			if (rc != -ENOTCONN)
-				break;
+				hard = rc;
+			snprintf(first, sizeof(first), "%s", err);
+			pid = l.v[i].pid;
 		}
 	}
 	target_list_free(&l);
-	if (last && (last != -ENOTCONN || !stopped))
-		return fail_errno(q, last, err, last_pid);
+	if (hard)
+		return fail_errno(q, hard, first, pid);
+	if (!stopped)
+		return fail_errno(q, -ENOTCONN, first, pid);
 	return text(q, "Memory profiling stopped");
 }
 
