@@ -73,6 +73,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 [ -x /usr/bin/time ] || { echo "run.sh: needs /usr/bin/time (Debian package time)" >&2; exit 1; }
 export PYTHONMALLOC=malloc   # python: every object through malloc
+export PYTHONHASHSEED=0      # and the same work on every run
 
 modes="none off traced"
 [ -n "$heaptrack" ] && modes="$modes heaptrack"
