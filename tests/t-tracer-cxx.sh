@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # t-tracer-cxx.sh - C++ new/new[]/aligned new/nothrow, and the matching
-# (sized, aligned, nothrow) deletes, at known lines.
+# (sized, aligned, nothrow) deletes, at known lines; failure semantics.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
 
@@ -20,6 +20,8 @@ is "$(fx delete)" ok "every form of delete"
 is "$(summary $fx_pid)" "" "no trace left after the deletes"
 st=$(hd $fx_pid status)
 is "$(field current "$st")" 0 "current back to 0"
+is "$(fx bad)" "caught=2 nothrow=null handler=1" \
+	"impossible sizes: bad_alloc thrown, nothrow NULL, new_handler called"
 fx_stop
 is $? 0 "fixture exited 0"
 done_testing
