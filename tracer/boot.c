@@ -3,9 +3,10 @@
  * boot.c - initialisation at load time and clean-up at exit.
  *
  * Order at load (constructor, guard set throughout): read the environment
- * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), warm libunwind up
- * with its per-thread cache, install the fork handlers, create the segment
- * and the agent, then start tracing if HAWK_TRACEMALLOC asks.  Allocations
+ * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
+ * per-thread cache, install the fork handlers, create the segment and the
+ * agent, then start tracing if HAWK_TRACEMALLOC asks (every start first
+ * warms libunwind up, once: a process that never traces does not pay it).  Allocations
  * made before that (other constructors, the loader) go straight to glibc:
  * tracing is off until started, so no bootstrap pool is needed.
  *

@@ -202,6 +202,8 @@ core_start(uint32_t frames, uint32_t flags)
 		return -EALREADY;
 	if (frames < 1 || frames > SEG_FRAMES_MAX)
 		return -EINVAL;
+	if (unwind_warm() < 0)
+		return -ENOSYS;
 	if (flags & CMD_FLAG_GC) {
 		core_run_gc_hooks();
 		malloc_trim(0);

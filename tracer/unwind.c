@@ -87,14 +87,24 @@ in_range(const struct range *r, uintptr_t a)
 int
 unwind_init(void)
 {
-	void *buf[8];
-
 	find_range((const void *)unwind_init, &self_range);
 	find_range((const void *)unw_backtrace, &unw_range);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
+	return self_range.hi ? 0 : -ENOENT;
+}
+
+int
+unwind_warm(void)
+{
+	static int warm;
+	void *buf[8];
+
+	if (warm)
+		return 0;
 	if (unw_backtrace(buf, 8) <= 0)
 		return -ENOSYS;
+	warm = 1;
 	return 0;
 }
 

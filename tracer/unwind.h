@@ -14,11 +14,20 @@
 #define UNWIND_EXTRA 32u
 
 /*
- * Choose the per-thread cache, learn the address ranges of libhawk and of
- * libunwind (their frames are skipped) and warm libunwind up.  Called once
- * at initialisation with the guard set.  Returns 0 or -errno.
+ * Choose the per-thread cache and learn the address ranges of libhawk and
+ * of libunwind (their frames are skipped).  Called once at load with the
+ * guard set.  Returns 0 or -errno.
  */
 int unwind_init(void);
+
+/*
+ * Warm libunwind up (its lazy global set-up, which may allocate and read
+ * the loader's tables) so that it does not happen inside a traced malloc.
+ * Called before every start, with the guard set and the control lock
+ * held; only the first call does anything (about 160000 instructions,
+ * which a process that never traces does not pay).  Returns 0 or -errno.
+ */
+int unwind_warm(void);
 
 /* Capture buffer: the limit, the extra walk, and the skipped frames. */
 #define UNWIND_SKIP_MAX 16u
