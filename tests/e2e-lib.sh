@@ -77,6 +77,9 @@ e2e_copy() { # FILE -> prints the path to use
 	cp "$f" "$tmpdir/bin/" && chmod 755 "$tmpdir/bin/$(basename "$f")" &&
 		echo "$tmpdir/bin/$(basename "$f")"
 }
+# A python3 that $e2e_user can run (a pyenv shim under /root is not).
+e2e_upython=$python
+e2e_reach "$e2e_upython" || e2e_upython=/usr/bin/python3
 e2e_fcgi=$(e2e_copy "$e2e_fcgi")
 e2e_target=$(e2e_copy "$e2e_target")
 e2e_libhawk=$(e2e_copy "$e2e_libhawk")

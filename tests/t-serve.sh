@@ -37,7 +37,7 @@ chmod 700 "$xdg"
 serve_start() {
 	$e2e_asuser env "$e2e_tag" XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" \
 		HAWK_TIMEOUT_MS=$e2e_timeout_ms LIGHTTPD="$LIGHTTPD" \
-		"$python" -c 'import os, signal, sys
+		"$e2e_upython" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
 os.execvp(sys.argv[1], sys.argv[1:])' $cmd "$@" >"$tmpdir/serve.out" 2>&1 &
@@ -58,6 +58,9 @@ port=$(free_port)
 base=http://127.0.0.1:$port
 T=/debug/prof/mem/tracemalloc
 serve_start --port "$port" --dir "$tmpdir/seg"
+kill -0 "$spid" 2>/dev/null || {
+	ok 1 "serve: hawk serve starts"; sed 's/^/# /' "$tmpdir/serve.out"
+	done_testing; }
 grep -q "http://127.0.0.1:$port$T/" "$tmpdir/serve.out"
 ok $? "serve: says where it listens"
 [ $? -eq 0 ] || sed 's/^/# /' "$tmpdir/serve.out"
@@ -82,9 +85,10 @@ get "$T/?pid=$ta&duration=1"
 expect_status 200 "fixed-duration profile, duration=1"
 is "$(js "$body" "j['heap_diff_bytes']")" 0 "serve: nothing allocated during it"
 
-# A second instance on the same port is refused, and says why.
-as_user env XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" $cmd --port "$port" \
-	--dir "$tmpdir/seg" >"$tmpdir/busy.out" 2>&1
+# A second instance on the same port is refused, and says why (bounded in
+# time, should it start after all).
+as_user timeout 20 env XDG_RUNTIME_DIR="$xdg" HAWK_FCGI="$e2e_fcgi" $cmd \
+	--port "$port" --dir "$tmpdir/seg" >"$tmpdir/busy.out" 2>&1
 is "$?" 1 "serve: a busy port -> exit status 1"
 grep -q "failed to start on 127.0.0.1:$port" "$tmpdir/busy.out"
 ok $? "serve: a busy port is reported"
