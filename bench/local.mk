@@ -11,3 +11,7 @@ EXTRA_DIST += bench/run.sh bench/alloc.py bench/README
 bench-tracer: bench/churn tracer/libhawk.la
 	$(SHELL) $(srcdir)/bench/run.sh --build $(abs_top_builddir)
 .PHONY: bench-tracer
+
+# `make bench`: every benchmark, tracer then responder.
+bench: bench-tracer bench-responder
+.PHONY: bench
