@@ -26,7 +26,7 @@ hawkconf_systemd_DATA = $(conf_units)
 hawkservedir = $(pkglibexecdir)
 hawkserve_SCRIPTS = cli/hawk-serve
 
-EXTRA_DIST += $(conf_snippets:=.in) $(conf_units:=.in) cli/hawk-serve.in \
+EXTRA_DIST += $(conf_snippets:=.in) $(conf_units:=.in) cli/hawk-serve.in scripts/demo \
 	conf/hawk.conf
 CLEANFILES += $(conf_snippets) $(conf_units) cli/hawk-serve
 

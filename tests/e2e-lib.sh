@@ -307,7 +307,7 @@ e2e_suite() {
 		"format=xml format" "frames=0 frames" "frames=100000 frames" \
 		"frames=x frames" "count=-1 count" "count=ten count" \
 		"gc=maybe gc" "cumulative=perhaps cumulative" \
-		"pid=abc pid" "pid=-5 pid"; do
+		"pid=abc pid" "pid=-5 pid" "all_frames=maybe all_frames"; do
 		set -- $q
 		if [ "$2" = pid ]; then get "$T/?$1"; else get "$T/?pid=$ta&$1"; fi
 		expect_error 400 "$2" "fixed-duration route with $1"
@@ -372,6 +372,13 @@ e2e_suite() {
 
 	get "$T/snapshot/?pid=$ta&count=1"
 	is "$(js "$body" "len(j['stats'])")" 1 "$server: count=1 -> one stat"
+	get "$T/snapshot/?pid=$ta&exclude=*/e2e-target.c"
+	is "$(js "$body" "len(j['stats'])")" 0 "$server: exclude= the fixture's file -> no stat"
+	get "$T/snapshot/?pid=$ta&include=*/e2e-target.c&count=0"
+	is "$(js "$body" "len(j['stats'])")" 2 "$server: include= the fixture's file -> its two lines"
+	get "$T/snapshot/?pid=$ta&include=*/e2e-target.c&include=*/nothing.c&all_frames=true&count=0"
+	is "$(js "$body" "sum(s['mem_blocks_count'] for s in j['stats'])")" 110 \
+		"$server: repeated include= with all_frames=true keeps all 110 blocks"
 
 	get "$T/snapshot/?pid=$ta&format=traceback" traceback
 	expect_status 200 "snapshot/ format=traceback"
@@ -407,7 +414,7 @@ e2e_suite() {
 
 	# --- a fixed-duration profile of beta; meanwhile other requests run
 	"$curl" -s -g -o "$tmpdir/profile.body" -w '%{http_code}' --max-time 60 \
-		"$base$T/?pid=$tb&duration=3&frames=5" >"$tmpdir/profile.code" &
+		"$base$T/?pid=$tb&duration=4&frames=5" >"$tmpdir/profile.code" &
 	cpid=$!
 	wait_for "get '$T/targets/?pid=$tb' poll; [ \"\$(js '$tmpdir/poll.body' \"[t['tracing'] for t in (j['targets'] if isinstance(j, dict) else j)]\")\" = '[true]' ]"
 	ok $? "$server: beta is tracing during the profile (targets/ answered)"
@@ -417,7 +424,7 @@ e2e_suite() {
 		"$server: alpha's snapshot during the profile is exact"
 	kill -0 "$cpid" 2>/dev/null
 	ok $? "$server: targets/ and snapshot/ answered while the profile runs"
-	sleep 0.5 # let the profile's first snapshot be taken
+	sleep 1 # let the profile's first snapshot be taken
 	target_do "$tb" "$tb_out" USR1 "alloc 1"
 	ok $? "$server: beta allocated during the profile"
 	wait "$cpid"
