@@ -1,4 +1,5 @@
 # conf/local.mk - rules for conf/ (included from the top-level Makefile.am)
+# SPDX-License-Identifier: MIT
 #
 # What goes where (GNU coding standards, "Directory Variables"):
 #  - $(sysconfdir)/hawk/hawk.conf          the responder's configuration

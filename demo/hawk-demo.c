@@ -175,7 +175,8 @@ usage(FILE *f)
 	fprintf(f, "Usage: hawk-demo [--rate N] [--threads N]\n"
 		"A fake service for hawk's quick start: N worker threads "
 		"(default 2) each\nhandle --rate requests per second "
-		"(default 50), leaking 1 KiB per request\nin remember_session()."
+		"(default 50), leaking 1 KiB per request\nin "
+		"remember_session()."
 		"  Run it under the tracer:  hawk run -- hawk-demo\n");
 }
 
@@ -190,15 +191,16 @@ main(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--rate") && i + 1 < (unsigned)argc) {
+		} else if (!strcmp(argv[i], "--rate") &&
+			   i + 1 < (unsigned)argc) {
 			if (parse_uint(argv[++i], 1, 10000, &opt_rate) < 0) {
-				fprintf(stderr, "hawk-demo: --rate: 1..10000\n");
+				fputs("hawk-demo: --rate: 1..10000\n", stderr);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--threads") &&
 			   i + 1 < (unsigned)argc) {
 			if (parse_uint(argv[++i], 1, 64, &opt_threads) < 0) {
-				fprintf(stderr, "hawk-demo: --threads: 1..64\n");
+				fputs("hawk-demo: --threads: 1..64\n", stderr);
 				return 2;
 			}
 		} else {

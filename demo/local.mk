@@ -1,4 +1,5 @@
 # demo/local.mk - the demo target of the quick start (included from Makefile.am)
+# SPDX-License-Identifier: MIT
 # hawk-demo runs under libhawk, so it is never built with sanitizers (their
 # runtimes would intercept malloc before the tracer); -g so that the
 # responder can name its source lines.  Installed next to hawk-fcgi so that

@@ -1,6 +1,7 @@
 # tests/e2e.mk - end-to-end tests through real web servers (lighttpd
 # mod_fastcgi, Apache mod_fcgid, Apache mod_proxy_fcgi) and `hawk serve`
 # (included from tests/local.mk).
+# SPDX-License-Identifier: MIT
 #
 # The fixture targets run under libhawk: no sanitizers, whatever the build.
 check_PROGRAMS += tests/fixtures/e2e-target
