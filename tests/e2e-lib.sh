@@ -473,7 +473,7 @@ e2e_suite() {
 		"$server: merged pickle: one domain per process"
 
 	# --- timeout on a stopped target
-	kill -STOP "$ta"
+	stop_process "$ta"
 	get "$T/snapshot/?pid=$ta" stopped
 	expect_error 504 "" "snapshot/ of a SIGSTOPped target times out"
 	get "$T/snapshot/?pid=$tb"

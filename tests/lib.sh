@@ -33,3 +33,17 @@ cleanup_tmp() {
 	rm -rf "$tmpdir"
 }
 trap cleanup_tmp EXIT
+
+# stop_process PID: SIGSTOP it and wait (up to 5 s) until the kernel shows
+# it stopped ("T" in /proc/PID/stat), so a test never races the signal.
+stop_process() {
+	kill -STOP "$1" || return 1
+	_n=0
+	while [ $_n -lt 500 ]; do
+		_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+		case $_st in T|t) return 0 ;; esac
+		sleep 0.01
+		_n=$((_n + 1))
+	done
+	return 1
+}

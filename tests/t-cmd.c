@@ -543,6 +543,7 @@ test_process_agent(void)
 	rc = run(kid, CMD_START, 12, 5000, NULL);
 	is_int(rc, 0, "process target: start -> 0 (shared futex)");
 	kill(kid, SIGSTOP);
+	waitpid(kid, NULL, WUNTRACED);   /* stopped for sure, not just signalled */
 	rc = run(kid, CMD_STATUS, 0, 300, NULL);
 	is_int(rc, -ETIMEDOUT, "stopped target -> -ETIMEDOUT");
 	kill(kid, SIGCONT);

@@ -141,7 +141,7 @@ is "$status:$(grep -c '^Allow: GET, HEAD' "$tmpdir/out")" "405:1" "POST: 405 wit
 q nosuch/
 is "$status:$(json 'j["error"]')" "404:no such route" "unknown route: 404 JSON"
 
-kill -STOP $pid
+stop_process $pid
 TMO=300 q snapshot/
 kill -CONT $pid
 is "$status:$(json 'j["error"]')" "504:target $pid did not answer within 300 ms" \

@@ -74,7 +74,7 @@ fi
 
 # a stopped target does not answer: the command times out and is withdrawn
 fx_start "$fxdir/tr-alloc"
-kill -STOP $fx_pid
+stop_process $fx_pid
 "$hd_bin" --timeout 300 "$hdir" $fx_pid start 5 >/dev/null 2>&1
 is $? 5 "a stopped target: start times out"
 kill -CONT $fx_pid
