@@ -225,7 +225,8 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 }
 
 int
-fmt_json_targets(const struct seg_info *v, size_t n, struct sink *out)
+fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
+		 struct sink *out)
 {
 	cJSON *a = cJSON_CreateArray(), *o;
 	char *txt;
@@ -245,6 +246,9 @@ fmt_json_targets(const struct seg_info *v, size_t n, struct sink *out)
 		if (!err && (!cJSON_AddBoolToObject(o, "alive", v[i].alive) ||
 			     !cJSON_AddBoolToObject(o, "tracing",
 						    v[i].tracing)))
+			err = -ENOMEM;
+		if (!err && !cJSON_AddBoolToObject(o, "responding",
+						   responding && responding[i]))
 			err = -ENOMEM;
 		err = err ? err : add_u64(o, "frames", v[i].frames);
 		err = err ? err : add_u64(o, "max_frames", v[i].max_frames);

@@ -37,8 +37,13 @@ struct fmt_json_stats {
  */
 int fmt_json_stats(const struct fmt_json_stats *j, struct sink *out);
 
-/* [{"pid":..,"name":..,"alive":..,"tracing":..,"frames":..,...}, ...] */
-int fmt_json_targets(const struct seg_info *v, size_t n, struct sink *out);
+/*
+ * [{"pid":..,"name":..,"alive":..,"tracing":..,"responding":..,
+ *   "frames":..,...}, ...]; responding[i] (or NULL: all false) says whether
+ * target i answered a status command just now (its figures are fresh).
+ */
+int fmt_json_targets(const struct seg_info *v, const int *responding,
+		     size_t n, struct sink *out);
 
 /* {"error": msg} plus "parameter"/"accepted" when not NULL, and "pid"
  * when pid > 0. */

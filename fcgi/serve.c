@@ -308,12 +308,25 @@ static int
 do_targets(struct req *q)
 {
 	struct target_list l;
+	int *responding = NULL;
+	size_t i;
 	int err = select_targets(q, 0, &l);
 
 	if (err)
 		return q->status;
+	/* the status fields lag by up to the agent's 1 s heartbeat: ask each
+	 * live target for fresh ones, briefly, so a hung one costs little */
+	if (l.n && !(responding = calloc(l.n, sizeof(*responding)))) {
+		target_list_free(&l);
+		fail(q, 500, "out of memory", NULL, NULL, 0);
+		return q->status;
+	}
+	for (i = 0; i < l.n; i++)
+		responding[i] = l.v[i].alive &&
+				target_refresh(q->cfg, &l.v[i]) == 0;
 	headers(q, 200, "application/json", NULL);
-	fmt_json_targets(l.v, l.n, q->out);
+	fmt_json_targets(l.v, responding, l.n, q->out);
+	free(responding);
 	target_list_free(&l);
 	return 200;
 }

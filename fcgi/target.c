@@ -13,9 +13,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "target.h"
 
@@ -113,6 +115,35 @@ target_cmd(const struct config *c, const struct seg_info *t,
 		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid, err,
 			       errlen);
 	seg_client_close(&cl);
+	return rc;
+}
+
+int
+target_refresh(const struct config *c, struct seg_info *t)
+{
+	struct seg_client cl;
+	struct seg_info fresh;
+	char err[256];
+	unsigned ms = c->timeout_ms < TARGET_REFRESH_MS ? c->timeout_ms :
+		      TARGET_REFRESH_MS;
+	int dirfd, rc;
+
+	rc = seg_client_open(&cl, c->dir, t->pid, err, sizeof(err));
+	if (rc)
+		return rc;
+	rc = cl.info.uid == t->uid ?
+	     cmd_run(&cl, CMD_STATUS, 0, 0, (int)ms, NULL, err, sizeof(err)) :
+	     -EACCES;
+	seg_client_close(&cl);
+	if (rc)
+		return rc;
+	dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	rc = seg_info_read(dirfd, t->file, &fresh, err, sizeof(err));
+	close(dirfd);
+	if (rc == 0 && fresh.uid == t->uid)
+		*t = fresh;
 	return rc;
 }
 

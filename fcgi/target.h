@@ -39,6 +39,15 @@ int target_cmd(const struct config *c, const struct seg_info *t,
 	       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	       struct snap *snap, char *err, size_t errlen);
 
+/*
+ * Ask live target t for fresh status (CMD_STATUS, waiting at most
+ * TARGET_REFRESH_MS or the configured timeout if shorter) and re-read its
+ * segment into *t.  Returns 0, or the error of cmd_run / the reader; *t is
+ * left as it was on error.
+ */
+#define TARGET_REFRESH_MS 250u
+int target_refresh(const struct config *c, struct seg_info *t);
+
 /* Strings the symbolization had to copy (UTF-8 repairs); freed at once. */
 struct target_pool {
 	struct target_chunk *head;

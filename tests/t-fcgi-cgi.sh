@@ -85,6 +85,9 @@ is "$(json 'j[0]["tracing"], j[0]["frames"]')" "(True, 40)" \
 
 touch "$tmpdir/t/go"
 waitfile "$tmpdir/t/done"; ok $? "fixture leaked"
+q targets/
+is "$(json 'j[0]["responding"], j[0]["traced_current_bytes"] >= 4096000')" \
+	"(True, True)" "targets/: fresh figures at once (the leak is counted)"
 
 q snapshot/ "count=0&pid=$pid"
 is "$status" 200 "snapshot/: 200"

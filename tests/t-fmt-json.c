@@ -128,14 +128,16 @@ main(void)
 	ti[1].pid = 13;
 	snprintf(ti[1].name, sizeof(ti[1].name), "t\"q");
 	sink_init(&s, sink_mem_fn, &m);
-	ok(fmt_json_targets(ti, 2, &s) == 0 && sink_flush(&s) == 0,
-	   "targets written");
+	ok(fmt_json_targets(ti, (const int[]){ 1, 0 }, 2, &s) == 0 &&
+	   sink_flush(&s) == 0, "targets written");
 	is_str(m.data, "[{\"pid\":12,\"name\":\"fc-leak\",\"uid\":0,"
-	       "\"alive\":true,\"tracing\":true,\"frames\":30,"
+	       "\"alive\":true,\"tracing\":true,\"responding\":true,"
+	       "\"frames\":30,"
 	       "\"max_frames\":512,\"traced_current_bytes\":4096000,"
 	       "\"traced_peak_bytes\":5000000,\"tracer_memory_bytes\":65536,"
 	       "\"dropped\":0,\"last_error\":0},{\"pid\":13,\"name\":"
 	       "\"t\\\"q\",\"uid\":0,\"alive\":false,\"tracing\":false,"
+	       "\"responding\":false,"
 	       "\"frames\":0,\"max_frames\":0,\"traced_current_bytes\":0,"
 	       "\"traced_peak_bytes\":0,\"tracer_memory_bytes\":0,"
 	       "\"dropped\":0,\"last_error\":0}]\n", "targets body");
