@@ -94,13 +94,26 @@ tcache_get(void)
 	return tcache;
 }
 
+/* The switch and the jump table together. */
+static void
+set_on(uint32_t on)
+{
+	if (on) {
+		__atomic_store_n(&core_on, 1, __ATOMIC_RELEASE);
+		interpose_set(1);
+	} else {
+		interpose_set(0);
+		__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
+	}
+}
+
 static void
 fail(int err)
 {
 	int32_t zero = 0;
 
 	atomic_fetch_add_explicit(&core_dropped, 1, memory_order_relaxed);
-	__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
+	set_on(0);
 	atomic_compare_exchange_strong(&core_error, &zero, (int32_t)-err);
 }
 
@@ -215,7 +228,7 @@ core_start(uint32_t frames, uint32_t flags)
 	last_error = 0;
 	atomic_store(&core_frames, frames);
 	atomic_store_explicit(&core_gen, g + 1, memory_order_release);
-	__atomic_store_n(&core_on, 1, __ATOMIC_RELEASE);
+	set_on(1);
 	return 0;
 }
 
@@ -225,7 +238,7 @@ drop_tables(void)
 {
 	uint32_t ng = atomic_load(&core_gen) + 1;
 
-	__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
+	set_on(0);
 	atomic_store_explicit(&core_gen, ng, memory_order_release);
 	blocks_reset(ng);
 	intern_reset(ng);

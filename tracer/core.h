@@ -31,6 +31,28 @@ core_tracing(void)
 	return __atomic_load_n(&core_on, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * The hottest functions (malloc, calloc, realloc, free) do not even test
+ * the switch: each exported one is a single indirect jump through its
+ * entry here (one instruction), which points at glibc's function while
+ * tracing is off and at the recording one (interpose.c) while it is on.
+ * The recording ones still check core_on and the generation, so a thread
+ * that jumps through an entry just before a stop, or after fail(), records
+ * nothing stale.  Entries are written with relaxed atomic stores by
+ * core_set_on only.
+ */
+struct core_hot {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+};
+extern struct core_hot core_hot __attribute__((visibility("hidden")));
+
+/* Point core_hot at the recording functions (on) or at glibc's (off);
+ * defined in interpose.c. */
+void interpose_set(int on) __attribute__((visibility("hidden")));
+
 /* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
 extern pthread_mutex_t core_ctl_lock;
 

@@ -4,8 +4,11 @@
  * when a program links -lhawk.  C++ operators are in interpose_cxx.c.
  *
  * - thin: switch check -> real call -> one core call;
- * - while tracing is off, each call costs one load and one predictable
- *   branch before the tail call to glibc;
+ * - malloc, calloc, realloc and free are one indirect jump through
+ *   core_hot (core.h): straight to glibc while tracing is off (one
+ *   instruction per call), to the recording function below while on; the
+ *   other functions cost one load and one predictable branch of the
+ *   switch before the tail call to glibc;
  * - the real functions are glibc's exported __libc_malloc family, bound at
  *   link time: no dlsym, so no bootstrap pool is needed (dlsym's own
  *   calloc goes to glibc directly) - glibc is a requirement (configure
@@ -46,23 +49,24 @@ extern void *__libc_pvalloc(size_t);
 		return p_;						\
 	} while (0)
 
-HAWK_EXPORT void *
-malloc(size_t size)
+/* The recording functions that core_hot points at while tracing. */
+static void *
+rec_malloc(size_t size)
 {
 	TRACED_ALLOC(__libc_malloc(size), size);
 }
 
-HAWK_EXPORT void *
-calloc(size_t n, size_t size)
+static void *
+rec_calloc(size_t n, size_t size)
 {
 	/* __libc_calloc checks n * size for overflow and fails first */
 	TRACED_ALLOC(__libc_calloc(n, size), n * size);
 }
 
-HAWK_EXPORT void
-free(void *p)
+static void
+rec_free(void *p)
 {
-	if (likely(!core_tracing()) || guard_active || !p) {
+	if (!core_tracing() || guard_active || !p) {
 		__libc_free(p);
 		return;
 	}
@@ -72,13 +76,13 @@ free(void *p)
 	guard_active = 0;
 }
 
-HAWK_EXPORT void *
-realloc(void *old, size_t size)
+static void *
+rec_realloc(void *old, size_t size)
 {
 	struct core_moved m;
 	void *p;
 
-	if (likely(!core_tracing()) || guard_active)
+	if (!core_tracing() || guard_active)
 		return __libc_realloc(old, size);
 	if (!old)
 		TRACED_ALLOC(__libc_realloc(NULL, size), size);
@@ -93,6 +97,49 @@ realloc(void *old, size_t size)
 		core_realloc_failed(old, &m);   /* old block still live */
 	guard_active = 0;
 	return p;
+}
+
+struct core_hot core_hot = {
+	__libc_malloc, __libc_calloc, __libc_realloc, __libc_free
+};
+
+void
+interpose_set(int on)
+{
+	__atomic_store_n(&core_hot.malloc, on ? rec_malloc : __libc_malloc,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&core_hot.calloc, on ? rec_calloc : __libc_calloc,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&core_hot.realloc,
+			 on ? rec_realloc : __libc_realloc, __ATOMIC_RELAXED);
+	__atomic_store_n(&core_hot.free, on ? rec_free : __libc_free,
+			 __ATOMIC_RELAXED);
+}
+
+/* One instruction each: jmp *core_hot.x(%rip). */
+HAWK_EXPORT void *
+malloc(size_t size)
+{
+	return __atomic_load_n(&core_hot.malloc, __ATOMIC_RELAXED)(size);
+}
+
+HAWK_EXPORT void *
+calloc(size_t n, size_t size)
+{
+	return __atomic_load_n(&core_hot.calloc, __ATOMIC_RELAXED)(n, size);
+}
+
+HAWK_EXPORT void
+free(void *p)
+{
+	__atomic_load_n(&core_hot.free, __ATOMIC_RELAXED)(p);
+}
+
+HAWK_EXPORT void *
+realloc(void *old, size_t size)
+{
+	return __atomic_load_n(&core_hot.realloc, __ATOMIC_RELAXED)(old,
+								    size);
 }
 
 HAWK_EXPORT void *
