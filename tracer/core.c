@@ -35,8 +35,8 @@ __thread int guard_active __attribute__((tls_model("initial-exec")));
 uint32_t core_on;
 pthread_mutex_t core_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static _Atomic uint32_t core_gen;
-static _Atomic uint32_t core_frames;
+_Atomic uint32_t core_gen;
+_Atomic uint32_t core_frames;
 static _Atomic uint64_t core_dropped;
 static _Atomic int32_t core_error;      /* pending internal error */
 static int32_t last_error;              /* published one */
@@ -118,22 +118,14 @@ fail(int err)
 }
 
 void
-core_alloc(void *p, size_t size)
+core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
+	    uint32_t n, uint32_t total)
 {
-	uint64_t buf[UNWIND_BUF];
-	const uint64_t *frames;
-	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
-	uint32_t max = atomic_load_explicit(&core_frames,
-					    memory_order_relaxed);
-	uint32_t n, total, idx;
+	uint32_t idx;
 	struct tcache_ent *tc, *e = NULL;
 	uint64_t h;
 	int rc;
 
-	if (!(g & 1))
-		return;
-	blocks_prefetch(p);      /* hidden behind the unwinding */
-	n = unwind_capture(buf, max, &frames, &total);
 	if (unlikely(n == 0)) {
 		/* no frame outside the tracer: cannot happen for a call from
 		 * the application; count it rather than invent a frame */

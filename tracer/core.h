@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocks.h"
 #include "guard.h"
+#include "unwind.h"
 
 /*
  * The hot path's switch: a process-global mirror of seg_header.tracing
@@ -59,8 +61,38 @@ extern pthread_mutex_t core_ctl_lock;
 /* Once at load, before anything is traced. */
 void core_init(void);
 
-/* Recording entry points: the caller has set guard_active.  `p` non-NULL. */
-void core_alloc(void *p, size_t size);
+/* The session: odd while tracing; and the frames limit (core.c). */
+extern _Atomic uint32_t core_gen __attribute__((visibility("hidden")));
+extern _Atomic uint32_t core_frames __attribute__((visibility("hidden")));
+
+/* core_alloc's second half: intern the traceback, record the block. */
+void core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
+		 uint32_t n, uint32_t total);
+
+/*
+ * Recording entry points: the caller has set guard_active.  `p` non-NULL.
+ * core_alloc is inlined into the interposed functions so that the only
+ * frames of ours libunwind walks are unw_backtrace's caller's (each frame
+ * costs a lookup in libunwind's cache): the capture happens here, the
+ * rest out of line.
+ */
+static inline __attribute__((always_inline)) void
+core_alloc(void *p, size_t size)
+{
+	uint64_t buf[UNWIND_BUF];
+	const uint64_t *frames;
+	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
+	uint32_t max = atomic_load_explicit(&core_frames,
+					    memory_order_relaxed);
+	uint32_t n, total;
+
+	if (!(g & 1))
+		return;
+	blocks_prefetch(p);      /* hidden behind the unwinding */
+	n = unwind_capture(buf, max, &frames, &total);
+	core_record(g, p, size, frames, n, total);
+}
+
 void core_free(void *p);
 /* realloc's first half: forget `old`, remembering its record so that
  * core_realloc_failed can put it back if the real realloc fails. */

@@ -20,8 +20,6 @@
 
 #include "unwind.h"
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 #include <errno.h>
 #include <link.h>             /* dl_iterate_phdr */
 #include <stddef.h>
@@ -29,15 +27,11 @@
 #include "guard.h"
 _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit addresses");
 
-struct range {
-	uintptr_t lo, hi;
-};
-
-static struct range self_range, unw_range;
+struct unwind_range unwind_self, unwind_unw;
 
 struct find_arg {
 	uintptr_t addr;
-	struct range *r;
+	struct unwind_range *r;
 };
 
 static int
@@ -70,7 +64,7 @@ find_cb(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 static void
-find_range(const void *addr, struct range *r)
+find_range(const void *addr, struct unwind_range *r)
 {
 	struct find_arg a = { (uintptr_t)addr, r };
 
@@ -78,20 +72,14 @@ find_range(const void *addr, struct range *r)
 	dl_iterate_phdr(find_cb, &a);
 }
 
-static inline int
-in_range(const struct range *r, uintptr_t a)
-{
-	return a >= r->lo && a < r->hi;
-}
-
 int
 unwind_init(void)
 {
-	find_range((const void *)unwind_init, &self_range);
-	find_range((const void *)unw_backtrace, &unw_range);
+	find_range((const void *)unwind_init, &unwind_self);
+	find_range((const void *)unw_backtrace, &unwind_unw);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
-	return self_range.hi ? 0 : -ENOENT;
+	return unwind_self.hi ? 0 : -ENOENT;
 }
 
 int
@@ -106,30 +94,4 @@ unwind_warm(void)
 		return -ENOSYS;
 	warm = 1;
 	return 0;
-}
-
-uint32_t
-unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
-	       uint32_t *total)
-{
-	uint32_t want = max + UNWIND_EXTRA + UNWIND_SKIP_MAX, skip = 0, n;
-	int got;
-
-	if (want > UNWIND_BUF)
-		want = UNWIND_BUF;
-	/* void * and uint64_t have the same size and representation here */
-	got = unw_backtrace((void **)buf, (int)want);
-	if (got <= 0) {
-		*total = 0;
-		return 0;
-	}
-	n = (uint32_t)got;
-	while (skip < n && skip < UNWIND_SKIP_MAX &&
-	       (in_range(&self_range, (uintptr_t)buf[skip]) ||
-		in_range(&unw_range, (uintptr_t)buf[skip])))
-		skip++;
-	n -= skip;
-	*total = n > max + UNWIND_EXTRA ? max + UNWIND_EXTRA : n;
-	*out = buf + skip;
-	return n > max ? max : n;
 }

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "segment.h"
 
 /* Frames walked beyond the limit to learn total_nframe: a traceback
@@ -33,6 +36,19 @@ int unwind_warm(void);
 #define UNWIND_SKIP_MAX 16u
 #define UNWIND_BUF (SEG_FRAMES_MAX + UNWIND_EXTRA + UNWIND_SKIP_MAX)
 
+/* libhawk's and libunwind's text (unwind_init). */
+struct unwind_range {
+	uintptr_t lo, hi;
+};
+extern struct unwind_range unwind_self, unwind_unw
+	__attribute__((visibility("hidden")));
+
+static inline int
+unwind_in(const struct unwind_range *r, uintptr_t a)
+{
+	return a >= r->lo && a < r->hi;
+}
+
 /*
  * Capture the calling thread's stack into buf[UNWIND_BUF], innermost
  * first, and drop the frames of libhawk and libunwind: *out points into
@@ -42,8 +58,33 @@ int unwind_warm(void);
  * (capped, see UNWIND_EXTRA).  Returns 0 when nothing is left after
  * skipping.  Hot path: no lock, no allocation (the guard covers
  * libunwind's own first-use allocations), one buffer on the stack (4.5 KiB).
+ * Inline, so that the caller's frame is the only one of ours to walk.
  */
-uint32_t unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
-			uint32_t *total);
+static inline __attribute__((always_inline)) uint32_t
+unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
+	       uint32_t *total)
+{
+	uint32_t want = max + UNWIND_EXTRA + UNWIND_SKIP_MAX, skip = 0, n;
+	int got;
+
+	if (want > UNWIND_BUF)
+		want = UNWIND_BUF;
+	/* void * and uint64_t have the same size and representation here */
+	got = unw_backtrace((void **)buf, (int)want);
+	if (got <= 0) {
+		*out = buf;
+		*total = 0;
+		return 0;
+	}
+	n = (uint32_t)got;
+	while (skip < n && skip < UNWIND_SKIP_MAX &&
+	       (unwind_in(&unwind_self, (uintptr_t)buf[skip]) ||
+		unwind_in(&unwind_unw, (uintptr_t)buf[skip])))
+		skip++;
+	n -= skip;
+	*total = n > max + UNWIND_EXTRA ? max + UNWIND_EXTRA : n;
+	*out = buf + skip;
+	return n > max ? max : n;
+}
 
 #endif /* HAWK_TRACER_UNWIND_H */
