@@ -116,26 +116,33 @@ blocks_reset(uint32_t gen)
 	atomic_store(&counters.peak, 0);
 }
 
-/* Place e into tab (Robin Hood); the caller ensured a free slot. */
+/*
+ * Place (ptr, meta) into tab (Robin Hood); the caller ensured a free slot.
+ * Scalars, not a struct entry: gcc moves a struct through an SSE register
+ * and the first load of it then misses store forwarding.
+ */
 static void
-place(struct entry *tab, uint64_t cap, struct entry e)
+place(struct entry *tab, uint64_t cap, uint64_t ptr, uint64_t meta)
 {
-	uint64_t j = home_of(e.ptr, cap), d = 0;
+	uint64_t j = home_of(ptr, cap), d = 0;
 
 	for (;;) {
 		struct entry *x = &tab[j];
-		uint64_t xd;
+		uint64_t xp = x->ptr, xd;
 
-		if (!x->ptr) {
-			*x = e;
+		if (!xp) {
+			x->ptr = ptr;
+			x->meta = meta;
 			return;
 		}
-		xd = dist(j, home_of(x->ptr, cap), cap);
+		xd = dist(j, home_of(xp, cap), cap);
 		if (xd < d) {
-			struct entry t = *x;
+			uint64_t xm = x->meta;
 
-			*x = e;
-			e = t;
+			x->ptr = ptr;
+			x->meta = meta;
+			ptr = xp;
+			meta = xm;
 			d = xd;
 		}
 		j = j + 1 == cap ? 0 : j + 1;
@@ -153,7 +160,7 @@ grow(struct shard *s)
 		return -ENOMEM;
 	for (i = 0; i < s->cap; i++)
 		if (s->tab[i].ptr)
-			place(nt, ncap, s->tab[i]);
+			place(nt, ncap, s->tab[i].ptr, s->tab[i].meta);
 	arena_unmap(s->tab, s->cap * sizeof(struct entry));
 	s->tab = nt;
 	s->cap = ncap;
@@ -190,7 +197,6 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 {
 	uint64_t p = (uint64_t)(uintptr_t)ptr, cur, pk;
 	struct shard *s = shard_of(p);
-	struct entry e = { p, (uint64_t)size << IDX_BITS | idx };
 	int rc = 0;
 
 	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS)))
@@ -202,7 +208,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	}
 	if (unlikely((s->count + 1) * 4 > s->cap * 3) && (rc = grow(s)) < 0)
 		goto out;
-	place(s->tab, s->cap, e);
+	place(s->tab, s->cap, p, (uint64_t)size << IDX_BITS | idx);
 	s->count++;
 	cur = atomic_fetch_add_explicit(&counters.current, size,
 					memory_order_relaxed) + size;
