@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <string.h>
 
 #include "arena.h"
 #include "blocks.h"
@@ -44,20 +45,29 @@ static int32_t last_error;              /* published one */
 /*
  * Per-thread cache of recent tracebacks: hash -> index, so that a thread
  * allocating again from a site it used recently skips the shared intern
- * table (a lock and two cache misses).  A direct-mapped page from
- * arena_map, reached through one initial-exec TLS pointer and released by
- * a thread-exit destructor.  A hit requires the same 64-bit hash, depth,
- * total depth, first frame and generation: a false hit needs a 64-bit hash
- * collision between two tracebacks with the same first frame.
+ * table (a lock and two or three cache misses).  One page from arena_map,
+ * 2-way set-associative (128 sets of two 16-byte entries, most recent
+ * first), reached through one initial-exec TLS pointer and released by a
+ * thread-exit destructor; emptied when the generation changes
+ * (tcache_gen).  A hit requires the same 64-bit hash, depth, total depth
+ * and low 20 bits of the first frame: a false hit needs a 64-bit hash
+ * collision between two tracebacks of the same depths whose first frames
+ * agree in those bits.
  */
-#define TCACHE_N 128u
+#define TCACHE_SETS 128u
+#define TCACHE_N    (2 * TCACHE_SETS)
+#define TC_KEY(n, total, f0) \
+	((uint64_t)(n) | (uint64_t)(total) << 10 | ((f0) & 0xfffff) << 20)
+_Static_assert(UNWIND_BUF < 1024, "depths fit 10 bits");
+_Static_assert(INTERN_IDX_BITS == 24, "index fits 24 bits");
 
 struct tcache_ent {
 	uint64_t hash;
-	uint64_t frame0;
-	uint32_t idx, gen, n, total;
+	uint64_t meta;             /* TC_KEY << 24 | index; 0 empty */
 };
 
+static __thread uint32_t tcache_gen
+	__attribute__((tls_model("initial-exec")));
 static __thread struct tcache_ent *tcache
 	__attribute__((tls_model("initial-exec")));
 static pthread_key_t tcache_key;
@@ -123,7 +133,7 @@ core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
 {
 	uint32_t idx;
 	struct tcache_ent *tc, *e = NULL;
-	uint64_t h;
+	uint64_t h, key;
 	int rc;
 
 	if (unlikely(n == 0)) {
@@ -134,24 +144,30 @@ core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
 		return;
 	}
 	h = intern_hash(frames, n, total);
+	key = TC_KEY(n, total, frames[0]);
 	tc = tcache_get();
 	if (tc) {
-		e = &tc[h & (TCACHE_N - 1)];
-		if (e->hash == h && e->gen == g && e->n == n &&
-		    e->total == total && e->frame0 == frames[0]) {
-			idx = e->idx;
+		if (unlikely(tcache_gen != g)) {
+			memset(tc, 0, TCACHE_N * sizeof(struct tcache_ent));
+			tcache_gen = g;
+		}
+		e = &tc[(h & (TCACHE_SETS - 1)) * 2];
+		if (e[0].hash == h && e[0].meta >> 24 == key) {
+			idx = (uint32_t)(e[0].meta & 0xffffff);
+			rc = 0;
+			goto insert;
+		}
+		if (e[1].hash == h && e[1].meta >> 24 == key) {
+			idx = (uint32_t)(e[1].meta & 0xffffff);
 			rc = 0;
 			goto insert;
 		}
 	}
 	rc = intern_trace_hashed(g, h, frames, n, total, &idx);
 	if (rc == 0 && tc) {
-		e->hash = h;
-		e->frame0 = frames[0];
-		e->idx = idx;
-		e->gen = g;
-		e->n = n;
-		e->total = total;
+		e[1] = e[0];
+		e[0].hash = h;
+		e[0].meta = key << 24 | idx;
 	}
 insert:
 	if (likely(rc == 0))
