@@ -231,6 +231,8 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	struct entry *tab;
 	int rc = -ENOENT;
 
+	if (unlikely(!p))
+		return rc;
 	lock_take(&s->lock);
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
@@ -241,13 +243,12 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	if (!s->count)
 		goto out;
 	for (j = home_of(p, cap), d = 0;; d++) {
-		struct entry *x = &tab[j];
+		uint64_t xp = tab[j].ptr;
 
-		if (!x->ptr ||
-		    dist(j, home_of(x->ptr, cap), cap) < d)
-			goto out;
-		if (x->ptr == p)
+		if (xp == p)             /* p != 0: never an empty slot */
 			break;
+		if (!xp || dist(j, home_of(xp, cap), cap) < d)
+			goto out;
 		j = j + 1 == cap ? 0 : j + 1;
 	}
 	{
