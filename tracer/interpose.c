@@ -154,6 +154,29 @@ reallocarray(void *old, size_t n, size_t size)
 	return realloc(old, total);
 }
 
+/*
+ * The rarer functions test the switch and tail-call a recording function
+ * of their own (rec_*, not inlined): the capture buffer of core_alloc is
+ * then in that function's frame only, and the off path sets up none.
+ */
+static __attribute__((noinline)) void *
+rec_memalign(size_t align, size_t size)
+{
+	TRACED_ALLOC(__libc_memalign(align, size), size);
+}
+
+static __attribute__((noinline)) void *
+rec_valloc(size_t size)
+{
+	TRACED_ALLOC(__libc_valloc(size), size);
+}
+
+static __attribute__((noinline)) void *
+rec_pvalloc(size_t size)
+{
+	TRACED_ALLOC(__libc_pvalloc(size), size);
+}
+
 HAWK_EXPORT int
 posix_memalign(void **out, size_t align, size_t size)
 {
@@ -161,15 +184,10 @@ posix_memalign(void **out, size_t align, size_t size)
 
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
-	if (likely(!core_tracing()) || guard_active) {
+	if (likely(!core_tracing()))
 		p = __libc_memalign(align, size);
-	} else {
-		guard_active = 1;
-		p = __libc_memalign(align, size);
-		if (p)
-			core_alloc(p, size);
-		guard_active = 0;
-	}
+	else
+		p = rec_memalign(align, size);
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -183,23 +201,31 @@ aligned_alloc(size_t align, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	TRACED_ALLOC(__libc_memalign(align, size), size);
+	if (likely(!core_tracing()))
+		return __libc_memalign(align, size);
+	return rec_memalign(align, size);
 }
 
 HAWK_EXPORT void *
 memalign(size_t align, size_t size)
 {
-	TRACED_ALLOC(__libc_memalign(align, size), size);
+	if (likely(!core_tracing()))
+		return __libc_memalign(align, size);
+	return rec_memalign(align, size);
 }
 
 HAWK_EXPORT void *
 valloc(size_t size)
 {
-	TRACED_ALLOC(__libc_valloc(size), size);
+	if (likely(!core_tracing()))
+		return __libc_valloc(size);
+	return rec_valloc(size);
 }
 
 HAWK_EXPORT void *
 pvalloc(size_t size)
 {
-	TRACED_ALLOC(__libc_pvalloc(size), size);
+	if (likely(!core_tracing()))
+		return __libc_pvalloc(size);
+	return rec_pvalloc(size);
 }

@@ -11,7 +11,7 @@
  *   std::__throw_bad_alloc (weak references: present whenever the program
  *   is C++); the nothrow forms return NULL;
  * - delete of every form is free(): sizes and alignments are not needed
- *   by glibc;
+ *   by glibc; like free, one indirect jump through core_hot (core.h);
  * - same guard and hot-path rules as interpose.c.
  */
 #include "config.h"
@@ -23,7 +23,6 @@
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
 
 typedef void (*new_handler_fn)(void);
 /* std::get_new_handler() and std::__throw_bad_alloc() from libstdc++ */
@@ -60,12 +59,25 @@ new_failed(size_t n, size_t align, int nothrow)
 	}
 }
 
-static inline __attribute__((always_inline)) void *
-new_common(size_t n, size_t align, int nothrow)
+/* A block the new_handler loop finally got: recorded in a frame of its
+ * own (rare), so that the capture buffer stays out of new's frame. */
+static __attribute__((noinline)) void
+record_late(void *p, size_t n)
+{
+	if (core_tracing() && !guard_active) {
+		guard_active = 1;
+		core_alloc(p, n);
+		guard_active = 0;
+	}
+}
+
+/* new while tracing: tail-called, so its frame replaces new's */
+static __attribute__((noinline)) void *
+new_traced(size_t n, size_t align, int nothrow)
 {
 	void *p;
 
-	if (likely(!core_tracing()) || guard_active) {
+	if (guard_active) {
 		p = real_new(n, align);
 	} else {
 		guard_active = 1;
@@ -76,26 +88,33 @@ new_common(size_t n, size_t align, int nothrow)
 	}
 	if (unlikely(!p)) {
 		p = new_failed(n, align, nothrow);
-		if (p && core_tracing() && !guard_active) {
-			guard_active = 1;
-			core_alloc(p, n);
-			guard_active = 0;
-		}
+		if (p)
+			record_late(p, n);
 	}
 	return p;
 }
 
+static inline __attribute__((always_inline)) void *
+new_common(size_t n, size_t align, int nothrow)
+{
+	void *p;
+
+	if (unlikely(core_tracing()))
+		return new_traced(n, align, nothrow);
+	p = real_new(n, align);
+	if (unlikely(!p)) {
+		p = new_failed(n, align, nothrow);
+		if (p)
+			record_late(p, n);
+	}
+	return p;
+}
+
+/* free() itself: one jump through core_hot (glibc's free while off) */
 static inline __attribute__((always_inline)) void
 delete_common(void *p)
 {
-	if (likely(!core_tracing()) || guard_active || !p) {
-		__libc_free(p);
-		return;
-	}
-	guard_active = 1;
-	core_free(p);
-	__libc_free(p);
-	guard_active = 0;
+	__atomic_load_n(&core_hot.free, __ATOMIC_RELAXED)(p);
 }
 
 /* X(mangled name, parameter list, alignment argument, nothrow) */
