@@ -190,6 +190,26 @@ frames_tuple(struct pk *p, const struct st_set *set, size_t ti,
 	m->trace[ti] = memoize(p) + 1;
 }
 
+/*
+ * With the module name on the stack: NAME STACK_GLOBAL, EMPTY_TUPLE NEWOBJ
+ * (an instance of tracemalloc.NAME built without arguments), EMPTY_DICT
+ * (its state, filled by the caller and applied by BUILD) - each memoized
+ * as CPython's pickler does (pickle.py save_reduce, save_global).
+ */
+static void
+empty_object(struct pk *p, const char *name)
+{
+	put_str(p, name);
+	memoize(p);
+	op(p, OP_STACK_GLOBAL);
+	memoize(p);
+	op(p, OP_EMPTY_TUPLE);
+	op(p, OP_NEWOBJ);
+	memoize(p);
+	op(p, OP_EMPTY_DICT);
+	memoize(p);
+}
+
 int
 fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 		    uint32_t traceback_limit, struct sink *out)
@@ -217,28 +237,12 @@ fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 	op(&p, 4);
 	put_str(&p, "tracemalloc");
 	tracemalloc_memo = memoize(&p);
-	put_str(&p, "Snapshot");
-	memoize(&p);
-	op(&p, OP_STACK_GLOBAL);
-	memoize(&p);
-	op(&p, OP_EMPTY_TUPLE);
-	op(&p, OP_NEWOBJ);
-	memoize(&p);
-	op(&p, OP_EMPTY_DICT);
-	memoize(&p);
+	empty_object(&p, "Snapshot");
 	op(&p, OP_MARK);
 	put_str(&p, "traces");
 	memoize(&p);
 	get(&p, tracemalloc_memo);
-	put_str(&p, "_Traces");
-	memoize(&p);
-	op(&p, OP_STACK_GLOBAL);
-	memoize(&p);
-	op(&p, OP_EMPTY_TUPLE);
-	op(&p, OP_NEWOBJ);
-	memoize(&p);
-	op(&p, OP_EMPTY_DICT);
-	memoize(&p);
+	empty_object(&p, "_Traces");
 	put_str(&p, "_traces");
 	memoize(&p);
 	op(&p, OP_EMPTY_LIST);
