@@ -25,27 +25,7 @@
 #include <unistd.h>
 
 #include "segment.h"
-
-static uint64_t
-start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')') + 2;
-	for (i = 3; i < 22; i++)
-		p = strchr(p, ' ') + 1;
-	sscanf(p, "%llu", &v);
-	return v;
-}
+#include "proc-stat.h"
 
 static uint64_t
 num(const char *s)
@@ -78,7 +58,7 @@ main(int argc, char **argv)
 	h->header_size = SEG_HEADER_SIZE;
 	h->ready = 1;
 	h->pid = hold ? (int32_t)getpid() : (int32_t)num(argv[3]);
-	h->start_time = hold ? start_time_of(getpid()) : 1;
+	h->start_time = hold ? proc_start_time(getpid()) : 1;
 	snprintf(h->name, sizeof(h->name), "%s", argv[a]);
 	h->max_frames = SEG_FRAMES_MAX;
 	h->tracing = (uint32_t)num(argv[a + 1]);

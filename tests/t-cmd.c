@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "proc-stat.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
@@ -43,27 +44,6 @@ struct agent {
 	int mode;                  /* enum agent_mode, atomic */
 	int executed;              /* commands executed, atomic */
 };
-
-static uint64_t
-start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')') + 2;
-	for (i = 3; i < 22; i++)
-		p = strchr(p, ' ') + 1;
-	sscanf(p, "%llu", &v);
-	return v;
-}
 
 static void
 sleep_ms(int ms)
@@ -114,7 +94,7 @@ make_target(int32_t pid, struct seg_header **hp)
 	h->version = SEG_VERSION;
 	h->header_size = SEG_HEADER_SIZE;
 	h->pid = pid;
-	h->start_time = start_time_of(pid);
+	h->start_time = proc_start_time(pid);
 	strcpy(h->name, "fake");
 	h->max_frames = 256;
 	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);

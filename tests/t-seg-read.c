@@ -25,33 +25,13 @@
 
 #include "seg.h"
 #include "seg_live.h"
+#include "proc-stat.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
 static char err[8192];
 
 /* ------------------------------------------------------------- helpers */
-
-static uint64_t
-my_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')') + 2;   /* field 3 */
-	for (i = 3; i < 22; i++)
-		p = strchr(p, ' ') + 1;
-	sscanf(p, "%llu", &v);
-	return v;
-}
 
 static void
 write_file(const char *name, const void *buf, size_t len)
@@ -204,7 +184,7 @@ static void
 test_segments(void)
 {
 	int32_t me = (int32_t)getpid(), dead = (int32_t)dead_pid();
-	uint64_t st = my_start_time(getpid());
+	uint64_t st = proc_start_time(getpid());
 	struct seg_header h, g;
 	struct seg_info info;
 	struct listed l;
