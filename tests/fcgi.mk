@@ -35,7 +35,7 @@ fcgi_sh_tests = tests/t-fcgi-cgi.sh tests/t-fcgi-fastcgi.sh \
 	tests/t-fcgi-multi.sh
 dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
-EXTRA_DIST += tests/fcgi_client.py
+EXTRA_DIST += tests/fcgi_client.py tests/fcgi-lib.sh
 
 # target.c against the real symbolizer and snapshot parser
 check_PROGRAMS += tests/t-target

@@ -7,43 +7,11 @@
 # the fixed-duration diff, a target that does not answer (504), HEAD, 405,
 # and a responder that inherits LD_PRELOAD=libhawk.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fcgi-lib.sh"
 
-fcgi=$top_builddir/fcgi/hawk-fcgi
-lib=$top_builddir/tracer/.libs/libhawk.so
-fix=$top_builddir/tests/fixtures/fc-leak
-src=$top_srcdir/tests/fixtures/fc-leak.c
-[ -x "$fcgi" ] || skip_all "fcgi/hawk-fcgi not built"
-[ -f "$lib" ] || skip_all "tracer/.libs/libhawk.so not built yet"
-[ -n "$PYTHON3" ] || skip_all "python3 not found by configure"
-
-seg=$tmpdir/seg
-mkdir "$seg" "$tmpdir/t"
+mkdir "$tmpdir/t"
 line=$(grep -n "malloc(4096); /\* LEAK-4096" "$src" | cut -d: -f1)
 line2=$(grep -n "malloc(1000); /\* LEAK-1000" "$src" | cut -d: -f1)
-
-# q ROUTE [QUERY [METHOD]]: one CGI request; headers+body in $tmpdir/out,
-# body alone in $tmpdir/body, status code in $status
-q() {
-	env -i PATH="$PATH" HAWK_DIR="$seg" HAWK_TIMEOUT_MS=${TMO:-5000} \
-		HAWK_MAX_DURATION=60 REQUEST_METHOD="${3:-GET}" \
-		SCRIPT_NAME=/debug PATH_INFO="/prof/mem/tracemalloc/$1" \
-		REQUEST_URI="/debug/prof/mem/tracemalloc/$1?$2" \
-		QUERY_STRING="$2" "$fcgi" >"$tmpdir/out" 2>"$tmpdir/err"
-	rc=$?
-	status=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$tmpdir/out")
-	sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/body"
-	return $rc
-}
-# json EXPR: evaluate a python expression over the body parsed as `j`
-json() {
-	"$PYTHON3" -c "import json,sys; j=json.load(open(sys.argv[1])); print(($1))" \
-		"$tmpdir/body"
-}
-waitfile() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
-	[ -e "$1" ]
-}
 
 HAWK_DIR=$seg HAWK_NAME=fc-leak LD_PRELOAD=$lib "$fix" "$tmpdir/t" &
 pid=$!

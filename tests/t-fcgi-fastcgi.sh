@@ -6,22 +6,10 @@
 # profile is in flight; SIGTERM ends the process.  The client is
 # tests/fcgi_client.py (FastCGI over a unix socket).
 . "$top_srcdir/tests/lib.sh"
-
-fcgi=$top_builddir/fcgi/hawk-fcgi
-lib=$top_builddir/tracer/.libs/libhawk.so
-fix=$top_builddir/tests/fixtures/fc-leak
+. "$top_srcdir/tests/fcgi-lib.sh"
 client=$top_srcdir/tests/fcgi_client.py
-[ -x "$fcgi" ] || skip_all "fcgi/hawk-fcgi not built"
-[ -f "$lib" ] || skip_all "tracer/.libs/libhawk.so not built yet"
-[ -n "$PYTHON3" ] || skip_all "python3 not found by configure"
 
-seg=$tmpdir/seg
-mkdir "$seg" "$tmpdir/t"
-waitfile() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
-	[ -e "$1" ]
-}
+mkdir "$tmpdir/t"
 # req SOCKET ROUTE [QUERY] > response
 req() {
 	"$PYTHON3" "$client" "$1" REQUEST_METHOD=GET SCRIPT_NAME=/debug \

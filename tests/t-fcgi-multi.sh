@@ -6,34 +6,10 @@
 # ones), statistics merged with their pids, and a pickle with one domain
 # per process whose python3 statistics equal the JSON.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fcgi-lib.sh"
 
-fcgi=$top_builddir/fcgi/hawk-fcgi
-lib=$top_builddir/tracer/.libs/libhawk.so
-fix=$top_builddir/tests/fixtures/fc-leak
-src=$top_srcdir/tests/fixtures/fc-leak.c
-[ -x "$fcgi" ] || skip_all "fcgi/hawk-fcgi not built"
-[ -f "$lib" ] || skip_all "tracer/.libs/libhawk.so not built yet"
-[ -n "$PYTHON3" ] || skip_all "python3 not found by configure"
-
-seg=$tmpdir/seg
-mkdir "$seg" "$tmpdir/a" "$tmpdir/b" "$tmpdir/c"
+mkdir "$tmpdir/a" "$tmpdir/b" "$tmpdir/c"
 line=$(grep -n "malloc(4096); /\* LEAK-4096" "$src" | cut -d: -f1)
-q() {
-	env -i PATH="$PATH" HAWK_DIR="$seg" REQUEST_METHOD=GET \
-		SCRIPT_NAME=/debug PATH_INFO="/prof/mem/tracemalloc/$1" \
-		QUERY_STRING="${2:-}" "$fcgi" >"$tmpdir/out"
-	status=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$tmpdir/out")
-	sed '1,/^\r$/d' "$tmpdir/out" >"$tmpdir/body"
-}
-json() {
-	"$PYTHON3" -c "import json,sys; j=json.load(open(sys.argv[1])); print(($1))" \
-		"$tmpdir/body"
-}
-waitfile() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
-	[ -e "$1" ]
-}
 tracing() { q targets/; json "[t['tracing'] for t in j]"; }
 
 for d in a b c; do
