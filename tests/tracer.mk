@@ -3,7 +3,8 @@
 # without sanitizers even in the sanitizer build (X_CFLAGS = BASE_CFLAGS,
 # X_LDFLAGS empty); the table unit tests do get the sanitizers.
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
-	tests/fixtures/tr-link tests/t-intern tests/t-blocks
+	tests/fixtures/tr-link tests/fixtures/tr-unwind tests/t-intern \
+	tests/t-blocks
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
 tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_alloc_LDFLAGS =
@@ -11,6 +12,11 @@ tests_fixtures_tr_alloc_LDADD = -lpthread
 tests_fixtures_tr_cxx_SOURCES = tests/fixtures/tr-cxx.cc
 tests_fixtures_tr_cxx_CXXFLAGS = -g -O0 -std=c++17
 tests_fixtures_tr_cxx_LDFLAGS =
+# -O2: no frame pointers, as the code the walker meets in production
+tests_fixtures_tr_unwind_SOURCES = tests/fixtures/tr-unwind.c
+tests_fixtures_tr_unwind_CFLAGS = $(BASE_CFLAGS) -g -O2
+tests_fixtures_tr_unwind_LDFLAGS =
+tests_fixtures_tr_unwind_LDADD = -lpthread
 tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_link_LDFLAGS =
@@ -22,6 +28,6 @@ tests_t_blocks_LDADD = -lpthread
 EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
-	tests/t-tracer-env.sh tests/t-tracer-link.sh
+	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks $(tracer_tests)

@@ -131,6 +131,8 @@ agent_main(void *arg)
 
 		pthread_mutex_lock(&core_ctl_lock);
 		core_reap_error();
+		if (core_tracing())
+			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
 		pthread_mutex_unlock(&core_ctl_lock);
 

@@ -33,6 +33,7 @@
 #include "blocks.h"
 #include "core.h"
 #include "intern.h"
+#include "fastunw.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -123,6 +124,12 @@ boot_init(void)
 		guard_active = 0;
 		return;
 	}
+	s = getenv("HAWK_UNWIND");
+	if (s && *s && strcmp(s, "fast") && strcmp(s, "libunwind") &&
+	    strcmp(s, "check"))
+		agent_msg("HAWK_UNWIND=", s,
+			  ": not fast, libunwind or check; using fast");
+	fu_init(s);
 	core_init();
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
@@ -158,14 +165,21 @@ put_num(char *buf, size_t *len, const char *key, uint64_t v)
 static void
 print_stats(void)
 {
-	char line[256];
+	char line[384];
 	size_t len = 0;
+	struct fu_stats fs;
 
 	put_num(line, &len, "hawk: stats blocks=", blocks_count());
 	put_num(line, &len, " blocks_bytes=", blocks_bytes());
 	put_num(line, &len, " traces=", intern_count());
 	put_num(line, &len, " traces_bytes=", intern_bytes());
 	put_num(line, &len, " memory=", arena_bytes());
+	fu_get_stats(&fs);
+	put_num(line, &len, " unwind_fallback=", fs.fallback);
+	if (fu_mode == FU_CHECK) {
+		put_num(line, &len, " unwind_checked=", fs.checked);
+		put_num(line, &len, " unwind_mismatch=", fs.mismatch);
+	}
 	line[len++] = '\n';
 	if (write(2, line, len) < 0)
 		return;

@@ -27,6 +27,8 @@
 
 #include "arena.h"
 #include "blocks.h"
+#include "caches.h"
+#include "fastunw.h"
 #include "intern.h"
 #include "segment.h"
 #include "unwind.h"
@@ -56,6 +58,7 @@ static int32_t last_error;              /* published one */
  */
 #define TCACHE_SETS 128u
 #define TCACHE_N    (2 * TCACHE_SETS)
+_Static_assert(CORE_TCACHE_BYTES == TCACHE_N * 16, "caches.h");
 #define TC_KEY(n, total, f0) \
 	((uint64_t)(n) | (uint64_t)(total) << 10 | ((f0) & 0xfffff) << 20)
 _Static_assert(UNWIND_BUF < 1024, "depths fit 10 bits");
@@ -225,6 +228,7 @@ core_start(uint32_t frames, uint32_t flags)
 		return -EINVAL;
 	if (unwind_warm() < 0)
 		return -ENOSYS;
+	fu_refresh();
 	if (flags & CMD_FLAG_GC) {
 		core_run_gc_hooks();
 		malloc_trim(0);

@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "blocks.h"
 #include "core.h"
+#include "fastunw.h"
 #include "intern.h"
 
 static int saved_guard;
@@ -55,6 +56,7 @@ child(void)
 	blocks_reset_locks();
 	intern_reset_locks();
 	core_ctl_lock = fresh;
+	fu_after_fork_child();
 	agent_after_fork_child();
 	guard_active = saved_guard;
 }

@@ -14,6 +14,9 @@
  * text, found once at init with dl_iterate_phdr.  Return addresses are
  * published raw; ip - 1 is the symbolizer's business.
  *
+ * Most captures are made by fastunw.c's walker instead, which is faster
+ * and answers -1 where it would differ; unwind_check compares the two.
+ *
  * Never: allocate, lock, or call into the dynamic loader after init.
  */
 #include "config.h"
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <link.h>             /* dl_iterate_phdr */
 #include <stddef.h>
+#include <string.h>
 
 #include "guard.h"
 _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit addresses");
@@ -80,6 +84,50 @@ unwind_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
 	return unwind_self.hi ? 0 : -ENOENT;
+}
+
+static int
+skipped(const uint64_t *buf, int n)
+{
+	int skip = 0;
+
+	while (skip < n && skip < (int)UNWIND_SKIP_MAX &&
+	       (unwind_in(&unwind_self, (uintptr_t)buf[skip]) ||
+		unwind_in(&unwind_unw, (uintptr_t)buf[skip])))
+		skip++;
+	return skip;
+}
+
+int
+unwind_check(uint64_t *buf, int want, int got)
+{
+	/* one more: this function's own frame is one more of ours */
+	uint64_t ref[UNWIND_BUF + 1];
+	int n = unw_backtrace((void **)ref, want + 1), a, b, la, lb, same;
+
+	if (n < 0)
+		n = 0;
+	b = skipped(ref, n);
+	lb = n - b;
+	if (got >= 0) {
+		/* the leading frames are ours and differ: compare what
+		 * follows them, as far as the fast walk could go */
+		a = skipped(buf, got);
+		la = got - a;
+		if (lb > want - a)
+			lb = want - a;
+		same = la == lb && !memcmp(buf + a, ref + b,
+					   (size_t)la * sizeof(uint64_t));
+		fu_count(same);
+		if (same)
+			return got;
+	}
+	/* libunwind's, with our one frame in front as the fast walk has */
+	if (lb > want - 1)
+		lb = want - 1;
+	buf[0] = ref[b > 0 ? b - 1 : 0];
+	memcpy(buf + 1, ref + b, (size_t)lb * sizeof(uint64_t));
+	return lb + 1;
 }
 
 int

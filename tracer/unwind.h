@@ -10,6 +10,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "fastunw.h"
+#include "guard.h"
 #include "segment.h"
 
 /* Frames walked beyond the limit to learn total_nframe: a traceback
@@ -32,6 +34,14 @@ int unwind_init(void);
  */
 int unwind_warm(void);
 
+/*
+ * HAWK_UNWIND=check: buf holds fu_walk's `got` frames (or got < 0);
+ * capture again with libunwind, count whether the two agree once the
+ * tracer's own frames are skipped, and leave libunwind's in buf.
+ * Returns its count.  Out of line: check mode only.
+ */
+int unwind_check(uint64_t *buf, int want, int got);
+
 /* Capture buffer: the limit, the extra walk, and the skipped frames. */
 #define UNWIND_SKIP_MAX 16u
 #define UNWIND_BUF (SEG_FRAMES_MAX + UNWIND_EXTRA + UNWIND_SKIP_MAX)
@@ -51,7 +61,7 @@ unwind_in(const struct unwind_range *r, uintptr_t a)
 
 /*
  * Capture the calling thread's stack into buf[UNWIND_BUF], innermost
- * first, and drop the frames of libhawk and libunwind: *out points into
+ * first (fastunw.c's walk, libunwind's where it can't), and drop the frames of libhawk and libunwind: *out points into
  * buf at the first frame left, the return address into the function that
  * called the allocation function.  Returns the number of frames kept, at
  * most `max` (<= SEG_FRAMES_MAX); *total is the depth before truncation
@@ -69,8 +79,26 @@ unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
 
 	if (want > UNWIND_BUF)
 		want = UNWIND_BUF;
+	got = -1;
+#if defined(__x86_64__)
+	if (likely(fu_mode != FU_OFF)) {
+		uint64_t pc, sp, bp;
+
+		/* this point's registers: fu_walk starts at our own frame,
+		 * as unw_backtrace would (early-clobber: rbp may be an
+		 * output register) */
+		__asm__ volatile("leaq 0(%%rip), %0\n\t"
+				 "movq %%rsp, %1\n\t"
+				 "movq %%rbp, %2"
+				 : "=&r"(pc), "=&r"(sp), "=&r"(bp));
+		got = fu_walk(buf, (int)want, pc, sp, bp);
+		if (unlikely(fu_mode == FU_CHECK))
+			got = unwind_check(buf, (int)want, got);
+	}
+#endif
 	/* void * and uint64_t have the same size and representation here */
-	got = unw_backtrace((void **)buf, (int)want);
+	if (got < 0)
+		got = unw_backtrace((void **)buf, (int)want);
 	if (got <= 0) {
 		*out = buf;
 		*total = 0;
