@@ -80,10 +80,10 @@ hd $fx_pid stop
 is $? 0 "stop"
 st=$(hd $fx_pid status)
 # what a stop keeps: the per-thread caches of the one thread that traced
-caches=$(awk '/^#define (CORE_TCACHE|FU_CACHE)_BYTES /{ s += $3 + 0 } END { print s }' \
+caches=$(awk '/^#define (CORE_TCACHE|FU_CACHE|FU_SHARED)_BYTES /{ s += $3 + 0 } END { print s }' \
 	"$top_srcdir/tracer/caches.h")
 is "$(field tracing "$st") $(field current "$st") $(field peak "$st") $(field memory "$st")" \
-	"0 0 0 $caches" "stop forgets every trace and returns the tracer's memory (all but the one thread's caches, $caches bytes)"
+	"0 0 0 $caches" "stop forgets every trace and returns the tracer's memory (all but its caches: the one thread's and the shared one, $caches bytes)"
 hd $fx_pid start 5
 fx malloc 2 10 >/dev/null
 is "$(summary $fx_pid | grep -c .)" 1 "after a restart only new allocations are traced"

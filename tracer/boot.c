@@ -176,6 +176,7 @@ print_stats(void)
 	put_num(line, &len, " memory=", arena_bytes());
 	fu_get_stats(&fs);
 	put_num(line, &len, " unwind_fallback=", fs.fallback);
+	put_num(line, &len, " unwind_rules=", fs.parsed);
 	if (fu_mode == FU_CHECK) {
 		put_num(line, &len, " unwind_checked=", fs.checked);
 		put_num(line, &len, " unwind_mismatch=", fs.mismatch);

@@ -47,7 +47,7 @@
 
 int fu_mode;
 
-static _Atomic uint64_t n_fallback, n_checked, n_mismatch;
+static _Atomic uint64_t n_fallback, n_checked, n_mismatch, n_parsed;
 static pid_t self_pid;
 
 #if defined(__x86_64__)
@@ -722,13 +722,15 @@ cache_get(void)
 	return cache;
 }
 
+/* The rule at `key`, from the module's CFI: the slow path. */
 static void
-fill(struct ent *e, uint64_t key)
+compute(struct ent *e, uint64_t key)
 {
 	struct row w;
 	uint8_t flags = E_LIBUNWIND;
 
 	memset(e, 0, sizeof(*e));
+	atomic_fetch_add_explicit(&n_parsed, 1, memory_order_relaxed);
 	if (rule_at(key, &w) == 0) {
 		if (w.ra == RULE_UNDEF) {
 			flags = E_END;
@@ -753,10 +755,118 @@ fill(struct ent *e, uint64_t key)
 	e->pc = key;
 }
 
-static inline uint64_t
-slot_of(uint64_t key)
+/*
+ * The shared second level: every thread's misses land here first, so a
+ * frame's CFI is parsed once per process (per module generation), not
+ * once per thread and again after every eviction.  Direct-mapped,
+ * FU_SHARED_BYTES, mapped at the first miss.  Each entry is a seqlock:
+ * a writer makes `seq` odd with a compare-exchange (and gives up if
+ * another writer holds it), stores, and makes it even again; a reader
+ * never waits - a torn or busy entry is a miss.
+ */
+struct shared_ent {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t gen;
+	_Atomic uint64_t pc;
+	_Atomic uint64_t rule;     /* struct ent without its pc */
+	uint64_t pad;
+};
+#define SHARED_N (FU_SHARED_BYTES / sizeof(struct shared_ent))
+_Static_assert((SHARED_N & (SHARED_N - 1)) == 0, "a power of two");
+
+static struct shared_ent *_Atomic shared;
+
+static inline struct shared_ent *
+shared_slot(struct shared_ent *t, uint64_t key)
 {
-	return (key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - FU_CACHE_BITS);
+	return &t[(key * UINT64_C(0x9e3779b97f4a7c15)) >> 40 &
+		  (SHARED_N - 1)];
+}
+
+static int
+shared_get(uint64_t key, uint32_t gen, struct ent *e)
+{
+	struct shared_ent *t =
+		atomic_load_explicit(&shared, memory_order_acquire);
+	struct shared_ent *x;
+	uint32_t s1;
+	uint64_t pc, rule;
+
+	if (!t)
+		return -1;
+	x = shared_slot(t, key);
+	s1 = atomic_load_explicit(&x->seq, memory_order_acquire);
+	if (s1 & 1)
+		return -1;
+	pc = atomic_load_explicit(&x->pc, memory_order_relaxed);
+	rule = atomic_load_explicit(&x->rule, memory_order_relaxed);
+	if (atomic_load_explicit(&x->gen, memory_order_relaxed) != gen)
+		return -1;
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&x->seq, memory_order_relaxed) != s1 ||
+	    pc != key)
+		return -1;
+	e->pc = key;
+	memcpy((char *)e + 8, &rule, 8);
+	return 0;
+}
+
+static void
+shared_put(const struct ent *e, uint32_t gen)
+{
+	struct shared_ent *t =
+		atomic_load_explicit(&shared, memory_order_acquire);
+	struct shared_ent *x;
+	uint64_t rule;
+	uint32_t s;
+
+	if (!t) {
+		struct shared_ent *nt = arena_map(FU_SHARED_BYTES);
+
+		if (!nt)
+			return;
+		t = NULL;
+		if (atomic_compare_exchange_strong(&shared, &t, nt)) {
+			t = nt;
+		} else {                /* another thread's won */
+			arena_unmap(nt, FU_SHARED_BYTES);
+		}
+	}
+	x = shared_slot(t, e->pc);
+	s = atomic_load_explicit(&x->seq, memory_order_relaxed);
+	if ((s & 1) ||
+	    !atomic_compare_exchange_strong_explicit(&x->seq, &s, s + 1,
+						     memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	atomic_thread_fence(memory_order_release);
+	memcpy(&rule, (const char *)e + 8, 8);
+	atomic_store_explicit(&x->pc, e->pc, memory_order_relaxed);
+	atomic_store_explicit(&x->rule, rule, memory_order_relaxed);
+	atomic_store_explicit(&x->gen, gen, memory_order_relaxed);
+	atomic_store_explicit(&x->seq, s + 2, memory_order_release);
+}
+
+/* A first-level miss: the shared level, else the CFI; into set[0]. */
+static __attribute__((noinline)) void
+fill(struct ent *set, uint64_t key, uint32_t gen)
+{
+	struct ent e;
+
+	if (shared_get(key, gen, &e) < 0) {
+		compute(&e, key);
+		shared_put(&e, gen);
+	}
+	set[1] = set[0];
+	set[0] = e;
+}
+
+/* The first of the two ways of key's set in a thread's cache. */
+static inline uint64_t
+set_of(uint64_t key)
+{
+	return ((key * UINT64_C(0x9e3779b97f4a7c15)) >>
+		(64 - (FU_CACHE_BITS - 1))) * 2;
 }
 
 int
@@ -780,11 +890,19 @@ fu_walk(uint64_t *buf, int want, uint64_t pc, uint64_t sp, uint64_t bp)
 		goto libunwind;        /* a signal or coroutine stack */
 	buf[n++] = pc;
 	while (n < want) {
-		struct ent *e = &c[slot_of(key)];
+		struct ent *e = &c[set_of(key)];
 		uint64_t cfa, at;
 
-		if (unlikely(e->pc != key))
-			fill(e, key);
+		if (unlikely(e->pc != key)) {
+			if (e[1].pc == key) {
+				struct ent t = e[1];   /* most recent first */
+
+				e[1] = e[0];
+				e[0] = t;
+			} else {
+				fill(e, key, g);
+			}
+		}
 		if (unlikely(e->flags & (E_END | E_LIBUNWIND))) {
 			if (e->flags & E_END)
 				break;
@@ -868,6 +986,7 @@ void
 fu_get_stats(struct fu_stats *st)
 {
 	st->fallback = atomic_load(&n_fallback);
+	st->parsed = atomic_load(&n_parsed);
 	st->checked = atomic_load(&n_checked);
 	st->mismatch = atomic_load(&n_mismatch);
 }

@@ -62,6 +62,7 @@ void fu_count(int same);
 
 struct fu_stats {
 	uint64_t fallback;         /* walks handed to libunwind */
+	uint64_t parsed;           /* frame rules read from CFI */
 	uint64_t checked, mismatch;    /* HAWK_UNWIND=check */
 };
 void fu_get_stats(struct fu_stats *st);
