@@ -43,7 +43,10 @@ os.setsid()
 os.execvp(sys.argv[1], sys.argv[1:])' $cmd "$@" >"$tmpdir/serve.out" 2>&1 &
 	spid=$!
 	bg_pids="$bg_pids $spid"
-	wait_for "grep -q 'Ctrl-C to stop' '$tmpdir/serve.out' || ! kill -0 $spid 2>/dev/null"
+	# up to 40 s: it checks the configuration, then waits up to 10 s for
+	# lighttpd, and a sanitizer build on a busy machine is slow
+	wait_for "grep -q 'Ctrl-C to stop' '$tmpdir/serve.out' || ! kill -0 $spid 2>/dev/null" 400 ||
+		diag "hawk serve not ready after 40 s: $(cat "$tmpdir/serve.out")"
 }
 serve_gone() { # serve_gone STATUS-WANTED DESC
 	wait "$spid"
@@ -100,6 +103,7 @@ serve_gone 130 "Ctrl-C"
 
 # SIGTERM to hawk serve alone.
 serve_start --port "$port" --dir "$tmpdir/seg" --procs 3
+wait_for '[ "$(responders | wc -w)" -ge 3 ]' 200
 is "$(responders | wc -w | tr -d ' ')" 3 "serve: --procs 3"
 get "$T/targets/"
 expect_status 200 "targets/ after a restart on the same port"
