@@ -9,8 +9,9 @@
  * deletion (no tombstones, so a churning live set does not degrade the
  * table, and a miss - every free of an untraced block - stops early).
  *
- * Memory: a record is 16 bytes (pointer, then size << 24 | index); the
- * table grows by 1.5x at 3/4 load, so it stays between 50% and 75% full:
+ * Memory: a record is 16 bytes (pointer with its probe distance in the
+ * low 4 bits, then size << 24 | index); the table grows by 1.5x at 3/4
+ * load, so it stays between 50% and 75% full:
  * 21.3 to 32 bytes per live block once a shard has outgrown its initial
  * 1024 slots (64 shards: about 60000 blocks).  7/8 would save memory but
  * linear-probing inserts then walk ~30 slots (measured: the table was 35%
@@ -41,10 +42,20 @@
 #define IDX_BITS  24u
 #define CAP_MIN   1024u
 
+/*
+ * ptr: the block's address, whose low 4 bits are always 0 (glibc's
+ * malloc alignment is 16 on 64-bit targets), or'ed with the record's
+ * distance from its home slot, saturated at DIST_SAT (then recomputed):
+ * probing and shifting compare distances without hashing the pointers
+ * they pass.  0 = empty.
+ */
 struct entry {
-	uint64_t ptr;              /* 0 = empty */
+	uint64_t ptr;
 	uint64_t meta;             /* size << IDX_BITS | idx */
 };
+
+#define DIST_SAT  15u
+#define ADDR(x)   ((x) & ~(uint64_t)DIST_SAT)
 
 struct shard {
 	struct lock lock;          /* protects the fields below */
@@ -95,6 +106,21 @@ dist(uint64_t slot, uint64_t home, uint64_t cap)
 	return slot >= home ? slot - home : slot + cap - home;
 }
 
+/* The distance from its home of the record in slot j (not empty). */
+static inline uint64_t
+dist_of(const struct entry *tab, uint64_t j, uint64_t cap)
+{
+	uint64_t x = tab[j].ptr, d = x & DIST_SAT;
+
+	return d < DIST_SAT ? d : dist(j, home_of(ADDR(x), cap), cap);
+}
+
+static inline uint64_t
+tagged(uint64_t p, uint64_t d)
+{
+	return p | (d < DIST_SAT ? d : DIST_SAT);
+}
+
 void
 blocks_reset(uint32_t gen)
 {
@@ -131,17 +157,17 @@ place(struct entry *tab, uint64_t cap, uint64_t ptr, uint64_t meta)
 		uint64_t xp = x->ptr, xd;
 
 		if (!xp) {
-			x->ptr = ptr;
+			x->ptr = tagged(ptr, d);
 			x->meta = meta;
 			return;
 		}
-		xd = dist(j, home_of(xp, cap), cap);
+		xd = dist_of(tab, j, cap);
 		if (xd < d) {
 			uint64_t xm = x->meta;
 
-			x->ptr = ptr;
+			x->ptr = tagged(ptr, d);
 			x->meta = meta;
-			ptr = xp;
+			ptr = ADDR(xp);
 			meta = xm;
 			d = xd;
 		}
@@ -160,7 +186,7 @@ grow(struct shard *s)
 		return -ENOMEM;
 	for (i = 0; i < s->cap; i++)
 		if (s->tab[i].ptr)
-			place(nt, ncap, s->tab[i].ptr, s->tab[i].meta);
+			place(nt, ncap, ADDR(s->tab[i].ptr), s->tab[i].meta);
 	arena_unmap(s->tab, s->cap * sizeof(struct entry));
 	s->tab = nt;
 	s->cap = ncap;
@@ -199,7 +225,8 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	struct shard *s = shard_of(p);
 	int rc = 0;
 
-	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS)))
+	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS) ||
+		     (p & DIST_SAT) || !p))
 		return -E2BIG;
 	lock_take(&s->lock);
 	if (unlikely(s->gen != gen)) {
@@ -245,9 +272,9 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	for (j = home_of(p, cap), d = 0;; d++) {
 		uint64_t xp = tab[j].ptr;
 
-		if (xp == p)             /* p != 0: never an empty slot */
+		if (ADDR(xp) == p)       /* p != 0: never an empty slot */
 			break;
-		if (!xp || dist(j, home_of(xp, cap), cap) < d)
+		if (!xp || dist_of(tab, j, cap) < d)
 			goto out;
 		j = j + 1 == cap ? 0 : j + 1;
 	}
@@ -261,11 +288,13 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 					  ((1u << IDX_BITS) - 1));
 		/* backward shift */
 		for (;;) {
+			uint64_t kd;
+
 			k = j + 1 == cap ? 0 : j + 1;
-			if (!tab[k].ptr ||
-			    dist(k, home_of(tab[k].ptr, cap), cap) == 0)
+			if (!tab[k].ptr || (kd = dist_of(tab, k, cap)) == 0)
 				break;
-			tab[j] = tab[k];
+			tab[j].ptr = tagged(ADDR(tab[k].ptr), kd - 1);
+			tab[j].meta = tab[k].meta;
 			j = k;
 		}
 		tab[j].ptr = 0;
