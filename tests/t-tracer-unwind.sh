@@ -4,9 +4,9 @@
 # against libunwind: with HAWK_UNWIND=check every capture is made by both
 # and compared (HAWK_STATS=1 prints the counts at exit).  Stacks of every
 # shape: deep recursion (truncated), alloca and frame-pointer frames, a
-# realigned stack, libc calling malloc, threads, and signal handlers on
-# the thread's stack and on an alternate one, where the walker must hand
-# the capture to libunwind.  Then HAWK_UNWIND=libunwind and a bad value.
+# realigned stack, libc calling malloc, threads, signal handlers on the
+# thread's stack and on an alternate one (where the walker must hand the
+# capture to libunwind), and a module loaded with dlopen after the start.  Then HAWK_UNWIND=libunwind and a bad value.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
 
@@ -53,6 +53,12 @@ is "$allocs $checked $mismatch $fallback" "5 0 0 5" \
 unw altstack
 is "$allocs $checked $mismatch $fallback" "5 0 0 5" \
 	"on an alternate signal stack: handed to libunwind"
+
+unw dlopen TR_DL="$top_builddir/tests/fixtures/.libs/tr-dl.so"
+is "$allocs $mismatch $fallback" "30 0 10" \
+	"dlopen after the start: libunwind's until the agent's refresh, then the walker's; dlclose and dlopen again: found again"
+[ "${checked:-0}" -ge 20 ]
+ok $? "dlopen: the 20 captures after the refresh compared ($checked with the loader's own)"
 
 unw deep HAWK_UNWIND=libunwind
 is "$allocs $fallback $checked" "121 0 " \

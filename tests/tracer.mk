@@ -16,7 +16,13 @@ tests_fixtures_tr_cxx_LDFLAGS =
 tests_fixtures_tr_unwind_SOURCES = tests/fixtures/tr-unwind.c
 tests_fixtures_tr_unwind_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_unwind_LDFLAGS =
-tests_fixtures_tr_unwind_LDADD = -lpthread
+tests_fixtures_tr_unwind_LDADD = -lpthread -ldl
+# the module tr-unwind loads with dlopen (a shared object only: -module)
+check_LTLIBRARIES += tests/fixtures/tr-dl.la
+tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
+tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
+tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere
 tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_link_LDFLAGS =
