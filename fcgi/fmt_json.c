@@ -224,12 +224,29 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 	return 0;
 }
 
+/*
+ * One whole document: print `root` on one line and delete it.  `err`, the
+ * result of building it, wins over the printing's -ENOMEM.
+ */
+static int
+emit(struct sink *out, cJSON *root, int err)
+{
+	char *txt = err ? NULL : cJSON_PrintUnformatted(root);
+
+	cJSON_Delete(root);
+	if (!txt)
+		return err ? err : -ENOMEM;
+	sink_puts(out, txt);
+	sink_puts(out, "\n");
+	cJSON_free(txt);
+	return 0;
+}
+
 int
 fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 		 struct sink *out)
 {
 	cJSON *a = cJSON_CreateArray(), *o;
-	char *txt;
 	size_t i;
 	int err = a ? 0 : -ENOMEM;
 
@@ -261,14 +278,7 @@ fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 		err = err ? err : add_u64(o, "dropped", v[i].dropped);
 		err = err ? err : add_i64(o, "last_error", v[i].last_error);
 	}
-	txt = err ? NULL : cJSON_PrintUnformatted(a);
-	cJSON_Delete(a);
-	if (!txt)
-		return err ? err : -ENOMEM;
-	sink_puts(out, txt);
-	sink_puts(out, "\n");
-	cJSON_free(txt);
-	return 0;
+	return emit(out, a, err);
 }
 
 int
@@ -276,7 +286,6 @@ fmt_json_error(struct sink *out, const char *msg, const char *param,
 	       const char *accepted, int32_t pid)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *txt;
 	int err = o ? add_str(o, "error", msg) : -ENOMEM;
 
 	if (!err && param)
@@ -285,12 +294,5 @@ fmt_json_error(struct sink *out, const char *msg, const char *param,
 		err = add_str(o, "accepted", accepted);
 	if (!err && pid > 0)
 		err = add_i64(o, "pid", pid);
-	txt = err ? NULL : cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!txt)
-		return err ? err : -ENOMEM;
-	sink_puts(out, txt);
-	sink_puts(out, "\n");
-	cJSON_free(txt);
-	return 0;
+	return emit(out, o, err);
 }

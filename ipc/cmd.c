@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>   /* FUTEX_WAIT, FUTEX_WAKE */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>   /* SYS_futex */
@@ -39,18 +38,6 @@
 #define CMD_LIVENESS_MS 100
 /* Poll interval for the client lock. */
 #define CMD_LOCK_POLL_US 1000
-
-__attribute__((format(printf, 3, 4))) static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t
 now_ms(void)
@@ -193,23 +180,23 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 
 	if (!c->h || c->fd < 0 || timeout_ms < 0 ||
 	    op < CMD_START || op > CMD_STATUS) {
-		seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
 		       name, pid);
 		return -EINVAL;
 	}
 	deadline = now_ms() + timeout_ms;
 	if (!seg_alive(c->fd, pid, c->info.start_time)) {
-		seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
 		       name, pid);
 		return -ESRCH;
 	}
 	rc = lock_cmd(c, F_WRLCK, deadline);
 	if (rc == -EBUSY) {
-		seterr(err, errlen, "%s pid %" PRId32 ": other clients held "
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": other clients held "
 		       "the command lock for %d ms", name, pid, timeout_ms);
 		return rc;
 	} else if (rc < 0) {
-		seterr(err, errlen, "%s pid %" PRId32 ": command lock: %s",
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": command lock: %s",
 		       name, pid, strerror(-rc));
 		return rc;
 	}
@@ -230,7 +217,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 		if (dead)
 			goto dead;
 		if (st == CMD_TAKEN) {
-			seterr(err, errlen, "%s pid %" PRId32 ": the target "
+			seg_seterr(err, errlen, "%s pid %" PRId32 ": the target "
 			       "did not finish a previous command within %d "
 			       "ms (nothing done)", name, pid, timeout_ms);
 			rc = -ETIMEDOUT;
@@ -242,7 +229,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 		st = CMD_IDLE;
 	}
 	if (st != CMD_IDLE) {
-		seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
 		       PRIu32, name, pid, st);
 		rc = -EPROTO;
 		goto out;
@@ -266,7 +253,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 			if (dead || !seg_alive(c->fd, pid,
 					       c->info.start_time))
 				goto dead;
-			seterr(err, errlen, "%s pid %" PRId32 ": the target "
+			seg_seterr(err, errlen, "%s pid %" PRId32 ": the target "
 			       "did not answer within %d ms (command "
 			       "withdrawn, nothing changed)", name, pid,
 			       timeout_ms);
@@ -278,14 +265,14 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	if (st == CMD_TAKEN) {
 		if (dead || !seg_alive(c->fd, pid, c->info.start_time))
 			goto dead;
-		seterr(err, errlen, "%s pid %" PRId32 ": the target took the "
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": the target took the "
 		       "command but did not finish within %d ms", name, pid,
 		       timeout_ms);
 		rc = -EINPROGRESS;
 		goto out;
 	}
 	if (st != CMD_DONE) {
-		seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
 		       PRIu32, name, pid, st);
 		rc = -EPROTO;
 		goto out;
@@ -296,22 +283,22 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	if (rc < 0) {
 		switch (rc) {
 		case -EALREADY:
-			seterr(err, errlen, "%s pid %" PRId32 ": already "
+			seg_seterr(err, errlen, "%s pid %" PRId32 ": already "
 			       "started", name, pid);
 			break;
 		case -ENOTCONN:
-			seterr(err, errlen, "%s pid %" PRId32 ": not started",
+			seg_seterr(err, errlen, "%s pid %" PRId32 ": not started",
 			       name, pid);
 			break;
 		default:
-			seterr(err, errlen, "%s pid %" PRId32 ": %s", name,
+			seg_seterr(err, errlen, "%s pid %" PRId32 ": %s", name,
 			       pid, strerror(-rc));
 			break;
 		}
 	}
 	goto out;
 dead:
-	seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
+	seg_seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
 	       name, pid);
 	rc = -ESRCH;
 out:

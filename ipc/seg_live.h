@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * seg_live.h - liveness of a target, shared by seg_read.c (which defines
- * it) and cmd.c.  Private to ipc/: not part of the seg.h API.
+ * seg_live.h - liveness of a target and error messages, shared by
+ * seg_read.c (which defines them) and cmd.c.  Private to ipc/: not part
+ * of the seg.h API.
  */
 #ifndef HAWK_IPC_SEG_LIVE_H
 #define HAWK_IPC_SEG_LIVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -18,5 +20,9 @@ int seg_alive(int fd, int32_t pid, uint64_t start_time);
 
 /* Start time (field 22 of /proc/<pid>/stat) of a process: 0 or -errno. */
 int seg_proc_start_time(int32_t pid, uint64_t *start_time);
+
+/* printf into err[errlen] (the callers' error buffer); NULL: nothing. */
+__attribute__((format(printf, 3, 4))) void
+seg_seterr(char *err, size_t errlen, const char *fmt, ...);
 
 #endif /* HAWK_IPC_SEG_LIVE_H */

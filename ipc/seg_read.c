@@ -35,8 +35,8 @@
 #include "seg.h"
 #include "seg_live.h"
 
-__attribute__((format(printf, 3, 4))) static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+seg_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -168,15 +168,15 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 
-		seterr(err, errlen, "reading %s: %s", path, strerror(e));
+		seg_seterr(err, errlen, "reading %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "reading %s: not a regular file", path);
+		seg_seterr(err, errlen, "reading %s: not a regular file", path);
 		return -EPROTO;
 	}
 	if (st.st_size < (off_t)sizeof(h)) {
-		seterr(err, errlen, "reading %s: truncated (%jd bytes)", path,
+		seg_seterr(err, errlen, "reading %s: truncated (%jd bytes)", path,
 		       (intmax_t)st.st_size);
 		return -EPROTO;
 	}
@@ -186,60 +186,60 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	if (n < 0) {
 		int e = errno;
 
-		seterr(err, errlen, "reading %s: %s", path, strerror(e));
+		seg_seterr(err, errlen, "reading %s: %s", path, strerror(e));
 		return -e;
 	}
 	if ((size_t)n < sizeof(h)) {
-		seterr(err, errlen, "reading %s: truncated", path);
+		seg_seterr(err, errlen, "reading %s: truncated", path);
 		return -EPROTO;
 	}
 	if (h.magic != SEG_MAGIC) {
-		seterr(err, errlen, "reading %s: bad magic", path);
+		seg_seterr(err, errlen, "reading %s: bad magic", path);
 		return -EPROTO;
 	}
 	if (h.version != SEG_VERSION) {
-		seterr(err, errlen, "reading %s: version %" PRIu32
+		seg_seterr(err, errlen, "reading %s: version %" PRIu32
 		       ", expected %u", path, h.version, SEG_VERSION);
 		return -EPROTO;
 	}
 	if (h.header_size != SEG_HEADER_SIZE) {
-		seterr(err, errlen, "reading %s: header size %" PRIu32
+		seg_seterr(err, errlen, "reading %s: header size %" PRIu32
 		       ", expected %u", path, h.header_size, SEG_HEADER_SIZE);
 		return -EPROTO;
 	}
 	if (st.st_size < (off_t)SEG_HEADER_SIZE) {
-		seterr(err, errlen, "reading %s: truncated (%jd bytes)", path,
+		seg_seterr(err, errlen, "reading %s: truncated (%jd bytes)", path,
 		       (intmax_t)st.st_size);
 		return -EPROTO;
 	}
 	if (h.ready != 1) {
-		seterr(err, errlen, "reading %s: not ready", path);
+		seg_seterr(err, errlen, "reading %s: not ready", path);
 		return -EPROTO;
 	}
 	if (h.pid <= 0 || (pid > 0 && h.pid != pid)) {
-		seterr(err, errlen, "reading %s: pid %" PRId32
+		seg_seterr(err, errlen, "reading %s: pid %" PRId32
 		       " does not match the file name", path, h.pid);
 		return -EPROTO;
 	}
 	if (!memchr(h.name, '\0', sizeof(h.name))) {
-		seterr(err, errlen, "reading %s: name not NUL-terminated",
+		seg_seterr(err, errlen, "reading %s: name not NUL-terminated",
 		       path);
 		return -EPROTO;
 	}
 	if (h.max_frames < 1 || h.max_frames > SEG_FRAMES_MAX) {
-		seterr(err, errlen, "reading %s: max_frames %" PRIu32
+		seg_seterr(err, errlen, "reading %s: max_frames %" PRIu32
 		       " out of range", path, h.max_frames);
 		return -EPROTO;
 	}
 	if (h.tracing > 1) {
-		seterr(err, errlen, "reading %s: bad tracing flag", path);
+		seg_seterr(err, errlen, "reading %s: bad tracing flag", path);
 		return -EPROTO;
 	}
 	/* The status fields change under us (relaxed stores by the target):
 	 * reject only what no moment can show.  frames 0 while tracing is
 	 * the instant between two stores of a start or stop. */
 	if (h.frames > h.max_frames) {
-		seterr(err, errlen, "reading %s: frames %" PRIu32
+		seg_seterr(err, errlen, "reading %s: frames %" PRIu32
 		       " out of range", path, h.frames);
 		return -EPROTO;
 	}
@@ -275,7 +275,7 @@ seg_open_check(int dirfd, const char *file, int flags, struct seg_info *out,
 	fd_path(dirfd, file, path, sizeof(path));
 	pid = seg_file_pid(file);
 	if (pid < 0) {
-		seterr(err, errlen, "reading %s: not a segment file name",
+		seg_seterr(err, errlen, "reading %s: not a segment file name",
 		       path);
 		return -EINVAL;
 	}
@@ -285,10 +285,10 @@ seg_open_check(int dirfd, const char *file, int flags, struct seg_info *out,
 		int e = errno;
 
 		if (e == ELOOP)
-			seterr(err, errlen, "reading %s: is a symbolic link",
+			seg_seterr(err, errlen, "reading %s: is a symbolic link",
 			       path);
 		else
-			seterr(err, errlen, "reading %s: %s", path,
+			seg_seterr(err, errlen, "reading %s: %s", path,
 			       strerror(e));
 		return -e;
 	}
@@ -419,7 +419,7 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 	int dirfd, fd, rc;
 
 	if (pid <= 0) {
-		seterr(err, errlen, "removing segment: bad pid %" PRId32,
+		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
 		       pid);
 		return -EINVAL;
 	}
@@ -428,7 +428,7 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		rc = -errno;
-		seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
+		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	rc = seg_open_check(dirfd, file, O_RDONLY, &info, &fd, err, errlen);
@@ -443,7 +443,7 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 			    O_NONBLOCK);
 		if (fd < 0) {
 			rc = -errno;
-			seterr(err, errlen, "removing %s: %s", path,
+			seg_seterr(err, errlen, "removing %s: %s", path,
 			       strerror(-rc));
 			goto out_dir;
 		}
@@ -456,7 +456,7 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 		goto out_dir;
 	}
 	if (info.alive) {
-		seterr(err, errlen, "removing %s: the target is alive", path);
+		seg_seterr(err, errlen, "removing %s: the target is alive", path);
 		rc = -EBUSY;
 		goto out_fd;
 	}
@@ -465,13 +465,13 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 	if (fstat(fd, &before) < 0 ||
 	    fstatat(dirfd, file, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    before.st_ino != now.st_ino || before.st_dev != now.st_dev) {
-		seterr(err, errlen, "removing %s: replaced meanwhile", path);
+		seg_seterr(err, errlen, "removing %s: replaced meanwhile", path);
 		rc = -EAGAIN;
 		goto out_fd;
 	}
 	if (unlinkat(dirfd, file, 0) < 0) {
 		rc = -errno;
-		seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
+		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
 		goto out_fd;
 	}
 	remove_snaps(dirfd, pid);
@@ -494,11 +494,11 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (strlen(dir) >= sizeof(c->dir)) {
-		seterr(err, errlen, "opening segment: directory name too long");
+		seg_seterr(err, errlen, "opening segment: directory name too long");
 		return -ENAMETOOLONG;
 	}
 	if (pid <= 0) {
-		seterr(err, errlen, "opening segment: bad pid %" PRId32, pid);
+		seg_seterr(err, errlen, "opening segment: bad pid %" PRId32, pid);
 		return -EINVAL;
 	}
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
@@ -506,7 +506,7 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		rc = -errno;
-		seterr(err, errlen, "reading %s/%s: %s", dir, file,
+		seg_seterr(err, errlen, "reading %s/%s: %s", dir, file,
 		       strerror(-rc));
 		return rc;
 	}
@@ -521,7 +521,7 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 		   c->fd, 0);
 	if (map == MAP_FAILED) {
 		rc = -errno;
-		seterr(err, errlen, "mapping %s/%s: %s", dir, file,
+		seg_seterr(err, errlen, "mapping %s/%s: %s", dir, file,
 		       strerror(-rc));
 		close(c->fd);
 		c->fd = -1;
@@ -568,45 +568,45 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 	uint64_t i;
 
 	if (s->size < sizeof(*h)) {
-		seterr(err, errlen, "%s: truncated (%zu bytes)", what, s->size);
+		seg_seterr(err, errlen, "%s: truncated (%zu bytes)", what, s->size);
 		return -EPROTO;
 	}
 	if (h->magic != SNAP_MAGIC) {
-		seterr(err, errlen, "%s: bad magic", what);
+		seg_seterr(err, errlen, "%s: bad magic", what);
 		return -EPROTO;
 	}
 	if (h->version != SNAP_VERSION) {
-		seterr(err, errlen, "%s: version %" PRIu32 ", expected %u",
+		seg_seterr(err, errlen, "%s: version %" PRIu32 ", expected %u",
 		       what, h->version, SNAP_VERSION);
 		return -EPROTO;
 	}
 	if (h->header_size != sizeof(*h)) {
-		seterr(err, errlen, "%s: header size %" PRIu32
+		seg_seterr(err, errlen, "%s: header size %" PRIu32
 		       ", expected %zu", what, h->header_size, sizeof(*h));
 		return -EPROTO;
 	}
 	if (h->file_size != s->size) {
-		seterr(err, errlen, "%s: file size %" PRIu64
+		seg_seterr(err, errlen, "%s: file size %" PRIu64
 		       " but %zu bytes read (truncated?)", what, h->file_size,
 		       s->size);
 		return -EPROTO;
 	}
 	if (h->pid <= 0) {
-		seterr(err, errlen, "%s: bad pid %" PRId32, what, h->pid);
+		seg_seterr(err, errlen, "%s: bad pid %" PRId32, what, h->pid);
 		return -EPROTO;
 	}
 	if (h->frames < 1 || h->frames > SEG_FRAMES_MAX) {
-		seterr(err, errlen, "%s: frames %" PRIu32 " out of range",
+		seg_seterr(err, errlen, "%s: frames %" PRIu32 " out of range",
 		       what, h->frames);
 		return -EPROTO;
 	}
 	if (!memchr(h->name, '\0', sizeof(h->name))) {
-		seterr(err, errlen, "%s: name not NUL-terminated", what);
+		seg_seterr(err, errlen, "%s: name not NUL-terminated", what);
 		return -EPROTO;
 	}
 #define ARRAY(n, off, elem, label)                                          \
 	if (!range_ok(h->off, h->n, (elem), sizeof(*h), s->size)) {          \
-		seterr(err, errlen, "%s: " label " out of range (%" PRIu64   \
+		seg_seterr(err, errlen, "%s: " label " out of range (%" PRIu64   \
 		       " at %" PRIu64 ")", what, h->n, h->off);              \
 		return -EPROTO;                                              \
 	}
@@ -627,24 +627,24 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 		uint64_t end = (uint64_t)m->path_off + m->path_len;
 
 		if (m->lo > m->hi) {
-			seterr(err, errlen, "%s: module %" PRIu64
+			seg_seterr(err, errlen, "%s: module %" PRIu64
 			       ": lo > hi", what, i);
 			return -EPROTO;
 		}
 		if (m->build_id_len > SNAP_BUILD_ID_MAX) {
-			seterr(err, errlen, "%s: module %" PRIu64
+			seg_seterr(err, errlen, "%s: module %" PRIu64
 			       ": build-id length %" PRIu32 " out of range",
 			       what, i, m->build_id_len);
 			return -EPROTO;
 		}
 		if (end >= h->strings_size) {
-			seterr(err, errlen, "%s: module %" PRIu64
+			seg_seterr(err, errlen, "%s: module %" PRIu64
 			       ": path out of range", what, i);
 			return -EPROTO;
 		}
 		if (s->strings[end] != '\0' ||
 		    memchr(s->strings + m->path_off, '\0', m->path_len)) {
-			seterr(err, errlen, "%s: module %" PRIu64
+			seg_seterr(err, errlen, "%s: module %" PRIu64
 			       ": path not NUL-terminated", what, i);
 			return -EPROTO;
 		}
@@ -654,30 +654,30 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 		uint64_t end, sum = 0, j;
 
 		if (t->nframes < 1 || t->nframes > h->frames) {
-			seterr(err, errlen, "%s: trace %" PRIu64 ": nframes %"
+			seg_seterr(err, errlen, "%s: trace %" PRIu64 ": nframes %"
 			       PRIu32 " out of range", what, i, t->nframes);
 			return -EPROTO;
 		}
 		if (t->total_nframe < t->nframes) {
-			seterr(err, errlen, "%s: trace %" PRIu64
+			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": total_nframe %" PRIu32 " < nframes", what, i,
 			       t->total_nframe);
 			return -EPROTO;
 		}
 		if (__builtin_add_overflow(t->frame_first, t->nframes, &end) ||
 		    end > h->n_frames) {
-			seterr(err, errlen, "%s: trace %" PRIu64
+			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": frames out of range", what, i);
 			return -EPROTO;
 		}
 		if (t->count < 1) {
-			seterr(err, errlen, "%s: trace %" PRIu64
+			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": no blocks", what, i);
 			return -EPROTO;
 		}
 		if (__builtin_add_overflow(t->block_first, t->count, &end) ||
 		    end > h->n_sizes) {
-			seterr(err, errlen, "%s: trace %" PRIu64
+			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": blocks out of range", what, i);
 			return -EPROTO;
 		}
@@ -685,7 +685,7 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			if (__builtin_add_overflow(sum, s->sizes[j], &sum))
 				break;
 		if (j < end || sum != t->size) {
-			seterr(err, errlen, "%s: trace %" PRIu64 ": size %"
+			seg_seterr(err, errlen, "%s: trace %" PRIu64 ": size %"
 			       PRIu64 " is not the sum of its blocks", what, i,
 			       t->size);
 			return -EPROTO;
@@ -704,7 +704,7 @@ snap_parse(struct snap *s, void *buf, size_t size, char *err, size_t errlen)
 	s->size = size;
 	s->h = buf;
 	if (!buf || ((uintptr_t)buf & 7)) {
-		seterr(err, errlen, "snapshot: buffer not 8-byte aligned");
+		seg_seterr(err, errlen, "snapshot: buffer not 8-byte aligned");
 		rc = -EINVAL;
 	} else {
 		rc = snap_check(s, "snapshot", err, errlen);
@@ -733,23 +733,23 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ELOOP)
-			seterr(err, errlen, "%s: is a symbolic link", what);
+			seg_seterr(err, errlen, "%s: is a symbolic link", what);
 		else
-			seterr(err, errlen, "%s: %s", what, strerror(-rc));
+			seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		seterr(err, errlen, "%s: %s", what, strerror(-rc));
+		seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
 		goto out_fd;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", what);
+		seg_seterr(err, errlen, "%s: not a regular file", what);
 		rc = -EPROTO;
 		goto out_fd;
 	}
 	if (st.st_uid != owner) {
-		seterr(err, errlen, "%s: owned by uid %ju, expected %ju", what,
+		seg_seterr(err, errlen, "%s: owned by uid %ju, expected %ju", what,
 		       (uintmax_t)st.st_uid, (uintmax_t)owner);
 		rc = -EPERM;
 		goto out_fd;
@@ -758,13 +758,13 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	 * must not leave it behind either. */
 	unlink(path);
 	if (st.st_size < (off_t)sizeof(struct snap_header)) {
-		seterr(err, errlen, "%s: truncated (%jd bytes)", what,
+		seg_seterr(err, errlen, "%s: truncated (%jd bytes)", what,
 		       (intmax_t)st.st_size);
 		rc = -EPROTO;
 		goto out_fd;
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX / 2) {
-		seterr(err, errlen, "%s: too large", what);
+		seg_seterr(err, errlen, "%s: too large", what);
 		rc = -EFBIG;
 		goto out_fd;
 	}
@@ -772,7 +772,7 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	/* malloc's alignment (16) covers the 8 the arrays need */
 	buf = malloc(size);
 	if (!buf) {
-		seterr(err, errlen, "%s: out of memory (%zu bytes)", what,
+		seg_seterr(err, errlen, "%s: out of memory (%zu bytes)", what,
 		       size);
 		rc = -ENOMEM;
 		goto out_fd;
@@ -785,7 +785,7 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			seterr(err, errlen, "%s: %s", what, strerror(-rc));
+			seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
 			free(buf);
 			goto out_fd;
 		}

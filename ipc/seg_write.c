@@ -366,45 +366,40 @@ snap_writer_open(struct snap_writer *sw, struct seg_writer *w, uint32_t seq)
 	return 0;
 }
 
-void
-snap_writer_write(struct snap_writer *sw, const void *buf, size_t len)
+/* pwrite all of buf at off, or make the error sticky; bytes written. */
+static uint64_t
+write_at(struct snap_writer *sw, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;
+	uint64_t done = 0;
 	ssize_t n;
 
 	while (!sw->err && len) {
-		n = write(sw->fd, p, len);
+		n = pwrite(sw->fd, p, len, (off_t)(off + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			sw->err = -errno;
-			return;
+			break;
 		}
 		p += n;
 		len -= (size_t)n;
-		sw->off += (uint64_t)n;
+		done += (uint64_t)n;
 	}
+	return done;
+}
+
+void
+snap_writer_write(struct snap_writer *sw, const void *buf, size_t len)
+{
+	sw->off += write_at(sw, buf, len, sw->off);
 }
 
 void
 snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
 		   uint64_t off)
 {
-	const char *p = buf;
-	ssize_t n;
-
-	while (!sw->err && len) {
-		n = pwrite(sw->fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sw->err = -errno;
-			return;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
+	write_at(sw, buf, len, off);
 }
 
 void

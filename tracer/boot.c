@@ -125,11 +125,9 @@ boot_init(void)
 		return;
 	}
 	s = getenv("HAWK_UNWIND");
-	if (s && *s && strcmp(s, "fast") && strcmp(s, "libunwind") &&
-	    strcmp(s, "check"))
+	if (fu_init(s) == -EINVAL)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
-	fu_init(s);
 	core_init();
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);

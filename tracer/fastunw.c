@@ -50,6 +50,22 @@ int fu_mode;
 static _Atomic uint64_t n_fallback, n_checked, n_mismatch, n_parsed;
 static pid_t self_pid;
 
+/* HAWK_UNWIND: unset or "" is fast; 0 or -EINVAL (then fast). */
+static int
+parse_mode(const char *env, int *want)
+{
+	*want = FU_FAST;
+	if (!env || !*env || !strcmp(env, "fast"))
+		return 0;
+	if (!strcmp(env, "libunwind"))
+		*want = FU_OFF;
+	else if (!strcmp(env, "check"))
+		*want = FU_CHECK;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 #if defined(__x86_64__)
 
 /* DWARF register numbers (x86-64 psABI) */
@@ -274,20 +290,6 @@ rd_enc(struct rd *r, uint8_t enc)
 	return v;
 }
 
-/* Size in bytes of a pointer of this encoding, for skipping. */
-static void
-rd_skip_enc(struct rd *r, uint8_t enc)
-{
-	switch (enc & 0x0f) {
-	case 0x00: case 0x04: case 0x0c: rd_u(r, 8); break;
-	case 0x01: rd_uleb(r); break;
-	case 0x09: rd_sleb(r); break;
-	case 0x02: case 0x0a: rd_u(r, 2); break;
-	case 0x03: case 0x0b: rd_u(r, 4); break;
-	default: r->bad = 1;
-	}
-}
-
 /* ---- the CFA program ---- */
 
 enum { RULE_SAME, RULE_OFF, RULE_UNDEF, RULE_OTHER };
@@ -322,6 +324,19 @@ set_reg(struct row *w, uint64_t reg, int rule, int64_t off)
 	}
 }
 
+/* DW_CFA_restore: the register's rule as the CIE left it. */
+static void
+restore_reg(struct row *w, const struct cfi *ci, uint64_t reg)
+{
+	if (reg == R_RBP) {
+		w->rbp = ci->init.rbp;
+		w->rbp_off = ci->init.rbp_off;
+	} else if (reg == R_RA) {
+		w->ra = ci->init.ra;
+		w->ra_off = ci->init.ra_off;
+	}
+}
+
 /*
  * Run instructions [r) from location `loc` until the row that covers
  * `pc` (for the CIE: all of them).  Returns 0, or -1 on a form we do not
@@ -349,13 +364,7 @@ run(struct rd *r, const struct cfi *ci, struct row *w, uint64_t loc,
 		case 3:                /* restore */
 			if (is_cie)
 				return -1;
-			if (lo == R_RBP) {
-				w->rbp = ci->init.rbp;
-				w->rbp_off = ci->init.rbp_off;
-			} else if (lo == R_RA) {
-				w->ra = ci->init.ra;
-				w->ra_off = ci->init.ra_off;
-			}
+			restore_reg(w, ci, lo);
 			continue;
 		}
 		switch (op) {
@@ -375,16 +384,9 @@ run(struct rd *r, const struct cfi *ci, struct row *w, uint64_t loc,
 				(int64_t)rd_uleb(r) * ci->daf);
 			break;
 		case 0x06:             /* restore_extended */
-			reg = rd_uleb(r);
 			if (is_cie)
 				return -1;
-			if (reg == R_RBP) {
-				w->rbp = ci->init.rbp;
-				w->rbp_off = ci->init.rbp_off;
-			} else if (reg == R_RA) {
-				w->ra = ci->init.ra;
-				w->ra_off = ci->init.ra_off;
-			}
+			restore_reg(w, ci, rd_uleb(r));
 			break;
 		case 0x07:             /* undefined */
 			set_reg(w, rd_uleb(r), RULE_UNDEF, 0);
@@ -504,7 +506,7 @@ find_fde(uint64_t hdr, uint64_t pc)
 	if (h[0] != 1 || h[2] != 0x03 || h[3] != 0x3b)
 		return 0;
 	r = (struct rd){ h + 4, h + sizeof(h), hdr, h, 0 };
-	rd_skip_enc(&r, h[1]);
+	rd_enc(&r, h[1] & 0x0f);   /* skipped: its format only */
 	count = rd_u(&r, 4);
 	if (r.bad || !count)
 		return 0;
@@ -595,7 +597,7 @@ parse_cie(uint64_t at, struct cfi *ci)
 				break;
 			case 'P':
 				enc = (uint8_t)rd_u(&r, 1);
-				rd_skip_enc(&r, enc);
+				rd_enc(&r, enc & 0x0f);   /* skipped */
 				break;
 			case 'R':
 				ci->fde_enc = (uint8_t)rd_u(&r, 1);
@@ -936,18 +938,20 @@ int
 fu_init(const char *env)
 {
 	uint64_t probe = 0x6861776b, got = 0;
+	int want, rc = parse_mode(env, &want);
 
-	if (env && !strcmp(env, "libunwind"))
-		return fu_mode = FU_OFF;
+	fu_mode = FU_OFF;
+	if (want == FU_OFF)
+		return rc;
 	self_pid = getpid();
 	if (pthread_key_create(&cache_key, cache_release) != 0 ||
 	    safe_read(&got, (uint64_t)(uintptr_t)&probe, 8) < 0 ||
 	    got != probe)
-		return fu_mode = FU_OFF;
+		return rc;
 	cache_ok = 1;
-	fu_mode = env && !strcmp(env, "check") ? FU_CHECK : FU_FAST;
+	fu_mode = want;
 	fu_refresh();
-	return fu_mode;
+	return rc;
 }
 
 #else /* not x86-64: libunwind only */
@@ -962,8 +966,10 @@ fu_walk(uint64_t *buf, int want, uint64_t pc, uint64_t sp, uint64_t bp)
 int
 fu_init(const char *env)
 {
-	(void)env;
-	return fu_mode = FU_OFF;
+	int want;
+
+	fu_mode = FU_OFF;
+	return parse_mode(env, &want);
 }
 
 void

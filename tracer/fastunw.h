@@ -33,9 +33,10 @@ extern int fu_mode __attribute__((visibility("hidden")));
 #define FU_CACHE_BITS  11u
 
 /*
- * Choose the mode from HAWK_UNWIND (NULL: fast) and check that the
- * walker can work here (x86-64, process_vm_readv on ourselves).  Boot,
- * guard set.  Returns the mode chosen.
+ * Choose the mode from HAWK_UNWIND (NULL or "": fast) and check that the
+ * walker can work here (x86-64, process_vm_readv on ourselves; if not,
+ * libunwind only).  Boot, guard set.  Returns 0, or -EINVAL for a value
+ * that is not fast, libunwind or check (then fast).
  */
 int fu_init(const char *env);
 

@@ -86,18 +86,6 @@ unwind_init(void)
 	return unwind_self.hi ? 0 : -ENOENT;
 }
 
-static int
-skipped(const uint64_t *buf, int n)
-{
-	int skip = 0;
-
-	while (skip < n && skip < (int)UNWIND_SKIP_MAX &&
-	       (unwind_in(&unwind_self, (uintptr_t)buf[skip]) ||
-		unwind_in(&unwind_unw, (uintptr_t)buf[skip])))
-		skip++;
-	return skip;
-}
-
 int
 unwind_check(uint64_t *buf, int want, int got)
 {
@@ -107,12 +95,12 @@ unwind_check(uint64_t *buf, int want, int got)
 
 	if (n < 0)
 		n = 0;
-	b = skipped(ref, n);
+	b = (int)unwind_skipped(ref, (uint32_t)n);
 	lb = n - b;
 	if (got >= 0) {
 		/* the leading frames are ours and differ: compare what
 		 * follows them, as far as the fast walk could go */
-		a = skipped(buf, got);
+		a = (int)unwind_skipped(buf, (uint32_t)got);
 		la = got - a;
 		if (lb > want - a)
 			lb = want - a;

@@ -59,6 +59,19 @@ unwind_in(const struct unwind_range *r, uintptr_t a)
 	return a >= r->lo && a < r->hi;
 }
 
+/* How many of the n leading frames of buf are libhawk's or libunwind's. */
+static inline uint32_t
+unwind_skipped(const uint64_t *buf, uint32_t n)
+{
+	uint32_t skip = 0;
+
+	while (skip < n && skip < UNWIND_SKIP_MAX &&
+	       (unwind_in(&unwind_self, (uintptr_t)buf[skip]) ||
+		unwind_in(&unwind_unw, (uintptr_t)buf[skip])))
+		skip++;
+	return skip;
+}
+
 /*
  * Capture the calling thread's stack into buf[UNWIND_BUF], innermost
  * first (fastunw.c's walk, libunwind's where it can't), and drop the frames of libhawk and libunwind: *out points into
@@ -74,7 +87,7 @@ static inline __attribute__((always_inline)) uint32_t
 unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
 	       uint32_t *total)
 {
-	uint32_t want = max + UNWIND_EXTRA + UNWIND_SKIP_MAX, skip = 0, n;
+	uint32_t want = max + UNWIND_EXTRA + UNWIND_SKIP_MAX, skip, n;
 	int got;
 
 	if (want > UNWIND_BUF)
@@ -105,10 +118,7 @@ unwind_capture(uint64_t *buf, uint32_t max, const uint64_t **out,
 		return 0;
 	}
 	n = (uint32_t)got;
-	while (skip < n && skip < UNWIND_SKIP_MAX &&
-	       (unwind_in(&unwind_self, (uintptr_t)buf[skip]) ||
-		unwind_in(&unwind_unw, (uintptr_t)buf[skip])))
-		skip++;
+	skip = unwind_skipped(buf, n);
 	n -= skip;
 	*total = n > max + UNWIND_EXTRA ? max + UNWIND_EXTRA : n;
 	*out = buf + skip;
