@@ -3,7 +3,8 @@
 # without sanitizers even in the sanitizer build (X_CFLAGS = BASE_CFLAGS,
 # X_LDFLAGS empty); the table unit tests do get the sanitizers.
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
-	tests/fixtures/tr-link tests/fixtures/tr-unwind tests/t-intern \
+	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
+	tests/t-intern \
 	tests/t-blocks tests/t-cfi
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
 tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
@@ -27,6 +28,10 @@ tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_link_LDFLAGS =
 tests_fixtures_tr_link_LDADD = tracer/libhawk.la
+tests_fixtures_tr_defer_SOURCES = tests/fixtures/tr-defer.c
+tests_fixtures_tr_defer_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_defer_LDFLAGS =
+tests_fixtures_tr_defer_LDADD = tracer/libhawk.la -lpthread
 tests_t_intern_SOURCES = tests/t-intern.c tracer/intern.c tracer/arena.c
 tests_t_intern_CFLAGS = $(AM_CFLAGS) $(UNWIND_CFLAGS)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c
@@ -37,6 +42,7 @@ tests_t_cfi_LDADD = -lpthread
 EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
-	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh
+	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
+	tests/t-tracer-defer.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)

@@ -93,7 +93,9 @@ core_alloc(void *p, size_t size)
 	core_record(g, p, size, frames, n, total);
 }
 
-void core_free(void *p);
+/* free's bookkeeping; returns the block to hand to glibc's free now
+ * (`p`, an older one this thread queued, or NULL: defer.h). */
+void *core_free(void *p);
 /* realloc's first half: forget `old`, remembering its record so that
  * core_realloc_failed can put it back if the real realloc fails. */
 struct core_moved {

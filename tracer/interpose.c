@@ -71,8 +71,9 @@ rec_free(void *p)
 		return;
 	}
 	guard_active = 1;
-	core_free(p);
-	__libc_free(p);
+	p = core_free(p);
+	if (p)
+		__libc_free(p);
 	guard_active = 0;
 }
 

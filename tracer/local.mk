@@ -8,7 +8,7 @@ tracer_libhawk_la_SOURCES = \
 	tracer/guard.h tracer/arena.h tracer/arena.c \
 	tracer/intern.h tracer/intern.c tracer/blocks.h tracer/blocks.c \
 	tracer/unwind.h tracer/unwind.c tracer/fastunw.h tracer/fastunw.c tracer/caches.h \
-	tracer/core.h tracer/core.c \
+	tracer/core.h tracer/core.c tracer/defer.h tracer/defer.c \
 	tracer/interpose.c tracer/interpose_cxx.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.c tracer/boot.c tracer/api.c
