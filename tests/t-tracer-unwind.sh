@@ -55,7 +55,10 @@ is "$allocs $checked $mismatch $fallback" "5 0 0 5" \
 	"on an alternate signal stack: handed to libunwind"
 
 unw dlopen TR_DL="$top_builddir/tests/fixtures/.libs/tr-dl.so"
-is "$allocs $mismatch $fallback" "30 0 10" \
+# the first round's 10 captures are libunwind's, unless the agent's 1 s
+# refresh happened to fall between the dlopen and them (seen once in CI)
+case $fallback in 0|10) fb="0 or 10" ;; *) fb=$fallback ;; esac
+is "$allocs $mismatch $fb" "30 0 0 or 10" \
 	"dlopen after the start: libunwind's until the agent's refresh, then the walker's; dlclose and dlopen again: found again"
 [ "${checked:-0}" -ge 20 ]
 ok $? "dlopen: the 20 captures after the refresh compared ($checked with the loader's own)"
