@@ -123,17 +123,6 @@ defer_drain_self(void)
 }
 
 void
-defer_drain_all(void)
-{
-	struct defer_q *q;
-
-	pthread_mutex_lock(&reg_lock);
-	for (q = reg; q; q = q->succ)
-		drain(q);
-	pthread_mutex_unlock(&reg_lock);
-}
-
-void
 defer_prepare(void)
 {
 	struct defer_q *q;
@@ -141,6 +130,13 @@ defer_prepare(void)
 	pthread_mutex_lock(&reg_lock);
 	for (q = reg; q; q = q->succ)
 		drain(q);
+}
+
+void
+defer_drain_all(void)
+{
+	defer_prepare();
+	pthread_mutex_unlock(&reg_lock);
 }
 
 void
