@@ -22,13 +22,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "fmt_flame.h"
 #include "fmt_json.h"
+#include "fmt_page.h"
 #include "fmt_pickle.h"
+#include "fmt_pprof.h"
 #include "params.h"
 #include "serve.h"
 #include "stats.h"
@@ -212,7 +216,8 @@ snaps_free(struct snaps *s)
  * written. */
 static int
 snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     enum st_gen gen, int keep, struct snaps *s, uint64_t *heap)
+	     enum st_gen gen, int keep, uint32_t flags, struct snaps *s,
+	     uint64_t *heap)
 {
 	char err[512];
 	struct snap *grown;
@@ -227,7 +232,7 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
 		memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
-		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, 0,
+		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, flags,
 				&s->v[s->n], err, sizeof(err));
 		if (rc) {
 			fail_errno(q, rc, err, v[i].pid);
@@ -258,6 +263,58 @@ code_line(void *arg, const char *file, uint32_t line)
 	return sym_source_line(arg, file, line);
 }
 
+/* How many frames return address addr expanded to when target_symbolize
+ * resolved it (its INLINE_MAX is 64 as well): the symbolizer's cache
+ * answers, so this costs a lookup. */
+static int
+frames_at(void *arg, const struct snap *snap, uint64_t addr)
+{
+	struct sym_frame fr[64];
+	int n = sym_resolve(arg, snap, addr, fr, 64);
+
+	return n < 1 ? 1 : n;
+}
+
+/* The pprof profile of s: a delta when diff (ST_NEW - ST_OLD). */
+static int
+render_pprof(struct req *q, struct snaps *s, int diff, int allocs)
+{
+	struct st_filter f = {
+		.include = q->p.include, .n_include = q->p.n_include,
+		.exclude = q->p.exclude, .n_exclude = q->p.n_exclude,
+		.all_frames = q->p.all_frames,
+	};
+	struct fmt_pprof p = {
+		.set = &s->set, .filter = &f, .snaps = s->v, .n_snaps = s->n,
+		.depth = frames_at, .depth_arg = q->sym, .delta = diff,
+		.allocs = allocs, .period = 1,
+	};
+	char disp[160], stamp[32];
+	uint64_t first = 0, last = 0;
+	struct tm tm;
+	time_t now;
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->n; i++) {
+		if (!first || s->v[i].h->time_ns < first)
+			first = s->v[i].h->time_ns;
+		if (s->v[i].h->time_ns > last)
+			last = s->v[i].h->time_ns;
+	}
+	p.time_ns = (int64_t)last;
+	p.duration_ns = diff ? (int64_t)(last - first) : 0;
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	snprintf(disp, sizeof(disp), "Content-Disposition: attachment; "
+		 "filename=hwk_mem_%s_%s.pb.gz\r\n", allocs ? "allocs" : "heap",
+		 stamp);
+	headers(q, 200, "application/octet-stream", disp);
+	err = fmt_pprof(&p, q->out);
+	return err ? err : 200;
+}
+
 /* Write the statistics (or the pickle) of s. */
 static int
 render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
@@ -274,6 +331,24 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	time_t now;
 	int err;
 
+	if (q->p.format == FORMAT_PPROF)
+		return render_pprof(q, s, diff, 0);
+	if (q->p.format == FORMAT_COLLAPSED) {
+		headers(q, 200, "text/plain; charset=utf-8", NULL);
+		err = fmt_collapsed(&s->set, &f, q->out);
+		return err ? err : 200;
+	}
+	if (q->p.format == FORMAT_FLAMEGRAPH) {
+		struct fmt_flame fl = {
+			.set = &s->set, .filter = &f,
+			.title = diff ? "allocated during the profile and "
+				 "still alive" : "alive now",
+		};
+
+		headers(q, 200, "text/html; charset=utf-8", NULL);
+		err = fmt_flamegraph(&fl, q->out);
+		return err ? err : 200;
+	}
 	if (q->p.format == FORMAT_PICKLE) {
 		now = time(NULL);
 		localtime_r(&now, &tm);
@@ -416,7 +491,7 @@ do_snapshot(struct req *q)
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap);
+	rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, 0, &s, &heap);
 	target_list_free(&l);
 	if (rc) {
 		snaps_free(&s);
@@ -454,11 +529,15 @@ do_profile(struct req *q)
 		return q->status;
 	}
 	st_set_init(&s.set);
+	/* the pickle, the collapsed stacks and the flame graph carry the
+	 * second snapshot only; pprof and JSON the difference */
 	rc = snapshot_all(q, l.v, l.n, ST_OLD,
-			  q->p.format != FORMAT_PICKLE, &s, &heap_a);
+			  q->p.format == FORMAT_LINENO ||
+			  q->p.format == FORMAT_TRACEBACK ||
+			  q->p.format == FORMAT_PPROF, 0, &s, &heap_a);
 	if (!rc) {
 		sleep_s(q->p.duration);
-		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap_b);
+		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, 0, &s, &heap_b);
 	}
 	/* stop what we started, whatever happened, before writing */
 	stop_all(q, l.v, l.n);
@@ -471,6 +550,163 @@ do_profile(struct req *q)
 	}
 	snaps_free(&s);
 	return rc;
+}
+
+/*
+ * Go's /debug/pprof/heap and /debug/pprof/allocs (net/http/pprof): the
+ * selected targets that are tracing, as a pprof profile; ?seconds=N is a
+ * delta over N seconds (snapshot, wait, snapshot; tracing is not started
+ * or stopped), ?gc=1 runs the targets' gc hooks and malloc_trim before
+ * each snapshot (Go runs a GC).  Not tracing: 409 saying how to start.
+ */
+static int
+do_pprof(struct req *q, int allocs)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	uint64_t heap_a = 0, heap_b = 0;
+	uint32_t flags = q->p.gc_given && q->p.gc ? CMD_FLAG_GC : 0;
+	char msg[512];
+	size_t i, n = 0;
+	int rc = select_targets(q, 1, &l);
+
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].tracing)
+			l.v[n++] = l.v[i];
+	if (n == 0) {
+		if (l.n == 1)
+			snprintf(msg, sizeof(msg), "memory profiling not "
+				 "started in target %d: start it with GET "
+				 "%s/prof/mem/tracemalloc/start/?pid=%d (or "
+				 "run it with HAWK_TRACEMALLOC=30)",
+				 (int)l.v[0].pid, q->cfg->prefix,
+				 (int)l.v[0].pid);
+		else
+			snprintf(msg, sizeof(msg), "memory profiling not "
+				 "started in any of the %zu selected targets: "
+				 "start it with GET %s/prof/mem/tracemalloc/"
+				 "start/ (with the same pid= or name=)", l.n,
+				 q->cfg->prefix);
+		target_list_free(&l);
+		return fail(q, 409, msg, NULL, NULL, q->p.pid);
+	}
+	l.n = n;
+	st_set_init(&s.set);
+	rc = snapshot_all(q, l.v, l.n, q->p.seconds ? ST_OLD : ST_NEW, 1,
+			  flags, &s, &heap_a);
+	if (!rc && q->p.seconds) {
+		sleep_s(q->p.seconds);
+		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, flags, &s, &heap_b);
+	}
+	target_list_free(&l);
+	if (!rc) {
+		s.heap = q->p.seconds ? heap_b : heap_a;
+		rc = render_pprof(q, &s, q->p.seconds != 0, allocs);
+	} else {
+		rc = q->status;
+	}
+	snaps_free(&s);
+	return rc;
+}
+
+/* Every target with fresh status (CMD_STATUS, no snapshot): responding[i]
+ * says whether v[i] answered.  On error the response is written. */
+static int
+targets_status(struct req *q, struct target_list *l, int **responding)
+{
+	size_t i;
+	int err = select_targets(q, 0, l);
+
+	*responding = NULL;
+	if (err)
+		return err;
+	if (l->n && !(*responding = calloc(l->n, sizeof(**responding)))) {
+		target_list_free(l);
+		fail(q, 500, "out of memory", NULL, NULL, 0);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->n; i++)
+		(*responding)[i] = l->v[i].alive &&
+				   target_refresh(q->cfg, &l->v[i]) == 0;
+	return 0;
+}
+
+/* The responder's own request counts, per process (see fmt_page.h). */
+static const char *const route_names[ROUTE_COUNT] = {
+	[ROUTE_NONE] = "none", [ROUTE_PROFILE] = "profile",
+	[ROUTE_START] = "start", [ROUTE_SNAPSHOT] = "snapshot",
+	[ROUTE_STOP] = "stop", [ROUTE_TARGETS] = "targets",
+	[ROUTE_PPROF_HEAP] = "pprof_heap",
+	[ROUTE_PPROF_ALLOCS] = "pprof_allocs", [ROUTE_INDEX] = "index",
+	[ROUTE_METRICS] = "metrics",
+};
+static const int count_status[] = { 200, 400, 403, 404, 405, 409, 500,
+				    503, 504 };
+#define N_STATUS (sizeof(count_status) / sizeof(count_status[0]))
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+/* protects the field below */
+static uint64_t counts[ROUTE_COUNT][N_STATUS];
+
+static void
+count_request(enum route_id id, int status)
+{
+	size_t i;
+
+	for (i = 0; i < N_STATUS; i++)
+		if (count_status[i] == status)
+			break;
+	if (i == N_STATUS)
+		i = 6;                     /* 500 */
+	pthread_mutex_lock(&counts_lock);
+	counts[id][i]++;
+	pthread_mutex_unlock(&counts_lock);
+}
+
+static int
+do_metrics(struct req *q)
+{
+	struct fmt_page_count c[ROUTE_COUNT * N_STATUS];
+	struct target_list l;
+	int *responding;
+	size_t nc = 0, r, i;
+
+	if (targets_status(q, &l, &responding))
+		return q->status;
+	pthread_mutex_lock(&counts_lock);
+	for (r = 0; r < ROUTE_COUNT; r++)
+		for (i = 0; i < N_STATUS; i++)
+			if (counts[r][i]) {
+				c[nc].route = route_names[r];
+				c[nc].status = count_status[i];
+				c[nc].n = counts[r][i];
+				nc++;
+			}
+	pthread_mutex_unlock(&counts_lock);
+	/* the exposition format's content type, version 0.0.4 */
+	headers(q, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
+	fmt_page_metrics(l.v, responding, l.n, c, nc, q->out);
+	free(responding);
+	target_list_free(&l);
+	return 200;
+}
+
+static int
+do_index(struct req *q)
+{
+	struct target_list l;
+	int *responding;
+
+	if (targets_status(q, &l, &responding))
+		return q->status;
+	headers(q, 200, "text/html; charset=utf-8", NULL);
+	fmt_page_index(l.v, responding, l.n, q->cfg->prefix, q->out);
+	free(responding);
+	target_list_free(&l);
+	return 200;
 }
 
 int
@@ -523,12 +759,23 @@ serve_request(const struct config *c, struct symbolizer *sym,
 	case ROUTE_STOP:
 		rc = do_stop(&q);
 		break;
+	case ROUTE_PPROF_HEAP:
+	case ROUTE_PPROF_ALLOCS:
+		rc = do_pprof(&q, id == ROUTE_PPROF_ALLOCS);
+		break;
+	case ROUTE_INDEX:
+		rc = do_index(&q);
+		break;
+	case ROUTE_METRICS:
+		rc = do_metrics(&q);
+		break;
 	case ROUTE_TARGETS:
 	default:
 		rc = do_targets(&q);
 		break;
 	}
 out:
+	count_request(id, q.status);
 	params_free(&q.p);
 	err = sink_flush(q.out);
 	free(q.out);

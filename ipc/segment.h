@@ -67,7 +67,8 @@ enum seg_cmd_state {
 	CMD_DONE = 3,      /* cmd_result (and snap_seq) are valid */
 };
 
-#define CMD_FLAG_GC 1u     /* run gc hooks + malloc_trim before start */
+#define CMD_FLAG_GC 1u     /* run gc hooks + malloc_trim before a start
+			      or a snapshot */
 
 /* cmd_result values (negative errno) with their protocol meaning */
 /*   0          done                                                     */

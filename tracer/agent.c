@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <malloc.h>             /* malloc_trim */
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -107,6 +108,11 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
+		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
+		if (flags & CMD_FLAG_GC) {
+			core_run_gc_hooks();
+			malloc_trim(0);
+		}
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);

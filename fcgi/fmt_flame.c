@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fmt_flame.c - folded stacks and the flame-graph page of a trace set.
+ *
+ * Both read the set's ST_NEW traces that pass the filter, oldest frame
+ * first (the set keeps them most recent first).  Several targets are
+ * merged, as the JSON statistics are: the same stack in two workers is one
+ * stack.  The page is fcgi/flame.html, compiled in as a string
+ * (flame_html.c); the call tree goes where its data marker is, as JSON in
+ * a <script type="application/json"> element, with '<' escaped so that no
+ * string can close the element.  Nothing here knows HTTP or FastCGI.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "fmt_flame.h"
+
+#define DATA_MARKER "/*HAWK-DATA*/"
+
+/* A frame's name in a stack: its function, else its file. */
+static const char *
+frame_name(const struct st_frame *f)
+{
+	return f->function[0] ? f->function : f->file;
+}
+
+struct fold {
+	char *key;
+	uint64_t bytes;
+	UT_hash_handle hh;
+};
+
+static int
+fold_cmp(struct fold *a, struct fold *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+/* Append name to *buf at *len, ';' and line breaks replaced by '_'. */
+static int
+append(char **buf, size_t *len, size_t *cap, const char *name, int sep)
+{
+	size_t n = strlen(name), i;
+	char *p;
+
+	if (*len + n + 2 > *cap) {
+		size_t c = *cap ? *cap : 256;
+
+		while (c < *len + n + 2)
+			c *= 2;
+		p = realloc(*buf, c);
+		if (!p)
+			return -ENOMEM;
+		*buf = p;
+		*cap = c;
+	}
+	if (sep)
+		(*buf)[(*len)++] = ';';
+	for (i = 0; i < n; i++)
+		(*buf)[(*len)++] = name[i] == ';' || name[i] == '\n' ||
+				   name[i] == '\r' ? '_' : name[i];
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int
+fmt_collapsed(const struct st_set *set, const struct st_filter *f,
+	      struct sink *out)
+{
+	struct fold *folds = NULL, *e, *tmp;
+	const struct st_trace *t;
+	const uint32_t *ids;
+	uint8_t *verdict = NULL;
+	char *buf = NULL;
+	size_t len, cap = 0, i;
+	uint32_t k;
+	int err = st_filter_eval(set, f, &verdict);
+
+	for (i = 0; i < set->n_traces && !err; i++) {
+		t = &set->traces[i];
+		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
+			continue;
+		ids = set->ids + t->ids_off;
+		len = 0;
+		for (k = t->nframes; k-- > 0 && !err;)
+			err = append(&buf, &len, &cap,
+				     frame_name(&set->frames[ids[k]]),
+				     k + 1 != t->nframes);
+		if (err)
+			break;
+		HASH_FIND(hh, folds, buf, len, e);
+		if (!e) {
+			e = calloc(1, sizeof(*e));
+			if (!e || !(e->key = strdup(buf))) {
+				free(e);
+				err = -ENOMEM;
+				break;
+			}
+			HASH_ADD_KEYPTR(hh, folds, e->key, len, e);
+		}
+		e->bytes += t->size;
+	}
+	if (!err) {
+		HASH_SORT(folds, fold_cmp);
+		for (e = folds; e; e = e->hh.next)
+			sink_printf(out, "%s %llu\n", e->key,
+				    (unsigned long long)e->bytes);
+	}
+	HASH_ITER(hh, folds, e, tmp) {
+		HASH_DEL(folds, e);
+		free(e->key);
+		free(e);
+	}
+	free(buf);
+	free(verdict);
+	return err;
+}
+
+/* ------------------------------------------------------------ the page */
+
+struct node {
+	uint32_t parent, frame;    /* frame: set frame id (root: unused) */
+	uint64_t bytes, blocks;
+};
+
+struct child_key {
+	uint32_t parent, frame;
+};
+
+struct child {
+	struct child_key k;
+	uint32_t node;
+	UT_hash_handle hh;
+};
+
+struct str {
+	const char *s;
+	uint32_t idx;
+	UT_hash_handle hh;
+};
+
+struct tree {
+	struct node *v;
+	size_t n, cap;
+	struct child *children;
+	struct str *strs;
+	const char **str_v;
+	size_t n_str, cap_str;
+};
+
+static int
+grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 256;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	n = realloc(*v, c * size);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
+	return 0;
+}
+
+/* The child of `parent` for frame `frame` (made when new); -1 on ENOMEM. */
+static int64_t
+child(struct tree *tr, uint32_t parent, uint32_t frame)
+{
+	struct child_key k = { parent, frame };
+	struct child *c;
+
+	HASH_FIND(hh, tr->children, &k, sizeof(k), c);
+	if (c)
+		return c->node;
+	if (grow((void **)&tr->v, &tr->cap, tr->n + 1, sizeof(*tr->v)) ||
+	    !(c = calloc(1, sizeof(*c))))
+		return -1;
+	c->k = k;
+	c->node = (uint32_t)tr->n;
+	memset(&tr->v[tr->n], 0, sizeof(tr->v[tr->n]));
+	tr->v[tr->n].parent = parent;
+	tr->v[tr->n].frame = frame;
+	tr->n++;
+	HASH_ADD(hh, tr->children, k, sizeof(k), c);
+	return c->node;
+}
+
+static int64_t
+str_idx(struct tree *tr, const char *s)
+{
+	struct str *e;
+	size_t l = strlen(s);
+
+	HASH_FIND(hh, tr->strs, s, l, e);
+	if (e)
+		return e->idx;
+	if (grow((void **)&tr->str_v, &tr->cap_str, tr->n_str + 1,
+		 sizeof(*tr->str_v)) || !(e = calloc(1, sizeof(*e))))
+		return -1;
+	e->s = s;
+	e->idx = (uint32_t)tr->n_str;
+	tr->str_v[tr->n_str++] = s;
+	HASH_ADD_KEYPTR(hh, tr->strs, e->s, l, e);
+	return e->idx;
+}
+
+/* s as a JSON string; '<' escaped (we are inside a <script> element). */
+static void
+json_str(struct sink *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0;
+
+	sink_write(out, "\"", 1);
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p != '<' &&
+		    *p != '>' && *p != '&') {
+			run++;
+			continue;
+		}
+		sink_write(out, (const char *)p - run, run);
+		run = 0;
+		if (*p == '"' || *p == '\\')
+			sink_printf(out, "\\%c", *p);
+		else
+			sink_printf(out, "\\u%04x", *p);
+	}
+	sink_write(out, (const char *)p - run, run);
+	sink_write(out, "\"", 1);
+}
+
+static void
+tree_free(struct tree *tr)
+{
+	struct child *c, *ct;
+	struct str *s, *st;
+
+	HASH_ITER(hh, tr->children, c, ct) {
+		HASH_DEL(tr->children, c);
+		free(c);
+	}
+	HASH_ITER(hh, tr->strs, s, st) {
+		HASH_DEL(tr->strs, s);
+		free(s);
+	}
+	free(tr->v);
+	free(tr->str_v);
+}
+
+static int
+build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
+{
+	const struct st_trace *t;
+	const uint32_t *ids;
+	uint8_t *verdict = NULL;
+	int64_t cur;
+	size_t i;
+	uint32_t k;
+	int err = st_filter_eval(set, f, &verdict);
+
+	if (!err && grow((void **)&tr->v, &tr->cap, 1, sizeof(*tr->v)))
+		err = -ENOMEM;
+	if (!err) {
+		memset(&tr->v[0], 0, sizeof(tr->v[0]));
+		tr->n = 1;
+	}
+	for (i = 0; i < set->n_traces && !err; i++) {
+		t = &set->traces[i];
+		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
+			continue;
+		ids = set->ids + t->ids_off;
+		tr->v[0].bytes += t->size;
+		tr->v[0].blocks += t->count;
+		cur = 0;
+		for (k = t->nframes; k-- > 0;) {
+			cur = child(tr, (uint32_t)cur, ids[k]);
+			if (cur < 0) {
+				err = -ENOMEM;
+				break;
+			}
+			tr->v[cur].bytes += t->size;
+			tr->v[cur].blocks += t->count;
+		}
+	}
+	free(verdict);
+	return err;
+}
+
+int
+fmt_flamegraph(const struct fmt_flame *fl, struct sink *out)
+{
+	const char *mark = strstr(fmt_flame_html, DATA_MARKER);
+	struct tree tr;
+	const struct st_frame *fr;
+	int64_t fn, file, empty;
+	char sub[128];
+	size_t i;
+	int err;
+
+	if (!mark)
+		return -EINVAL;
+	memset(&tr, 0, sizeof(tr));
+	err = build(&tr, fl->set, fl->filter);
+	empty = str_idx(&tr, "");
+	if (!err && empty < 0)
+		err = -ENOMEM;
+	/* intern every name first: the string table precedes the nodes */
+	for (i = 1; i < tr.n && !err; i++) {
+		fr = &fl->set->frames[tr.v[i].frame];
+		if (str_idx(&tr, frame_name(fr)) < 0 ||
+		    str_idx(&tr, fr->file) < 0)
+			err = -ENOMEM;
+	}
+	if (err) {
+		tree_free(&tr);
+		return err;
+	}
+	sink_write(out, fmt_flame_html, (size_t)(mark - fmt_flame_html));
+	sink_puts(out, "{\"title\":");
+	json_str(out, "hawk: traced heap memory");
+	snprintf(sub, sizeof(sub), "%s, %zu process%s", fl->title,
+		 fl->set->n_pids, fl->set->n_pids == 1 ? "" : "es (merged)");
+	sink_puts(out, ",\"subtitle\":");
+	json_str(out, sub);
+	sink_puts(out, ",\"strings\":[");
+	for (i = 0; i < tr.n_str; i++) {
+		if (i)
+			sink_write(out, ",", 1);
+		json_str(out, tr.str_v[i]);
+	}
+	sink_puts(out, "],\n\"nodes\":[");
+	for (i = 0; i < tr.n; i++) {
+		if (i) {
+			fr = &fl->set->frames[tr.v[i].frame];
+			fn = str_idx(&tr, frame_name(fr));
+			file = str_idx(&tr, fr->file);
+		} else {
+			fr = NULL;
+			fn = file = empty;
+		}
+		sink_printf(out, "%s[%u,%lld,%lld,%u,%llu,%llu]", i ? ",\n" :
+			    "", tr.v[i].parent, (long long)fn,
+			    (long long)file, fr ? fr->line : 0,
+			    (unsigned long long)tr.v[i].bytes,
+			    (unsigned long long)tr.v[i].blocks);
+	}
+	sink_puts(out, "]}");
+	sink_puts(out, mark + strlen(DATA_MARKER));
+	tree_free(&tr);
+	return 0;
+}
