@@ -108,9 +108,14 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
-		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
+		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot.
+		 * The hooks are the application's code: what they free (or
+		 * allocate) while tracing is recorded like any other call,
+		 * so this thread's guard is down while they run. */
 		if (flags & CMD_FLAG_GC) {
+			guard_active = 0;
 			core_run_gc_hooks();
+			guard_active = 1;
 			malloc_trim(0);
 		}
 		/* the previous one, if its client never collected it */
