@@ -124,13 +124,17 @@ fmt_collapsed(const struct st_set *set, const struct st_filter *f,
 
 /* ------------------------------------------------------------ the page */
 
+/* A node is a function (name and file) under its parent; its line is the
+ * frames' line when they all agree, else 0 (shown as the file alone). */
 struct node {
-	uint32_t parent, frame;    /* frame: set frame id (root: unused) */
+	uint32_t parent, name, file, line;
 	uint64_t bytes, blocks;
 };
 
+#define LINE_MIXED UINT32_MAX
+
 struct child_key {
-	uint32_t parent, frame;
+	uint32_t parent, name, file;
 };
 
 struct child {
@@ -172,16 +176,27 @@ grow(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* The child of `parent` for frame `frame` (made when new); -1 on ENOMEM. */
-static int64_t
-child(struct tree *tr, uint32_t parent, uint32_t frame)
-{
-	struct child_key k = { parent, frame };
-	struct child *c;
+static int64_t str_idx(struct tree *tr, const char *s);
 
+/* The child of `parent` for frame f (made when new); -1 on ENOMEM. */
+static int64_t
+child(struct tree *tr, uint32_t parent, const struct st_frame *f)
+{
+	struct child_key k;
+	struct child *c;
+	int64_t name = str_idx(tr, frame_name(f)), file = str_idx(tr, f->file);
+
+	if (name < 0 || file < 0)
+		return -1;
+	k.parent = parent;
+	k.name = (uint32_t)name;
+	k.file = (uint32_t)file;
 	HASH_FIND(hh, tr->children, &k, sizeof(k), c);
-	if (c)
+	if (c) {
+		if (tr->v[c->node].line != f->line)
+			tr->v[c->node].line = LINE_MIXED;
 		return c->node;
+	}
 	if (grow((void **)&tr->v, &tr->cap, tr->n + 1, sizeof(*tr->v)) ||
 	    !(c = calloc(1, sizeof(*c))))
 		return -1;
@@ -189,7 +204,9 @@ child(struct tree *tr, uint32_t parent, uint32_t frame)
 	c->node = (uint32_t)tr->n;
 	memset(&tr->v[tr->n], 0, sizeof(tr->v[tr->n]));
 	tr->v[tr->n].parent = parent;
-	tr->v[tr->n].frame = frame;
+	tr->v[tr->n].name = k.name;
+	tr->v[tr->n].file = k.file;
+	tr->v[tr->n].line = f->line;
 	tr->n++;
 	HASH_ADD(hh, tr->children, k, sizeof(k), c);
 	return c->node;
@@ -271,7 +288,7 @@ build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
 	if (!err && grow((void **)&tr->v, &tr->cap, 1, sizeof(*tr->v)))
 		err = -ENOMEM;
 	if (!err) {
-		memset(&tr->v[0], 0, sizeof(tr->v[0]));
+		memset(&tr->v[0], 0, sizeof(tr->v[0]));   /* the root */
 		tr->n = 1;
 	}
 	for (i = 0; i < set->n_traces && !err; i++) {
@@ -283,7 +300,8 @@ build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
 		tr->v[0].blocks += t->count;
 		cur = 0;
 		for (k = t->nframes; k-- > 0;) {
-			cur = child(tr, (uint32_t)cur, ids[k]);
+			cur = child(tr, (uint32_t)cur,
+				    &set->frames[ids[k]]);
 			if (cur < 0) {
 				err = -ENOMEM;
 				break;
@@ -301,8 +319,7 @@ fmt_flamegraph(const struct fmt_flame *fl, struct sink *out)
 {
 	const char *mark = strstr(fmt_flame_html, DATA_MARKER);
 	struct tree tr;
-	const struct st_frame *fr;
-	int64_t fn, file, empty;
+	const struct node *nd;
 	char sub[128];
 	size_t i;
 	int err;
@@ -310,17 +327,10 @@ fmt_flamegraph(const struct fmt_flame *fl, struct sink *out)
 	if (!mark)
 		return -EINVAL;
 	memset(&tr, 0, sizeof(tr));
-	err = build(&tr, fl->set, fl->filter);
-	empty = str_idx(&tr, "");
-	if (!err && empty < 0)
-		err = -ENOMEM;
-	/* intern every name first: the string table precedes the nodes */
-	for (i = 1; i < tr.n && !err; i++) {
-		fr = &fl->set->frames[tr.v[i].frame];
-		if (str_idx(&tr, frame_name(fr)) < 0 ||
-		    str_idx(&tr, fr->file) < 0)
-			err = -ENOMEM;
-	}
+	/* string 0 is "": the root's name and file */
+	err = str_idx(&tr, "") == 0 ? 0 : -ENOMEM;
+	if (!err)
+		err = build(&tr, fl->set, fl->filter);
 	if (err) {
 		tree_free(&tr);
 		return err;
@@ -340,19 +350,12 @@ fmt_flamegraph(const struct fmt_flame *fl, struct sink *out)
 	}
 	sink_puts(out, "],\n\"nodes\":[");
 	for (i = 0; i < tr.n; i++) {
-		if (i) {
-			fr = &fl->set->frames[tr.v[i].frame];
-			fn = str_idx(&tr, frame_name(fr));
-			file = str_idx(&tr, fr->file);
-		} else {
-			fr = NULL;
-			fn = file = empty;
-		}
-		sink_printf(out, "%s[%u,%lld,%lld,%u,%llu,%llu]", i ? ",\n" :
-			    "", tr.v[i].parent, (long long)fn,
-			    (long long)file, fr ? fr->line : 0,
-			    (unsigned long long)tr.v[i].bytes,
-			    (unsigned long long)tr.v[i].blocks);
+		nd = &tr.v[i];
+		sink_printf(out, "%s[%u,%u,%u,%u,%llu,%llu]", i ? ",\n" : "",
+			    nd->parent, nd->name, nd->file,
+			    nd->line == LINE_MIXED ? 0 : nd->line,
+			    (unsigned long long)nd->bytes,
+			    (unsigned long long)nd->blocks);
 	}
 	sink_puts(out, "]}");
 	sink_puts(out, mark + strlen(DATA_MARKER));

@@ -28,8 +28,9 @@ struct fmt_flame {
 
 /*
  * The flame-graph page (fcgi/flame.html) with the call tree of the ST_NEW
- * traces that pass the filter: a node per (parent, frame), frame = file
- * and line, named by function; root "all"; several targets merged.
+ * traces that pass the filter: a node per (parent, function, file), with
+ * the line when all its frames have the same one; root "all"; several
+ * targets merged.
  * Returns 0 or -ENOMEM.
  */
 int fmt_flamegraph(const struct fmt_flame *fl, struct sink *out);
