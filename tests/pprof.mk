@@ -11,7 +11,7 @@ tests_fixtures_pp_leak_CFLAGS = $(BASE_CFLAGS) -g -O1 -fno-optimize-sibling-call
 tests_fixtures_pp_leak_LDFLAGS =
 tests_fixtures_pp_leak_LDADD = -ldl -lpthread
 
-pprof_sh_tests = tests/t-pprof.sh tests/t-pages.sh
+pprof_sh_tests = tests/t-pprof.sh tests/t-pages.sh tests/t-prometheus.sh
 dist_check_SCRIPTS += $(pprof_sh_tests)
 TESTS += $(pprof_sh_tests)
 EXTRA_DIST += tests/pprof_raw.py tests/pages_dom.py
