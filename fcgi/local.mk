@@ -42,7 +42,7 @@ fcgi/flame_html.c: $(top_srcdir)/fcgi/flame.html
 	echo ';'; } >$@.tmp && mv $@.tmp $@
 BUILT_SOURCES += fcgi/flame_html.c
 CLEANFILES += fcgi/flame_html.c
-EXTRA_DIST += fcgi/flame.html
+EXTRA_DIST += fcgi/flame.html docs/flamegraph.png
 
 # The responder itself.  Installed in $(pkglibexecdir): web servers and
 # `hawk serve` start it; nobody types its name.
