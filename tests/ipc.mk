@@ -9,6 +9,10 @@ tests_t_cmd_SOURCES = tests/t-cmd.c
 tests_t_cmd_LDADD = ipc/libipc.la
 TESTS += tests/t-seg-read tests/t-cmd
 
+# the writer (linked into libhawk) and libhawk: no reader, malloc or stdio
+dist_check_SCRIPTS += tests/t-ipc-writer.sh
+TESTS += tests/t-ipc-writer.sh
+
 # the `hawk` command; seg-fake makes hand-made segments for `hawk ps`
 check_PROGRAMS += tests/seg-fake
 tests_seg_fake_SOURCES = tests/seg-fake.c

@@ -5,7 +5,7 @@
 #ifndef HAWK_TRACER_AGENT_H
 #define HAWK_TRACER_AGENT_H
 
-#include "seg.h"
+#include "seg_write.h"
 
 /* The segment of this process (valid when agent_seg.h != NULL). */
 extern struct seg_writer agent_seg;

@@ -16,4 +16,4 @@ tracer_libhawk_la_SOURCES = \
 tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden -fno-plt \
 	$(UNWIND_CFLAGS)
 tracer_libhawk_la_LDFLAGS = -version-info 0:0:0 -no-undefined
-tracer_libhawk_la_LIBADD = ipc/libipc-nosan.la $(UNWIND_LIBS) -ldl -lpthread
+tracer_libhawk_la_LIBADD = ipc/libipc-writer.la $(UNWIND_LIBS) -ldl -lpthread
