@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "sink.h"
 
 /* Requests this responder process served for one route with one status. */

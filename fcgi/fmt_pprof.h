@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "sink.h"
 #include "stats.h"
 

@@ -17,7 +17,7 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/config.c fcgi/fcgi_config.h
 nodist_fcgi_libresponder_la_SOURCES = fcgi/profile.pb-c.c fcgi/profile.pb-c.h \
 	fcgi/flame_html.c
-fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/fcgi \
+fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) -I$(top_builddir)/fcgi \
 	-I$(top_srcdir)/fcgi \
 	$(CJSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
 fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) -lm
@@ -49,7 +49,7 @@ EXTRA_DIST += fcgi/flame.html docs/flamegraph.png
 pkglibexec_PROGRAMS += fcgi/hawk-fcgi
 fcgi_hawk_fcgi_SOURCES = fcgi/main.c fcgi/serve.c fcgi/serve.h \
 	fcgi/target.c fcgi/target.h $(fcgi_symbols_sources)
-fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi $(CJSON_CFLAGS) \
+fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) $(CJSON_CFLAGS) \
 	$(FCGI_CFLAGS)
 fcgi_hawk_fcgi_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags)
 fcgi_hawk_fcgi_LDADD = fcgi/libresponder.la ipc/libipc.la $(FCGI_LIBS) \

@@ -157,23 +157,22 @@ r $T/snapshot/ "pid=$a&count=0"
 is "$(json "[s for s in j['stats'] if s['function'] == 'cache_fill']")" "[]" \
 	"the hook's frees were recorded (the JSON agrees)"
 
-# ?seconds=N: a delta; b leaks while the profile waits
+# ?seconds=N: a delta; b leaks in the window (its gc hook leaks on its
+# second run, just before the second snapshot)
 start_fix b; ok $? "fixture b started"
 b=$fpid
-r $T/start/ "pid=$b"
+r $T/start/ "pid=$b&gc=false"
 is "$status" 200 "start b"
-( r /pprof/heap "pid=$b&seconds=3&gc=1"; cp "$tmpdir/out" "$tmpdir/delta.out" ) &
-dpid=$!
-# the hook marks the first snapshot (gc=1 runs it just before)
-i=0; while [ ! -e "$tmpdir/b/gc.1" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done
-touch "$tmpdir/b/go"
-waitfile "$tmpdir/b/done"; ok $? "b leaked during the delta"
-wait $dpid
+touch "$tmpdir/b/leak-on-gc.2"
+r /pprof/heap "pid=$b&seconds=1&gc=1"
+cp "$tmpdir/out" "$tmpdir/delta.out"
+is "$status:$(ls "$tmpdir/b" | grep -c '^gc\.')" "200:2" \
+	"/pprof/heap?seconds=1&gc=1: the hook ran before each snapshot"
 sed '1,/^\r$/d' "$tmpdir/delta.out" >"$tmpdir/delta.pb.gz"
 pprof -raw -symbolize=none "$tmpdir/delta.pb.gz" >"$tmpdir/delta.raw"
 is "$(pyq "$tmpdir/delta.raw" "sorted((s['locs'][0][0][0], s['values']) for s in p['samples'])")" \
 	"[('grab', [100, 204800]), ('leak_4096', [1000, 4096000])]" \
-	"?seconds=3: exactly what was allocated in the window"
+	"?seconds=1: exactly what was allocated in the window"
 grep -Eq '^Duration: [0-9.]+s' "$tmpdir/delta.raw" || pprof -top "$tmpdir/delta.pb.gz" | grep -q '^Duration: '
 ok $? "the delta has a duration"
 
@@ -191,7 +190,7 @@ ok $? "-tagfocus=pid=$b keeps b's samples only"
 # gets the difference
 start_fix c; ok $? "fixture c started"
 c=$fpid
-( r $T/ "pid=$c&duration=3&format=pprof"; cp "$tmpdir/out" "$tmpdir/fixed.out" ) &
+( r $T/ "pid=$c&duration=4&format=pprof"; cp "$tmpdir/out" "$tmpdir/fixed.out" ) &
 dpid=$!
 i=0
 while [ $i -lt 500 ]; do
@@ -199,6 +198,7 @@ while [ $i -lt 500 ]; do
 	[ "$(json 'j[0]["tracing"]')" = True ] && break
 	sleep 0.02; i=$((i+1))
 done
+sleep 1  # the first snapshot follows the start at once
 touch "$tmpdir/c/go"
 waitfile "$tmpdir/c/done"; ok $? "c leaked during the fixed-duration profile"
 wait $dpid

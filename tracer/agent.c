@@ -20,14 +20,13 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <malloc.h>             /* malloc_trim */
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "control.h"
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
@@ -108,16 +107,9 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
-		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot.
-		 * The hooks are the application's code: what they free (or
-		 * allocate) while tracing is recorded like any other call,
-		 * so this thread's guard is down while they run. */
-		if (flags & CMD_FLAG_GC) {
-			guard_active = 0;
-			core_run_gc_hooks();
-			guard_active = 1;
-			malloc_trim(0);
-		}
+		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
+		if (flags & CMD_FLAG_GC)
+			core_gc_traced();
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
@@ -140,12 +132,12 @@ agent_main(void *arg)
 	while (!atomic_load(&quit)) {
 		int rc;
 
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_reap_error();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
@@ -154,12 +146,12 @@ agent_main(void *arg)
 			struct seg_header *h = agent_seg.h;
 			uint32_t seq = 0;
 
-			pthread_mutex_lock(&core_ctl_lock);
+			core_ctl_take();
 			core_reap_error();
 			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
 				     &seq);
 			agent_publish_status();
-			pthread_mutex_unlock(&core_ctl_lock);
+			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
 		} else if (rc < 0) {
 			/* the mapping is unusable: nothing more to serve */
