@@ -565,7 +565,7 @@ do_pprof(struct req *q, int allocs)
 	struct target_list l;
 	struct snaps s = { 0 };
 	uint64_t heap_a = 0, heap_b = 0;
-	uint32_t flags = q->p.gc_given && q->p.gc ? CMD_FLAG_GC : 0;
+	uint32_t flags = q->p.gc_given && q->p.gc ? CMD_FLAG_SNAP_GC : 0;
 	char msg[512];
 	size_t i, n = 0;
 	int rc = select_targets(q, 1, &l);

@@ -108,8 +108,9 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 		if (!core_tracing())
 			return -ENOTCONN;
 		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
-		if (flags & CMD_FLAG_GC)
+		if (flags & CMD_FLAG_SNAP_GC)
 			core_gc_traced();
+		flags &= ~CMD_FLAG_SNAP_GC;
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
