@@ -47,7 +47,8 @@ struct fmt_pprof {
  *  - a function per (name, file), system name = name (the symbolizer
  *    gives demangled names only);
  *  - a mapping per (target, loaded object): range, build-id in hex, file
- *    offset 0 (not recorded by the tracer), has_functions/filenames/
+ *    offset 0 (not recorded by the tracer: the lowest PT_LOAD's, which
+ *    standard linkers put at the start of the file), has_functions/filenames/
  *    line_numbers/inline_frames true when one of its frames has them.
  * Returns 0, -ENOMEM, or -EINVAL when the snapshots do not match the set;
  * write errors stay in the sink.

@@ -613,11 +613,20 @@ do_pprof(struct req *q, int allocs)
 	return rc;
 }
 
+/* An agent publishes its heartbeat at least once a second: one silent for
+ * this long is stopped or hung, and asking it would only cost the wait. */
+#define HEARTBEAT_STALE_NS UINT64_C(3000000000)
+
 /* Every target with fresh status (CMD_STATUS, no snapshot): responding[i]
- * says whether v[i] answered.  On error the response is written. */
+ * says whether v[i] answered.  A target whose heartbeat is stale is not
+ * asked (a scrape of many targets must not wait 250 ms for each hung
+ * one); its figures are the last it published.  On error the response is
+ * written. */
 static int
 targets_status(struct req *q, struct target_list *l, int **responding)
 {
+	struct timespec ts;
+	uint64_t now;
 	size_t i;
 	int err = select_targets(q, 0, l);
 
@@ -629,9 +638,12 @@ targets_status(struct req *q, struct target_list *l, int **responding)
 		fail(q, 500, "out of memory", NULL, NULL, 0);
 		return -ENOMEM;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	for (i = 0; i < l->n; i++)
 		(*responding)[i] = l->v[i].alive &&
-				   target_refresh(q->cfg, &l->v[i]) == 0;
+			now - l->v[i].heartbeat_ns < HEARTBEAT_STALE_NS &&
+			target_refresh(q->cfg, &l->v[i]) == 0;
 	return 0;
 }
 
@@ -680,7 +692,8 @@ do_metrics(struct req *q)
 	for (r = 0; r < ROUTE_COUNT; r++)
 		for (i = 0; i < N_STATUS; i++)
 			if (counts[r][i]) {
-				c[nc].route = route_names[r];
+				c[nc].route = route_names[r] ?
+					route_names[r] : "unknown";
 				c[nc].status = count_status[i];
 				c[nc].n = counts[r][i];
 				nc++;
