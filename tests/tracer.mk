@@ -44,9 +44,10 @@ tests_t_blocks_CPPFLAGS = $(tracer_test_cppflags)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c \
 	tracer/guard.c
 tests_t_blocks_LDADD = -lpthread
-# includes tracer/fastunw.c, to reach its CFI reader
+# the CFI reader on its own, and the walker over it
 tests_t_cfi_CPPFLAGS = $(tracer_test_cppflags)
-tests_t_cfi_SOURCES = tests/t-cfi.c tracer/arena.c tracer/guard.c
+tests_t_cfi_SOURCES = tests/t-cfi.c tracer/cfi.c tracer/fastunw.c \
+	tracer/arena.c tracer/guard.c
 tests_t_cfi_LDADD = -lpthread
 # the lock-order check, compiled in whatever the configuration
 tests_t_guard_CPPFLAGS = $(tracer_test_cppflags) -DHAWK_DEBUG
