@@ -101,6 +101,10 @@ struct seg_info {
 	uint64_t dropped;
 	int32_t  last_error;
 	uint64_t heartbeat_ns;
+	uint32_t alloc_mode;       /* SEG_ALLOC_* (validated) */
+	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* NUL-ended */
+	uint64_t rss_bytes;        /* the process's resident memory */
+	uint64_t anon_bytes;       /* of which anonymous (not file, shared) */
 };
 
 /* Read and validate one segment file of directory `dirfd`. */

@@ -43,6 +43,14 @@ EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
-	tests/t-tracer-defer.sh
+	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)
+# the foreign-allocator fixture (jemalloc linked as a library)
+if HAVE_JEMALLOC
+check_PROGRAMS += tests/fixtures/tr-jemalloc
+tests_fixtures_tr_jemalloc_SOURCES = tests/fixtures/tr-jemalloc.c
+tests_fixtures_tr_jemalloc_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_jemalloc_LDFLAGS =
+tests_fixtures_tr_jemalloc_LDADD = -ljemalloc
+endif

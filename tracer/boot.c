@@ -2,7 +2,8 @@
 /*
  * boot.c - initialisation at load time and clean-up at exit.
  *
- * Order at load (constructor, guard set throughout): read the environment
+ * Order at load (constructor, guard set throughout): bind the interposed
+ * functions to the allocator they forward to (interpose.c), read the environment
  * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
  * per-thread cache, install the fork handlers, create the segment and the
  * agent, then start tracing if HAWK_TRACEMALLOC asks (every start first
@@ -99,6 +100,8 @@ boot_init(void)
 	uint32_t frames = 0;
 
 	guard_active = 1;
+	/* first: which allocator every malloc goes to from now on */
+	interpose_bind();
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");

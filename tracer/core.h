@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "segment.h"
 #include "blocks.h"
 #include "guard.h"
 #include "unwind.h"
@@ -51,9 +52,39 @@ struct core_hot {
 };
 extern struct core_hot core_hot __attribute__((visibility("hidden")));
 
-/* Point core_hot at the recording functions (on) or at glibc's (off);
- * defined in interpose.c. */
+/* Point core_hot at the recording functions (on) or at the allocator's
+ * (off); defined in interpose.c. */
 void interpose_set(int on) __attribute__((visibility("hidden")));
+
+/*
+ * The functions every interposed one forwards to: glibc's, or those of
+ * the allocator the program brings (interpose.c).  Before interpose_bind
+ * they are glibc's, through wrappers that note each block.
+ */
+struct interpose_real {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	void *(*memalign)(size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*usable_size)(void *);
+};
+extern struct interpose_real interpose_real
+	__attribute__((visibility("hidden")));
+
+/* Once at load, before anything is traced (boot.c): find the next
+ * definition of malloc; sets interpose_mode and interpose_provider and
+ * says on stderr when nothing can be traced. */
+void interpose_bind(void) __attribute__((visibility("hidden")));
+/* SEG_ALLOC_* (segment.h): glibc's, a foreign one traced, bypassed */
+extern int interpose_mode __attribute__((visibility("hidden")));
+/* the module of the allocator when it is not glibc's, else "" */
+extern char interpose_provider[SEG_ALLOC_PATH_MAX]
+	__attribute__((visibility("hidden")));
 
 /* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
 extern pthread_mutex_t core_ctl_lock;

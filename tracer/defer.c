@@ -5,12 +5,12 @@
  */
 #include "config.h"
 
+#include "core.h"
 #include "defer.h"
 
 #include <pthread.h>
 #include <stddef.h>
 
-extern void __libc_free(void *);
 
 __thread struct defer_q defer_q __attribute__((tls_model("initial-exec")));
 
@@ -31,7 +31,7 @@ drain(struct defer_q *q)
 					      __ATOMIC_SEQ_CST);
 
 		if (p)
-			__libc_free(p);
+			interpose_real.free(p);
 	}
 }
 
@@ -109,7 +109,7 @@ defer_take(void *p)
 		    __atomic_compare_exchange_n(&q->slot[i], &x, NULL, 0,
 						__ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED)) {
-			__libc_free(p);
+			interpose_real.free(p);
 			return;
 		}
 	}
