@@ -107,6 +107,14 @@ struct seg_info {
 	uint64_t anon_bytes;       /* of which anonymous (not file, shared) */
 };
 
+/* "glibc", "foreign" or "bypassed" for a SEG_ALLOC_* value. */
+static inline const char *
+seg_alloc_name(uint32_t mode)
+{
+	return mode == SEG_ALLOC_FOREIGN ? "foreign" :
+	       mode == SEG_ALLOC_BYPASSED ? "bypassed" : "glibc";
+}
+
 /* Read and validate one segment file of directory `dirfd`. */
 int seg_info_read(int dirfd, const char *file, struct seg_info *out,
 		  char *err, size_t errlen);

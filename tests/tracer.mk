@@ -46,6 +46,11 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)
+# a static binary `hawk run` must refuse (t-cli-run.sh)
+check_PROGRAMS += tests/fixtures/cli-static
+tests_fixtures_cli_static_SOURCES = tests/fixtures/cli-static.c
+tests_fixtures_cli_static_CFLAGS = $(BASE_CFLAGS)
+tests_fixtures_cli_static_LDFLAGS = -all-static
 # the foreign-allocator fixture (jemalloc linked as a library)
 if HAVE_JEMALLOC
 check_PROGRAMS += tests/fixtures/tr-jemalloc

@@ -4,7 +4,8 @@
  *
  * Order at load (constructor, guard set throughout): bind the interposed
  * functions to the allocator they forward to (interpose.c), read the environment
- * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
+ * (HAWK_DIR, HAWK_NAME unless HAWK_NAME_PID names another process,
+ * HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
  * per-thread cache, install the fork handlers, create the segment and the
  * agent, then start tracing if HAWK_TRACEMALLOC asks (every start first
  * warms libunwind up, once: a process that never traces does not pay it).  Allocations
@@ -68,6 +69,25 @@ copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* HAWK_NAME applies unless HAWK_NAME_PID names another process (hawk run
+ * --name: the name is the process it exec'd and its fork children's,
+ * which keep it in memory, not that of a program exec'd later). */
+static int
+name_is_ours(void)
+{
+	const char *s = getenv("HAWK_NAME_PID");
+	long v = 0;
+
+	if (!s || !*s)
+		return 1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000000L)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v == (long)getpid();
+}
+
 static void
 read_group(const char *name)
 {
@@ -105,7 +125,7 @@ boot_init(void)
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");
-	if (!s || !*s)
+	if (!s || !*s || !name_is_ours())
 		s = program_invocation_short_name;
 	copy_str(agent_name, sizeof(agent_name), s ? s : "");
 	s = getenv("HAWK_GROUP");
