@@ -38,11 +38,17 @@ select_one(const struct seg_info *info, void *arg)
 	size_t cap;
 	void *p;
 
-	if (!config_uid_allowed(a->c, info->uid) ||
-	    (a->pid && info->pid != a->pid) ||
+	if ((a->pid && info->pid != a->pid) ||
 	    (a->name[0] && strcmp(info->name, a->name) != 0) ||
 	    (a->live_only && !info->alive))
 		return 0;
+	if (!config_uid_allowed(a->c, info->uid)) {
+		if (!l->n_refused++) {
+			l->refused_pid = info->pid;
+			l->refused_uid = info->uid;
+		}
+		return 0;
+	}
 	if (l->n == l->cap) {
 		cap = l->cap ? l->cap * 2 : 16;
 		p = realloc(l->v, cap * sizeof(*l->v));
