@@ -4,6 +4,7 @@
 # X_LDFLAGS empty); the table unit tests do get the sanitizers.
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
+	tests/fixtures/tr-creds \
 	tests/t-intern \
 	tests/t-blocks tests/t-cfi
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
@@ -24,6 +25,9 @@ tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
 tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere
+tests_fixtures_tr_creds_SOURCES = tests/fixtures/tr-creds.c
+tests_fixtures_tr_creds_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_creds_LDFLAGS =
 tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_link_LDFLAGS =
@@ -43,7 +47,8 @@ EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
-	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh
+	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
+	tests/t-tracer-creds.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)

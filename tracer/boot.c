@@ -157,8 +157,8 @@ boot_init(void)
 	blocks_reset(0);
 	if (fork_init() < 0)
 		agent_msg("pthread_atfork failed", "", "");
-	agent_start();
-	if (frames) {
+	/* without a segment nobody could see or stop it: no tracing */
+	if (agent_start() == 0 && frames) {
 		pthread_mutex_lock(&core_ctl_lock);
 		core_start(frames, 0);
 		agent_publish_status();

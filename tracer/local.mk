@@ -11,7 +11,8 @@ tracer_libhawk_la_SOURCES = \
 	tracer/core.h tracer/core.c tracer/defer.h tracer/defer.c \
 	tracer/interpose.c tracer/interpose_cxx.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
-	tracer/agent.h tracer/agent.c tracer/fork.c tracer/boot.c tracer/api.c
+	tracer/agent.h tracer/agent.c tracer/fork.c tracer/boot.c tracer/api.c \
+	tracer/creds.c
 # -fno-plt: the off path jumps to glibc through the GOT directly
 tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden -fno-plt \
 	$(UNWIND_CFLAGS)
