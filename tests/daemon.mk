@@ -4,7 +4,9 @@
 # a responder running as www-data.  Each skips, saying why, when it is
 # not root, in the sanitizer build, or when its daemon is not installed.
 # SPDX-License-Identifier: MIT
-daemon_tests = tests/t-daemon-php-fpm.sh
+daemon_tests = tests/t-daemon-php-fpm.sh tests/t-daemon-nginx.sh \
+	tests/t-daemon-apache.sh tests/t-daemon-redis.sh
 dist_check_SCRIPTS += $(daemon_tests)
 TESTS += $(daemon_tests)
-EXTRA_DIST += tests/daemon-lib.sh tests/fixtures/daemon/leak.php
+EXTRA_DIST += tests/daemon-lib.sh tests/fixtures/daemon/leak.php \
+	tests/fixtures/mod_hawkleak.c
