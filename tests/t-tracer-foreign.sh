@@ -1,14 +1,66 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# t-tracer-foreign.sh - a program that brings its own allocator (jemalloc,
-# linked as a library): libhawk forwards to it instead of swapping it for
-# glibc's, says so in the status, traces malloc and jemalloc's own
-# mallocx/rallocx/xallocx/dallocx/sdallocx exactly, 8-aligned blocks too.
+# t-tracer-foreign.sh - programs that bring their own allocator: one in the
+# executable (nothing can be traced: said in the status and on stderr);
+# python3 (non-PIE: its `malloc` is a canonical PLT entry, not its own)
+# with and without PYTHONMALLOC=malloc; jemalloc linked as a library:
+# libhawk forwards to it instead of swapping it for glibc's, says so in the
+# status, traces malloc and jemalloc's own mallocx/rallocx/xallocx/dallocx/
+# sdallocx exactly, 8-aligned blocks too.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
 
+# ---- an executable that defines malloc: nothing can be traced, said once
+fx_start "$fxdir/tr-ownmalloc" HAWK_TRACEMALLOC=8
+is "$fx_ready" ready "own-malloc program started under libhawk"
+is "$(fx malloc)" "ok 100" "its malloc gets every call (libhawk does not take them)"
+st=$(hd $fx_pid status)
+is "$(field alloc "$st") $(field alloc_path "$st")" "2 $fxdir/tr-ownmalloc" \
+	"status: bypassed, naming the executable"
+fx_stop
+is "$(cat "$tmpdir/err$fx_n")" \
+	"hawk: malloc comes from $fxdir/tr-ownmalloc, not from libhawk: nothing will be traced" \
+	"said once on stderr"
+
+# ---- a non-PIE executable that takes malloc's address (python3: a
+# canonical PLT entry, not a definition) is traced as usual; with
+# PYTHONMALLOC=malloc its small objects are malloc blocks (pymalloc's
+# arenas otherwise): bytes(100) is 100 + 33 bytes
+py=/usr/bin/python3
+pyscript='import sys
+keep = []
+print("ready", flush=True)
+for line in sys.stdin:
+    if line.startswith("hold"):
+        keep = [bytes(100) for i in range(10000)]
+        print("ok", flush=True)
+    elif line.startswith("exit"):
+        break'
+if [ -x $py ]; then
+	for m in pymalloc:0 malloc:10000; do
+		fx_start $py HAWK_TRACEMALLOC=8 PYTHONMALLOC=${m%:*} -- -c "$pyscript"
+		fx hold >/dev/null
+		st=$(hd $fx_pid status)
+		n=$("$hd_bin" --sizes "$hdir" $fx_pid snapshot | sed -n 's/^  sizes //p' |
+			tr ' ' '\n' | grep -c '^133$')
+		is "$(field alloc "$st"):$n" "0:${m#*:}" \
+			"python3 PYTHONMALLOC=${m%:*}: glibc's malloc, ${m#*:} blocks of 133 bytes for 10000 bytes(100)"
+		fx_stop
+		is "$(cat "$tmpdir/err$fx_n")" "" "... nothing said on stderr"
+	done
+else
+	skip "no /usr/bin/python3"
+	skip "no /usr/bin/python3"
+	skip "no /usr/bin/python3"
+	skip "no /usr/bin/python3"
+fi
+
+# ---- jemalloc linked as a library: traced through it
 prog="$fxdir/tr-jemalloc"
-[ -x "$prog" ] || skip_all "tests/fixtures/tr-jemalloc not built (libjemalloc-dev)"
+if [ ! -x "$prog" ]; then
+	skip "tests/fixtures/tr-jemalloc not built (libjemalloc-dev)"
+	done_testing
+fi
 
 # the reference: jemalloc's size class of 4000 bytes, without libhawk
 ref=$(echo "usable 4000" | "$prog" | sed -n 2p)
@@ -68,6 +120,5 @@ is $? 0 "stop"
 fx_stop
 is $? 0 "fixture exited 0"
 is "$(grep -c . "$tmpdir/err$fx_n")" 0 "nothing said on stderr"
-ls "$hdir" | grep -q . && diag "left: $(ls "$hdir")"
 is "$(ls "$hdir")" "" "exit removed the segment"
 done_testing

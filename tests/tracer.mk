@@ -56,6 +56,11 @@ check_PROGRAMS += tests/fixtures/cli-static
 tests_fixtures_cli_static_SOURCES = tests/fixtures/cli-static.c
 tests_fixtures_cli_static_CFLAGS = $(BASE_CFLAGS)
 tests_fixtures_cli_static_LDFLAGS = -all-static
+# an executable that defines malloc itself (t-tracer-foreign.sh)
+check_PROGRAMS += tests/fixtures/tr-ownmalloc
+tests_fixtures_tr_ownmalloc_SOURCES = tests/fixtures/tr-ownmalloc.c
+tests_fixtures_tr_ownmalloc_CFLAGS = $(BASE_CFLAGS) -O0
+tests_fixtures_tr_ownmalloc_LDFLAGS = -rdynamic
 # the foreign-allocator fixture (jemalloc linked as a library)
 if HAVE_JEMALLOC
 check_PROGRAMS += tests/fixtures/tr-jemalloc

@@ -38,6 +38,8 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -392,6 +394,21 @@ provider_name(void *fn)
 	strncpy(interpose_provider, path, sizeof(interpose_provider) - 1);
 }
 
+/* 1 if fn is a function a module defines, 0 if it is only the canonical
+ * PLT entry of a non-PIE executable that takes a function's address
+ * (python3's `malloc`: an undefined symbol with a value, whose calls go
+ * through the PLT to the real definition, ours) */
+static int
+defines(void *fn)
+{
+	Dl_info di;
+	const ElfW(Sym) *sym = NULL;
+
+	if (!dladdr1(fn, &di, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+		return 1;
+	return sym->st_shndx != SHN_UNDEF;
+}
+
 /* 1 if a and b are in the same loaded module */
 static int
 same_module(void *a, void *b)
@@ -411,7 +428,8 @@ interpose_bind(void)
 	struct interpose_real fx;
 
 	jx_bind();
-	if (first_malloc && !same_module(first_malloc, (void *)interpose_bind)) {
+	if (first_malloc && !same_module(first_malloc, (void *)interpose_bind) &&
+	    defines(first_malloc)) {
 		/* the executable (or a library before us) defines malloc:
 		 * the program's calls never reach libhawk */
 		interpose_mode = SEG_ALLOC_BYPASSED;
