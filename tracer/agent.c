@@ -27,12 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "control.h"
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
+uint32_t agent_alloc_mode;
+char agent_alloc_path[SEG_ALLOC_PATH_MAX];
 mode_t agent_mode = 0600;
 gid_t agent_gid = (gid_t)-1;
 
@@ -132,10 +134,9 @@ agent_publish_status(void)
 		return;
 	core_get_status(&st);
 	read_statm(h);
-	h->alloc_mode = (uint32_t)interpose_mode;
-	if (!h->alloc_path[0] && interpose_provider[0])
-		memcpy(h->alloc_path, interpose_provider,
-		       sizeof(h->alloc_path));
+	h->alloc_mode = agent_alloc_mode;
+	if (!h->alloc_path[0] && agent_alloc_path[0])
+		memcpy(h->alloc_path, agent_alloc_path, sizeof(h->alloc_path));
 	h->frames = st.frames;
 	h->traced_current = st.current;
 	h->traced_peak = st.peak;
@@ -188,12 +189,12 @@ agent_main(void *arg)
 	while (!atomic_load(&quit)) {
 		int rc;
 
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_reap_error();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
@@ -202,12 +203,12 @@ agent_main(void *arg)
 			struct seg_header *h = agent_seg.h;
 			uint32_t seq = 0;
 
-			pthread_mutex_lock(&core_ctl_lock);
+			core_ctl_take();
 			core_reap_error();
 			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
 				     &seq);
 			agent_publish_status();
-			pthread_mutex_unlock(&core_ctl_lock);
+			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
 		} else if (rc < 0) {
 			/* the mapping is unusable: nothing more to serve */

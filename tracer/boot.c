@@ -33,9 +33,11 @@
 #include "agent.h"
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
-#include "intern.h"
+#include "control.h"
 #include "fastunw.h"
+#include "fork.h"
+#include "intern.h"
+#include "interpose.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -122,6 +124,9 @@ boot_init(void)
 	guard_active = 1;
 	/* first: which allocator every malloc goes to from now on */
 	interpose_bind();
+	agent_alloc_mode = (uint32_t)interpose_mode;
+	copy_str(agent_alloc_path, sizeof(agent_alloc_path),
+		 interpose_provider);
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");
@@ -152,6 +157,7 @@ boot_init(void)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
 	core_init();
+	core_hooks_init(&core_hot, &interpose_rec);
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);
@@ -159,10 +165,10 @@ boot_init(void)
 		agent_msg("pthread_atfork failed", "", "");
 	/* without a segment nobody could see or stop it: no tracing */
 	if (agent_start() == 0 && frames) {
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_start(frames, 0);
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 	}
 	guard_active = 0;
 }

@@ -6,10 +6,11 @@
  *
  * - thin: switch check -> real call -> one core call;
  * - malloc, calloc, realloc and free are one indirect jump through
- *   core_hot (core.h): straight to the allocator while tracing is off
- *   (one instruction per call), to the recording function below while
- *   on; the other functions cost one load and one predictable branch of
- *   the switch before the tail call through interpose_real;
+ *   core_hot (interpose.h), which control.c switches: straight to the
+ *   allocator while tracing is off (one instruction per call), to the
+ *   recording function below while on; the other functions cost one load
+ *   and one predictable branch of the switch before the tail call through
+ *   interpose_real;
  * - each function forwards to the next definition of its own name after
  *   libhawk in symbol lookup order, which is what the program would call
  *   without libhawk: glibc's (bound at link time to its exported
@@ -47,6 +48,8 @@
 
 #include "agent.h"
 #include "core.h"
+#include "defer.h"
+#include "interpose.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -359,24 +362,30 @@ rec_realloc(void *old, size_t size)
 	return p;
 }
 
+/* glibc's functions (noting each block) until interpose_bind, then the
+ * allocator's until a start (control.c switches the entries, and takes
+ * them as its "off" set once interpose_bind has run: boot.c) */
 struct core_hot core_hot = {
 	early_malloc, early_calloc, early_realloc, early_free
 };
 
-void
-interpose_set(int on)
+const struct core_hot interpose_rec = {
+	rec_malloc, rec_calloc, rec_realloc, rec_free
+};
+
+/* The off entries of core_hot: interpose_real's (before any start). */
+static void
+set_off_entries(void)
 {
-	__atomic_store_n(&core_hot.malloc,
-			 on ? rec_malloc : interpose_real.malloc,
+	__atomic_store_n(&core_hot.malloc, interpose_real.malloc,
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.calloc,
-			 on ? rec_calloc : interpose_real.calloc,
+	__atomic_store_n(&core_hot.calloc, interpose_real.calloc,
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.realloc,
-			 on ? rec_realloc : interpose_real.realloc,
+	__atomic_store_n(&core_hot.realloc, interpose_real.realloc,
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.free, on ? rec_free : interpose_real.free,
+	__atomic_store_n(&core_hot.free, interpose_real.free,
 			 __ATOMIC_RELAXED);
+	defer_release = interpose_real.free;
 }
 
 static void jx_bind(void);
@@ -446,7 +455,7 @@ interpose_bind(void)
 		interpose_real.memalign = __libc_memalign;
 		interpose_real.valloc = __libc_valloc;
 		interpose_real.pvalloc = __libc_pvalloc;
-		interpose_set(0);
+		set_off_entries();
 		return;
 	}
 
@@ -489,7 +498,7 @@ interpose_bind(void)
 	interpose_real.realloc = fx_realloc_checked;
 	interpose_real.free = fx_free_checked;
 	interpose_real.usable_size = fx_usable_checked;
-	interpose_set(0);
+	set_off_entries();
 }
 
 /* ---- the exported functions --------------------------------------- */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "interpose.h"
 
 
 typedef void (*new_handler_fn)(void);
