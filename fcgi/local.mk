@@ -13,7 +13,7 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/fmt_flame.c fcgi/fmt_flame.h \
 	fcgi/fmt_page.c fcgi/fmt_page.h \
 	fcgi/params.c fcgi/params.h \
-	fcgi/route.c fcgi/route.h \
+	fcgi/route.c fcgi/route.h fcgi/route_status.c fcgi/route_status.h \
 	fcgi/config.c fcgi/fcgi_config.h
 nodist_fcgi_libresponder_la_SOURCES = fcgi/profile.pb-c.c fcgi/profile.pb-c.h \
 	fcgi/flame_html.c

@@ -20,4 +20,5 @@ include tests/tracer.mk
 include tests/fcgi.mk
 include tests/sym.mk
 include tests/e2e.mk
+include tests/daemon.mk
 include tests/pprof.mk
