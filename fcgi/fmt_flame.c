@@ -20,6 +20,7 @@
 #include <uthash.h>
 
 #include "fmt_flame.h"
+#include "keymap.h"
 
 #define DATA_MARKER "/*HAWK-DATA*/"
 
@@ -28,98 +29,6 @@ static const char *
 frame_name(const struct st_frame *f)
 {
 	return f->function[0] ? f->function : f->file;
-}
-
-struct fold {
-	char *key;
-	uint64_t bytes;
-	UT_hash_handle hh;
-};
-
-static int
-fold_cmp(struct fold *a, struct fold *b)
-{
-	return strcmp(a->key, b->key);
-}
-
-/* Append name to *buf at *len, ';' and line breaks replaced by '_'. */
-static int
-append(char **buf, size_t *len, size_t *cap, const char *name, int sep)
-{
-	size_t n = strlen(name), i;
-	char *p;
-
-	if (*len + n + 2 > *cap) {
-		size_t c = *cap ? *cap : 256;
-
-		while (c < *len + n + 2)
-			c *= 2;
-		p = realloc(*buf, c);
-		if (!p)
-			return -ENOMEM;
-		*buf = p;
-		*cap = c;
-	}
-	if (sep)
-		(*buf)[(*len)++] = ';';
-	for (i = 0; i < n; i++)
-		(*buf)[(*len)++] = name[i] == ';' || name[i] == '\n' ||
-				   name[i] == '\r' ? '_' : name[i];
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
-int
-fmt_collapsed(const struct st_set *set, const struct st_filter *f,
-	      struct sink *out)
-{
-	struct fold *folds = NULL, *e, *tmp;
-	const struct st_trace *t;
-	const uint32_t *ids;
-	uint8_t *verdict = NULL;
-	char *buf = NULL;
-	size_t len, cap = 0, i;
-	uint32_t k;
-	int err = st_filter_eval(set, f, &verdict);
-
-	for (i = 0; i < set->n_traces && !err; i++) {
-		t = &set->traces[i];
-		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
-			continue;
-		ids = set->ids + t->ids_off;
-		len = 0;
-		for (k = t->nframes; k-- > 0 && !err;)
-			err = append(&buf, &len, &cap,
-				     frame_name(&set->frames[ids[k]]),
-				     k + 1 != t->nframes);
-		if (err)
-			break;
-		HASH_FIND(hh, folds, buf, len, e);
-		if (!e) {
-			e = calloc(1, sizeof(*e));
-			if (!e || !(e->key = strdup(buf))) {
-				free(e);
-				err = -ENOMEM;
-				break;
-			}
-			HASH_ADD_KEYPTR(hh, folds, e->key, len, e);
-		}
-		e->bytes += t->size;
-	}
-	if (!err) {
-		HASH_SORT(folds, fold_cmp);
-		for (e = folds; e; e = e->hh.next)
-			sink_printf(out, "%s %llu\n", e->key,
-				    (unsigned long long)e->bytes);
-	}
-	HASH_ITER(hh, folds, e, tmp) {
-		HASH_DEL(folds, e);
-		free(e->key);
-		free(e);
-	}
-	free(buf);
-	free(verdict);
-	return err;
 }
 
 /* ------------------------------------------------------------ the page */
@@ -133,16 +42,6 @@ struct node {
 
 #define LINE_MIXED UINT32_MAX
 
-struct child_key {
-	uint32_t parent, name, file;
-};
-
-struct child {
-	struct child_key k;
-	uint32_t node;
-	UT_hash_handle hh;
-};
-
 struct str {
 	const char *s;
 	uint32_t idx;
@@ -152,7 +51,9 @@ struct str {
 struct tree {
 	struct node *v;
 	size_t n, cap;
-	struct child *children;
+	struct keymap children;    /* (parent, name << 32 | file) -> node */
+	uint64_t *frame_key;       /* per set frame id: name << 32 | file,
+				      UINT64_MAX until first seen */
 	struct str *strs;
 	const char **str_v;
 	size_t n_str, cap_str;
@@ -178,38 +79,38 @@ grow(void **v, size_t *cap, size_t need, size_t size)
 
 static int64_t str_idx(struct tree *tr, const char *s);
 
-/* The child of `parent` for frame f (made when new); -1 on ENOMEM. */
+/* The child of `parent` for frame `id` of set (made when new); -1 on
+ * ENOMEM. */
 static int64_t
-child(struct tree *tr, uint32_t parent, const struct st_frame *f)
+child(struct tree *tr, const struct st_set *set, uint32_t parent,
+      uint32_t id)
 {
-	struct child_key k;
-	struct child *c;
-	int64_t name = str_idx(tr, frame_name(f)), file = str_idx(tr, f->file);
+	const struct st_frame *f = &set->frames[id];
+	uint64_t key = tr->frame_key[id], node;
+	int64_t name, file;
 
-	if (name < 0 || file < 0)
-		return -1;
-	k.parent = parent;
-	k.name = (uint32_t)name;
-	k.file = (uint32_t)file;
-	HASH_FIND(hh, tr->children, &k, sizeof(k), c);
-	if (c) {
-		if (tr->v[c->node].line != f->line)
-			tr->v[c->node].line = LINE_MIXED;
-		return c->node;
+	if (key == UINT64_MAX) {
+		name = str_idx(tr, frame_name(f));
+		file = str_idx(tr, f->file);
+		if (name < 0 || file < 0)
+			return -1;
+		key = tr->frame_key[id] = (uint64_t)name << 32 |
+					  (uint64_t)file;
+	}
+	if (keymap_get(&tr->children, parent, key, &node)) {
+		if (tr->v[node].line != f->line)
+			tr->v[node].line = LINE_MIXED;
+		return (int64_t)node;
 	}
 	if (grow((void **)&tr->v, &tr->cap, tr->n + 1, sizeof(*tr->v)) ||
-	    !(c = calloc(1, sizeof(*c))))
+	    keymap_put(&tr->children, parent, key, tr->n))
 		return -1;
-	c->k = k;
-	c->node = (uint32_t)tr->n;
 	memset(&tr->v[tr->n], 0, sizeof(tr->v[tr->n]));
 	tr->v[tr->n].parent = parent;
-	tr->v[tr->n].name = k.name;
-	tr->v[tr->n].file = k.file;
+	tr->v[tr->n].name = (uint32_t)(key >> 32);
+	tr->v[tr->n].file = (uint32_t)key;
 	tr->v[tr->n].line = f->line;
-	tr->n++;
-	HASH_ADD(hh, tr->children, k, sizeof(k), c);
-	return c->node;
+	return (int64_t)tr->n++;
 }
 
 static int64_t
@@ -259,13 +160,10 @@ json_str(struct sink *out, const char *s)
 static void
 tree_free(struct tree *tr)
 {
-	struct child *c, *ct;
 	struct str *s, *st;
 
-	HASH_ITER(hh, tr->children, c, ct) {
-		HASH_DEL(tr->children, c);
-		free(c);
-	}
+	keymap_free(&tr->children);
+	free(tr->frame_key);
 	HASH_ITER(hh, tr->strs, s, st) {
 		HASH_DEL(tr->strs, s);
 		free(s);
@@ -287,6 +185,12 @@ build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
 
 	if (!err && grow((void **)&tr->v, &tr->cap, 1, sizeof(*tr->v)))
 		err = -ENOMEM;
+	if (!err && !(tr->frame_key = malloc((set->n_frames + 1) *
+					     sizeof(*tr->frame_key))))
+		err = -ENOMEM;
+	if (!err)
+		memset(tr->frame_key, 0xff, (set->n_frames + 1) *
+		       sizeof(*tr->frame_key));
 	if (!err) {
 		memset(&tr->v[0], 0, sizeof(tr->v[0]));   /* the root */
 		tr->n = 1;
@@ -300,8 +204,7 @@ build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
 		tr->v[0].blocks += t->count;
 		cur = 0;
 		for (k = t->nframes; k-- > 0;) {
-			cur = child(tr, (uint32_t)cur,
-				    &set->frames[ids[k]]);
+			cur = child(tr, set, (uint32_t)cur, ids[k]);
 			if (cur < 0) {
 				err = -ENOMEM;
 				break;
@@ -361,4 +264,125 @@ fmt_flamegraph(const struct fmt_flame *fl, struct sink *out)
 	sink_puts(out, mark + strlen(DATA_MARKER));
 	tree_free(&tr);
 	return 0;
+}
+
+/* ------------------------------------------------------- folded stacks */
+
+/* A distinct stack: the name indices of its frames, oldest first. */
+struct fold {
+	uint32_t *key;
+	size_t n;
+	uint64_t bytes;
+	UT_hash_handle hh;
+};
+
+/* Append name to *buf at *len, ';' and line breaks replaced by '_'. */
+static int
+append(char **buf, size_t *len, size_t *cap, const char *name, int sep)
+{
+	size_t n = strlen(name), i;
+	char *p;
+
+	if (*len + n + 2 > *cap) {
+		size_t c = *cap ? *cap : 256;
+
+		while (c < *len + n + 2)
+			c *= 2;
+		p = realloc(*buf, c);
+		if (!p)
+			return -ENOMEM;
+		*buf = p;
+		*cap = c;
+	}
+	if (sep)
+		(*buf)[(*len)++] = ';';
+	for (i = 0; i < n; i++)
+		(*buf)[(*len)++] = name[i] == ';' || name[i] == '\n' ||
+				   name[i] == '\r' ? '_' : name[i];
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int
+fmt_collapsed(const struct st_set *set, const struct st_filter *f,
+	      struct sink *out)
+{
+	struct fold *folds = NULL, *e, *tmp;
+	const struct st_trace *t;
+	const uint32_t *ids;
+	struct tree names;         /* only its string table */
+	uint32_t *name_of = NULL, *key = NULL;
+	uint8_t *verdict = NULL;
+	char *buf = NULL;
+	size_t len, cap = 0, i, cap_key = 0, n;
+	int64_t x;
+	uint32_t k;
+	int err = st_filter_eval(set, f, &verdict);
+
+	memset(&names, 0, sizeof(names));
+	if (!err && !(name_of = malloc((set->n_frames + 1) *
+				       sizeof(*name_of))))
+		err = -ENOMEM;
+	if (!err)
+		memset(name_of, 0xff, (set->n_frames + 1) * sizeof(*name_of));
+	/* aggregate by the frames' name indices (short keys, no strings) */
+	for (i = 0; i < set->n_traces && !err; i++) {
+		t = &set->traces[i];
+		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
+			continue;
+		ids = set->ids + t->ids_off;
+		if (grow((void **)&key, &cap_key, t->nframes, sizeof(*key))) {
+			err = -ENOMEM;
+			break;
+		}
+		for (n = 0, k = t->nframes; k-- > 0; n++) {
+			if (name_of[ids[k]] == UINT32_MAX) {
+				x = str_idx(&names,
+					    frame_name(&set->frames[ids[k]]));
+				if (x < 0) {
+					err = -ENOMEM;
+					break;
+				}
+				name_of[ids[k]] = (uint32_t)x;
+			}
+			key[n] = name_of[ids[k]];
+		}
+		if (err)
+			break;
+		HASH_FIND(hh, folds, key, n * sizeof(*key), e);
+		if (!e) {
+			e = calloc(1, sizeof(*e));
+			if (!e || !(e->key = malloc(n * sizeof(*key)))) {
+				free(e);
+				err = -ENOMEM;
+				break;
+			}
+			memcpy(e->key, key, n * sizeof(*key));
+			e->n = n;
+			HASH_ADD_KEYPTR(hh, folds, e->key, n * sizeof(*key), e);
+		}
+		e->bytes += t->size;
+	}
+	/* in the order the stacks first appear (the tools sort as they
+	 * need) */
+	for (e = folds; e && !err; e = e->hh.next) {
+		len = 0;
+		for (n = 0; n < e->n && !err; n++)
+			err = append(&buf, &len, &cap, names.str_v[e->key[n]],
+				     n != 0);
+		if (!err)
+			sink_printf(out, "%s %llu\n", buf,
+				    (unsigned long long)e->bytes);
+	}
+	HASH_ITER(hh, folds, e, tmp) {
+		HASH_DEL(folds, e);
+		free(e->key);
+		free(e);
+	}
+	tree_free(&names);
+	free(name_of);
+	free(key);
+	free(buf);
+	free(verdict);
+	return err;
 }

@@ -14,8 +14,9 @@
 /*
  * One line per distinct stack of the ST_NEW traces that pass `f`:
  * "oldest;...;most recent BYTES", frames named by function (by file when
- * the function is unknown), several targets merged, lines sorted.  The
- * input of flamegraph.pl, inferno and speedscope.  Returns 0 or -ENOMEM.
+ * the function is unknown), several targets merged, in the order the
+ * stacks first appear.  The input of flamegraph.pl, inferno and
+ * speedscope (which sort as they need).  Returns 0 or -ENOMEM.
  */
 int fmt_collapsed(const struct st_set *set, const struct st_filter *f,
 		  struct sink *out);

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "fmt_pprof.h"
+#include "keymap.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
@@ -66,23 +67,12 @@ struct map_ent {
 	UT_hash_handle hh;
 };
 
-struct loc_key {
-	uint32_t target;
-	uint32_t nlines;
-	uint64_t addr;
-};
-struct loc_ent {
-	struct loc_key k;
-	uint64_t id;
-	UT_hash_handle hh;
-};
-
 struct smp_ent {
 	uint64_t *locs;            /* key: n location ids, leaf first */
 	size_t n;
+	uint64_t hash;
 	int32_t pid;
 	int64_t v[NVALUES];
-	UT_hash_handle hh;
 };
 
 /* Strings made here (build-ids in hex), freed at the end. */
@@ -102,11 +92,14 @@ struct builder {
 	struct map_ent *maps;
 	pb_mapping **map_v;
 	size_t n_map, cap_map;
-	struct loc_ent *locs;
+	struct keymap locs;        /* (addr, target << 32 | lines) -> id */
+	struct keymap depths;      /* (snapshot, addr) -> frames there */
 	pb_location **loc_v;
 	size_t n_loc, cap_loc;
-	struct smp_ent *smps;
-	size_t n_smp;
+	struct smp_ent *smp_v;     /* in the order first seen */
+	size_t n_smp, cap_smp;
+	uint32_t *smp_tab;         /* open addressing: index + 1, 0 = free */
+	size_t smp_size;
 	struct owned *owned;
 	uint64_t *tmp;             /* location ids of the trace at hand */
 	size_t cap_tmp;
@@ -287,32 +280,23 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
        uint64_t addr, const uint32_t *ids, uint32_t n)
 {
 	const struct st_frame *f;
-	struct loc_key k;
-	struct loc_ent *e;
+	uint64_t id, k2 = (uint64_t)t << 32 | n;
 	pb_location *pl;
 	pb_line *lines;
 	int64_t mid;
 	uint32_t i;
 
-	memset(&k, 0, sizeof(k));
-	k.target = t;
-	k.nlines = n;
-	k.addr = addr;
-	HASH_FIND(hh, b->locs, &k, sizeof(k), e);
-	if (e)
-		return e->id;
+	if (keymap_get(&b->locs, addr, k2, &id))
+		return id;
 	mid = map_id(b, snap, t, addr ? addr - 1 : 0);
 	if (mid < 0 || grow((void **)&b->loc_v, &b->cap_loc, b->n_loc + 1,
-			    sizeof(*b->loc_v)) ||
-	    !(e = calloc(1, sizeof(*e))))
+			    sizeof(*b->loc_v)))
 		return 0;
 	/* one allocation: the location, its line pointers, its lines */
 	pl = calloc(1, sizeof(*pl) + n * (sizeof(pb_line *) +
 					  sizeof(pb_line)));
-	if (!pl) {
-		free(e);
+	if (!pl)
 		return 0;
-	}
 	perftools__profiles__location__init(pl);
 	pl->line = (pb_line **)(pl + 1);
 	lines = (pb_line *)(pl->line + n);
@@ -323,7 +307,6 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
 		lines[i].line = f->line;
 		if (!lines[i].function_id) {
 			free(pl);
-			free(e);
 			return 0;
 		}
 		pl->line[i] = &lines[i];
@@ -331,14 +314,15 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
 			map_flags(b, (uint64_t)mid, f, n);
 	}
 	pl->n_line = n;
-	e->k = k;
-	e->id = b->n_loc + 1;
-	pl->id = e->id;
+	pl->id = b->n_loc + 1;
 	pl->mapping_id = (uint64_t)mid;
 	pl->address = addr ? addr - 1 : 0;
+	if (keymap_put(&b->locs, addr, k2, pl->id)) {
+		free(pl);
+		return 0;
+	}
 	b->loc_v[b->n_loc++] = pl;
-	HASH_ADD(hh, b->locs, k, sizeof(k), e);
-	return e->id;
+	return pl->id;
 }
 
 /* Add (or merge into) the sample of locations b->tmp[0..n). */
@@ -346,33 +330,82 @@ static int
 add_sample(struct builder *b, size_t n, int32_t pid, int sign,
 	   const struct st_trace *t)
 {
-	struct smp_ent *e;
-	size_t kl = n * sizeof(uint64_t);
+	struct smp_ent *e = NULL;
+	size_t kl = n * sizeof(uint64_t), i, j;
+	uint64_t h = n;
 
-	HASH_FIND(hh, b->smps, b->tmp, kl, e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e || !(e->locs = malloc(kl))) {
-			free(e);
+	for (i = 0; i < n; i++) {
+		h = (h ^ b->tmp[i]) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
+	}
+	if ((b->n_smp + 1) * 2 > b->smp_size) {
+		size_t size = b->smp_size ? b->smp_size * 2 : 4096;
+		uint32_t *tab = calloc(size, sizeof(*tab));
+
+		if (!tab)
 			return -ENOMEM;
+		for (i = 0; i < b->n_smp; i++) {
+			for (j = b->smp_v[i].hash & (size - 1); tab[j];
+			     j = (j + 1) & (size - 1))
+				;
+			tab[j] = (uint32_t)i + 1;
 		}
+		free(b->smp_tab);
+		b->smp_tab = tab;
+		b->smp_size = size;
+	}
+	for (j = h & (b->smp_size - 1); b->smp_tab[j];
+	     j = (j + 1) & (b->smp_size - 1)) {
+		e = &b->smp_v[b->smp_tab[j] - 1];
+		if (e->hash == h && e->n == n &&
+		    memcmp(e->locs, b->tmp, kl) == 0)
+			break;
+		e = NULL;
+	}
+	if (!e) {
+		if (grow((void **)&b->smp_v, &b->cap_smp, b->n_smp + 1,
+			 sizeof(*b->smp_v)))
+			return -ENOMEM;
+		e = &b->smp_v[b->n_smp];
+		memset(e, 0, sizeof(*e));
+		if (!(e->locs = malloc(kl ? kl : 1)))
+			return -ENOMEM;
 		memcpy(e->locs, b->tmp, kl);
 		e->n = n;
+		e->hash = h;
 		e->pid = pid;
-		HASH_ADD_KEYPTR(hh, b->smps, e->locs, kl, e);
-		b->n_smp++;
+		b->smp_tab[j] = (uint32_t)++b->n_smp;
 	}
 	e->v[0] += sign * (int64_t)t->count;
 	e->v[1] += sign * (int64_t)t->size;
 	return 0;
 }
 
-/* The samples of the traces of snapshot snap, which are set traces
+/* How many frames addr of snapshot number si expanded to (the callback,
+ * asked once per address), or -ENOMEM. */
+static int
+depth_of(struct builder *b, size_t si, const struct snap *snap,
+	 uint64_t addr)
+{
+	uint64_t d;
+	int n;
+
+	if (keymap_get(&b->depths, si, addr, &d))
+		return (int)d;
+	n = b->p->depth(b->p->depth_arg, snap, addr);
+	if (n < 1)
+		n = 1;
+	if (keymap_put(&b->depths, si, addr, (uint64_t)n))
+		return -ENOMEM;
+	return n;
+}
+
+/* The samples of the traces of snapshot number si, which are set traces
  * [*ti, *ti + n_traces). */
 static int
-add_snap(struct builder *b, const struct snap *snap, size_t *ti,
-	 const uint8_t *verdict)
+add_snap(struct builder *b, size_t si, size_t *ti, const uint8_t *verdict)
 {
+	const struct snap *snap = &b->p->snaps[si];
 	const struct st_set *set = b->p->set;
 	const struct snap_trace *st;
 	const struct st_trace *t;
@@ -398,9 +431,9 @@ add_snap(struct builder *b, const struct snap *snap, size_t *ti,
 		n = 0;
 		for (k = 0; k < st->nframes && used < t->nframes; k++) {
 			addr = snap->frames[st->frame_first + k];
-			d = b->p->depth(b->p->depth_arg, snap, addr);
-			if (d < 1)
-				d = 1;
+			d = depth_of(b, si, snap, addr);
+			if (d < 0)
+				return d;
 			m = t->nframes - used;
 			nl = (uint32_t)d < m ? (uint32_t)d : m;
 			/* the symbolizer changed its mind since the set was
@@ -499,8 +532,6 @@ builder_free(struct builder *b)
 	struct str_ent *s, *st;
 	struct fn_ent *f, *ft;
 	struct map_ent *m, *mt;
-	struct loc_ent *l, *lt;
-	struct smp_ent *e, *et;
 	struct owned *o;
 	size_t i;
 
@@ -516,15 +547,12 @@ builder_free(struct builder *b)
 		HASH_DEL(b->maps, m);
 		free(m);
 	}
-	HASH_ITER(hh, b->locs, l, lt) {
-		HASH_DEL(b->locs, l);
-		free(l);
-	}
-	HASH_ITER(hh, b->smps, e, et) {
-		HASH_DEL(b->smps, e);
-		free(e->locs);
-		free(e);
-	}
+	keymap_free(&b->locs);
+	keymap_free(&b->depths);
+	for (i = 0; i < b->n_smp; i++)
+		free(b->smp_v[i].locs);
+	free(b->smp_v);
+	free(b->smp_tab);
 	for (i = 0; i < b->n_fn; i++)
 		free(b->fn_v[i]);
 	for (i = 0; i < b->n_map; i++)
@@ -580,7 +608,8 @@ emit(struct builder *b, struct sink *out)
 			 !(lv = calloc(b->n_smp, sizeof(*lv))) ||
 			 !(lvp = calloc(b->n_smp, sizeof(*lvp)))))
 		goto out;
-	for (e = b->smps; e; e = e->hh.next) {
+	for (i = 0; i < b->n_smp; i++) {
+		e = &b->smp_v[i];
 		if (b->p->delta && !e->v[0] && !e->v[1])
 			continue;          /* as Go's delta drops them */
 		perftools__profiles__sample__init(&sv[n]);
@@ -641,7 +670,7 @@ fmt_pprof(const struct fmt_pprof *p, struct sink *out)
 	if (!err)
 		err = st_filter_eval(p->set, p->filter, &verdict);
 	for (i = 0; i < p->n_snaps && !err; i++)
-		err = add_snap(&b, &p->snaps[i], &ti, verdict);
+		err = add_snap(&b, i, &ti, verdict);
 	if (!err && ti != p->set->n_traces)
 		err = -EINVAL;
 	if (!err)

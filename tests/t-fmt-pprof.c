@@ -356,7 +356,7 @@ test_flame(void)
 	c = render_collapsed(&set);
 	is_str(c, "main;mid_dle;leaf 42\nmain;operator<;b.c 5\n",
 	       "collapsed: oldest first, targets merged, ';' replaced, an "
-	       "unknown function named by its file, ST_OLD ignored, sorted");
+	       "unknown function named by its file, ST_OLD ignored");
 	free(c);
 
 	fl.set = &set;
