@@ -116,12 +116,14 @@ seg_alive(int fd, int32_t pid, uint64_t start_time)
 
 /* ----------------------------------------------------------------- segment */
 
-/* Parse "<pid>.seg" (decimal, no sign, no leading zero): pid or -1. */
+/* Parse "<pid>.seg" or "<pid>.<tag>.seg" (decimal pid, no sign, no
+ * leading zero; tag: 8 lowercase hex digits; segment.h): pid or -1. */
 static int32_t
 seg_file_pid(const char *file)
 {
 	const char *p = file;
 	int64_t v = 0;
+	int i;
 
 	if (*p < '1' || *p > '9')
 		return -1;
@@ -130,6 +132,13 @@ seg_file_pid(const char *file)
 		if (v > INT32_MAX)
 			return -1;
 	}
+	if (strcmp(p, SEG_SUFFIX) == 0)
+		return (int32_t)v;
+	if (*p++ != '.')
+		return -1;
+	for (i = 0; i < 8; i++, p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return -1;
 	if (strcmp(p, SEG_SUFFIX) != 0)
 		return -1;
 	return (int32_t)v;
@@ -312,72 +321,106 @@ seg_info_read(int dirfd, const char *file, struct seg_info *out,
 	return seg_open_check(dirfd, file, O_RDONLY, out, NULL, err, errlen);
 }
 
-static int
-pid_cmp(const void *a, const void *b)
-{
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+/* A segment file found by a listing: "<pid>.seg" or "<pid>.<tag>.seg". */
+struct seg_name {
+	int32_t pid;
+	char file[32];
+};
 
-	return (x > y) - (x < y);
+static int
+name_cmp(const void *a, const void *b)
+{
+	const struct seg_name *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	return strcmp(x->file, y->file);
+}
+
+/* Every segment file name of dirfd (of pid `only`, if > 0), sorted by
+ * pid then name, in *out (malloc'd); count or -errno. */
+static ssize_t
+seg_names(int dirfd, int32_t only, struct seg_name **out)
+{
+	struct seg_name *v = NULL, *grown;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	DIR *dp;
+	int fd;
+
+	*out = NULL;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	while ((d = readdir(dp))) {
+		int32_t pid = seg_file_pid(d->d_name);
+
+		if (pid < 0 || (only > 0 && pid != only) ||
+		    strlen(d->d_name) >= sizeof(v->file))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
+				closedir(dp);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		v[n].pid = pid;
+		snprintf(v[n].file, sizeof(v[n].file), "%s", d->d_name);
+		n++;
+	}
+	closedir(dp);
+	if (n)
+		qsort(v, n, sizeof(*v), name_cmp);
+	*out = v;
+	return (ssize_t)n;
 }
 
 int
 seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg)
 {
-	int32_t *pids = NULL, *grown;
-	size_t n = 0, cap = 0, i;
-	struct dirent *d;
-	DIR *dp;
+	struct seg_name *names;
+	ssize_t n, i;
 	int dirfd, rc = 0;
 
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	dp = fdopendir(dirfd);
-	if (!dp) {
-		rc = -errno;
+	n = seg_names(dirfd, 0, &names);
+	if (n < 0) {
 		close(dirfd);
-		return rc;
+		return (int)n;
 	}
-	while ((d = readdir(dp))) {
-		int32_t pid = seg_file_pid(d->d_name);
-
-		if (pid < 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(pids, cap * sizeof(*pids));
-			if (!grown) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			pids = grown;
-		}
-		pids[n++] = pid;
-	}
-	if (n)
-		qsort(pids, n, sizeof(*pids), pid_cmp);
 	for (i = 0; i < n; i++) {
-		char file[32], why[4400];
+		char why[4400];
 		struct seg_info info;
 		int r;
 
-		snprintf(file, sizeof(file), "%" PRId32 "%s", pids[i],
-			 SEG_SUFFIX);
-		r = seg_info_read(dirfd, file, &info, why, sizeof(why));
+		r = seg_info_read(dirfd, names[i].file, &info, why,
+				  sizeof(why));
 		if (r == -ENOENT)
 			continue;       /* removed since readdir: not an error */
 		if (r < 0) {
 			if (bad_fn)
-				bad_fn(file, why, arg);
+				bad_fn(names[i].file, why, arg);
 			continue;
 		}
 		rc = fn(&info, arg);
 		if (rc)
 			break;
 	}
-out:
-	free(pids);
-	closedir(dp);
+	free(names);
+	close(dirfd);
 	return rc;
 }
 
@@ -410,20 +453,16 @@ remove_snaps(int dirfd, int32_t pid)
 	closedir(dp);
 }
 
-int
-seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
+/* seg_remove_dead for one file name of that pid. */
+static int
+remove_dead_one(const char *dir, const char *file, int32_t pid, char *err,
+		size_t errlen)
 {
 	struct seg_info info;
 	struct stat before, now;
-	char file[32], path[4200];
+	char path[4200];
 	int dirfd, fd, rc;
 
-	if (pid <= 0) {
-		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
-		       pid);
-		return -EINVAL;
-	}
-	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -484,6 +523,44 @@ out_dir:
 }
 
 int
+seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
+{
+	struct seg_name *alt;
+	char file[32];
+	ssize_t n, i;
+	int dirfd, rc;
+
+	if (pid <= 0) {
+		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
+		       pid);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
+	rc = remove_dead_one(dir, file, pid, err, errlen);
+	/* and the dead "<pid>.<tag>.seg" of that pid (segment.h) */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return rc;
+	n = seg_names(dirfd, pid, &alt);
+	close(dirfd);
+	for (i = 0; i < n; i++) {
+		char why[4400];
+		int r;
+
+		if (strcmp(alt[i].file, file) == 0)
+			continue;
+		r = remove_dead_one(dir, alt[i].file, pid, why, sizeof(why));
+		if (rc == -ENOENT && r != -EBUSY) {
+			rc = r;
+			if (r < 0)
+				seg_seterr(err, errlen, "%s", why);
+		}
+	}
+	free(n > 0 ? alt : NULL);
+	return rc;
+}
+
+int
 seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 		char *err, size_t errlen)
 {
@@ -512,6 +589,34 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 	}
 	rc = seg_open_check(dirfd, file, O_RDWR, &c->info, &c->fd, err,
 			    errlen);
+	if (rc < 0 || !c->info.alive) {
+		/* "<pid>.seg" missing, invalid or dead: the live target may
+		 * have published "<pid>.<tag>.seg" because someone else's
+		 * file held its name (segment.h) */
+		struct seg_name *alt;
+		ssize_t n = seg_names(dirfd, pid, &alt), i;
+
+		for (i = 0; i < n; i++) {
+			struct seg_info info;
+			int fd;
+
+			if (strcmp(alt[i].file, file) == 0 ||
+			    seg_open_check(dirfd, alt[i].file, O_RDWR, &info,
+					   &fd, NULL, 0) < 0)
+				continue;
+			if (!info.alive) {
+				close(fd);
+				continue;
+			}
+			if (rc == 0)
+				close(c->fd);
+			c->info = info;
+			c->fd = fd;
+			rc = 0;
+			break;
+		}
+		free(n > 0 ? alt : NULL);
+	}
 	close(dirfd);
 	if (rc < 0) {
 		c->fd = -1;

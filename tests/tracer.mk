@@ -47,6 +47,7 @@ EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
-	tests/t-tracer-defer.sh tests/t-tracer-creds.sh
+	tests/t-tracer-defer.sh tests/t-tracer-creds.sh \
+	tests/t-tracer-leftovers.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)
