@@ -19,6 +19,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -26,12 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "control.h"
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
+uint32_t agent_alloc_mode;
+char agent_alloc_path[SEG_ALLOC_PATH_MAX];
 mode_t agent_mode = 0600;
 gid_t agent_gid = (gid_t)-1;
 
@@ -72,6 +75,37 @@ agent_msg2(const char *a, const char *b, const char *c, const char *d)
 		return;
 }
 
+/* The process's resident and anonymous memory from /proc/self/statm
+ * (raw read: no stdio, no allocation); left as they were if unreadable. */
+static void
+read_statm(struct seg_status *h)
+{
+	char buf[256];
+	uint64_t v[3] = { 0, 0, 0 };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ssize_t n;
+	int fd, i = 0, k;
+
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	for (k = 0; k < n && i < 3; k++) {
+		if (buf[k] >= '0' && buf[k] <= '9')
+			v[i] = v[i] * 10 + (uint64_t)(buf[k] - '0');
+		else
+			i++;
+	}
+	if (i < 2)
+		return;
+	/* size resident shared: shared = RssFile + RssShmem */
+	h->rss_bytes = v[1] * page;
+	h->anon_bytes = (v[1] > v[2] ? v[1] - v[2] : 0) * page;
+}
+
 void
 agent_cat(char *buf, size_t cap, size_t *len, const char *s)
 {
@@ -103,10 +137,10 @@ static void
 untraced(int locked)
 {
 	if (!locked)
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 	core_stop();
 	if (!locked)
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 }
 
 void
@@ -119,6 +153,10 @@ agent_publish_status(void)
 		return;
 	core_get_status(&st);
 	ss.flags = agent_seg.flags;
+	ss.rss_bytes = ss.anon_bytes = 0;
+	read_statm(&ss);
+	ss.alloc_mode = agent_alloc_mode;
+	ss.alloc_path = agent_alloc_path;
 	if (st.last_error)
 		ss.flags |= SEG_F_TRACER_ERROR;
 	ss.tracing = (uint32_t)st.tracing;
@@ -230,13 +268,13 @@ agent_main(void *arg)
 	while (!atomic_load(&quit)) {
 		int rc;
 
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		rc = renew_if_needed();
 		core_reap_error();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 		if (rc < 0)
 			break;
 
@@ -246,12 +284,12 @@ agent_main(void *arg)
 		if (rc == 1) {
 			uint32_t seq = 0;
 
-			pthread_mutex_lock(&core_ctl_lock);
+			core_ctl_take();
 			core_reap_error();
 			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
 				     agent_seg.cmd_flags, &seq);
 			agent_publish_status();
-			pthread_mutex_unlock(&core_ctl_lock);
+			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
 		}
 		/* rc < 0: the file is not what it was; the next turn's
