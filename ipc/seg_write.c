@@ -345,7 +345,10 @@ clean_dead(struct seg_writer *w)
 			off += reclen;
 			scanned++;
 			kind = name_kind(name, &pid);
-			if (kind == NAME_OTHER || pid == w->pid)
+			/* of our pid, only an exec'd predecessor's segment
+			 * under another name than ours */
+			if (kind == NAME_OTHER || (pid == w->pid &&
+			    (kind != NAME_SEG || strcmp(name, w->file) == 0)))
 				continue;
 			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 			    !S_ISREG(st.st_mode) || st.st_uid != me)
