@@ -30,6 +30,7 @@
 #include "fmt_json.h"
 #include "fmt_pickle.h"
 #include "params.h"
+#include "route_status.h"
 #include "serve.h"
 #include "stats.h"
 #include "target.h"

@@ -48,9 +48,10 @@ tests_t_blocks_CPPFLAGS = $(tracer_test_cppflags)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c \
 	tracer/guard.c
 tests_t_blocks_LDADD = -lpthread
-# includes tracer/fastunw.c, to reach its CFI reader
+# the CFI reader on its own, and the walker over it
 tests_t_cfi_CPPFLAGS = $(tracer_test_cppflags)
-tests_t_cfi_SOURCES = tests/t-cfi.c tracer/arena.c tracer/guard.c
+tests_t_cfi_SOURCES = tests/t-cfi.c tracer/cfi.c tracer/fastunw.c \
+	tracer/arena.c tracer/guard.c
 tests_t_cfi_LDADD = -lpthread
 # the lock-order check, compiled in whatever the configuration
 tests_t_guard_CPPFLAGS = $(tracer_test_cppflags) -DHAWK_DEBUG
@@ -61,7 +62,7 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
-	tests/t-tracer-creds.sh
+	tests/t-tracer-creds.sh tests/t-tracer-leftovers.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi tests/t-guard $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)
