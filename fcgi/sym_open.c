@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sym_open.c - opening the files a snapshot names for the symbolizer: the
+ * module file (through /proc/<pid>/root when that is readable) and its
+ * separate debug info (build-id directory, .gnu_debuglink; never
+ * debuginfod), each reported as the only module of its own Dwfl at bias 0.
+ */
+#include <config.h>
+
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sym_int.h"
+
+/* ------------------------------------------------------- opening files */
+
+/*
+ * Separate debug info, without debuginfod: the standard callback looks in
+ * /usr/lib/debug/.build-id and follows .gnu_debuglink, but in elfutils it
+ * also asks debuginfod when DEBUGINFOD_URLS is set, which may block for
+ * minutes (heaptrack turns it off for the same reason).  So when that
+ * variable is set we do the local part ourselves.
+ */
+static char *debuginfo_path;
+
+static int
+open_debug(const char *path)
+{
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int
+find_debuginfo(Dwfl_Module *mod, void **user, const char *modname,
+	       Dwarf_Addr base, const char *file_name,
+	       const char *debuglink, GElf_Word crc, char **debug_name)
+{
+	const char *url = getenv("DEBUGINFOD_URLS");
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	char buf[4096];
+	int len, fd;
+
+	if (!url || !*url)
+		return dwfl_standard_find_debuginfo(mod, user, modname, base,
+						    file_name, debuglink, crc,
+						    debug_name);
+	len = dwfl_module_build_id(mod, &id, &vaddr);
+	if (len > 1) {
+		int o = snprintf(buf, sizeof(buf),
+				 "/usr/lib/debug/.build-id/%02x/", id[0]);
+
+		for (int i = 1; i < len && o < (int)sizeof(buf) - 8; i++)
+			o += snprintf(buf + o, sizeof(buf) - o, "%02x", id[i]);
+		snprintf(buf + o, sizeof(buf) - o, ".debug");
+		fd = open_debug(buf);
+		if (fd >= 0)
+			goto found;
+	}
+	if (debuglink && file_name && !strchr(debuglink, '/')) {
+		const char *slash = strrchr(file_name, '/');
+		int dlen = slash ? (int)(slash - file_name) : 0;
+
+		for (unsigned i = 0; i < 3; i++) {
+			if (i == 0)
+				snprintf(buf, sizeof(buf), "%.*s/%s", dlen,
+					 file_name, debuglink);
+			else if (i == 1)
+				snprintf(buf, sizeof(buf), "%.*s/.debug/%s",
+					 dlen, file_name, debuglink);
+			else
+				snprintf(buf, sizeof(buf),
+					 "/usr/lib/debug%.*s/%s", dlen,
+					 file_name, debuglink);
+			if (strcmp(buf, file_name) == 0)
+				continue;
+			fd = open_debug(buf);
+			if (fd >= 0)
+				goto found;
+		}
+	}
+	return -1;
+found:
+	*debug_name = strdup(buf);
+	return fd;
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = NULL,          /* we report each ELF with its fd */
+	.find_debuginfo = find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/*
+ * Open a module file: through /proc/<pid>/root when the target's root is
+ * readable (another mount namespace), else by its path.  Returns an fd of a
+ * regular file or -errno; *used names the path opened (static buffer of the
+ * caller).
+ */
+int
+sym_open_module(int32_t pid, const char *path, char *used, size_t usedlen,
+	    struct stat *st)
+{
+	int fd = -ENOENT;
+
+	if (path[0] != '/')
+		return -ENOENT;
+	if (pid > 0 && snprintf(used, usedlen, "/proc/%" PRId32 "/root%s",
+				pid, path) < (int)usedlen)
+		fd = open(used, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (snprintf(used, usedlen, "%s", path) >= (int)usedlen)
+			return -ENAMETOOLONG;
+		fd = open(used, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	return fd;
+}
+
+void
+sym_file_destroy(struct sym_file *f)
+{
+	struct sym_cu *c, *tmp;
+
+	HASH_ITER(hh, f->cus, c, tmp) {
+		HASH_DEL(f->cus, c);
+		free(c->fns);
+		free(c);
+	}
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	free(f->key);
+	free(f);
+}
+
+/* Report `fd` (consumed) as the only module of a new Dwfl, at bias 0. */
+struct sym_file *
+sym_file_report(struct symbolizer *s, const char *key, const char *name,
+		int fd)
+{
+	struct sym_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		goto err_fd;
+	f->key = strdup(key);
+	f->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!f->key || !f->dwfl)
+		goto err_free;
+	dwfl_report_begin(f->dwfl);
+	f->mod = dwfl_report_elf(f->dwfl, name, name, fd, 0, false);
+	fd = -1;                   /* libdwfl owns it now, even on failure */
+	if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
+		goto err_free;
+	return f;
+
+err_free:
+	sym_file_destroy(f);
+err_fd:
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+void
+sym_hex(char *out, const uint8_t *id, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		sprintf(out + 2 * i, "%02x", id[i]);
+	out[2 * len] = '\0';
+}
+
+bool
+sym_build_id_is(Dwfl_Module *mod, const uint8_t *want, uint32_t len)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+
+	return n > 0 && (uint32_t)n == len && memcmp(id, want, len) == 0;
+}
+
+/*
+ * Find or create the file entry serving module `m` of process `pid`.
+ * Sets *state.  Caller holds lock.
+ */
