@@ -340,3 +340,56 @@ sym_dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 	}
 	return n;
 }
+
+/* Index the names of f's symbol table (the one dwfl_module_addrinfo
+ * searches): each name with the first address seen, flagged when another
+ * address has the same name.  0 or -ENOMEM (then nothing is ambiguous). */
+static int
+names_build(struct sym_file *f)
+{
+	int n = dwfl_module_getsymtab(f->mod);
+
+	for (int i = 1; i < n; i++) {
+		struct sym_name *e;
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(f->mod, i, &sym,
+							   &addr, &shndx,
+							   NULL, NULL);
+
+		if (!name || !*name || shndx == SHN_UNDEF)
+			continue;
+		HASH_FIND_STR(f->names, name, e);
+		if (e) {
+			if (e->addr != addr)
+				e->ambiguous = true;
+			continue;
+		}
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->name = name;
+		e->addr = addr;
+		sym_hash_oom = false;
+		HASH_ADD_KEYPTR(hh, f->names, e->name, strlen(e->name), e);
+		if (sym_hash_oom) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+bool
+sym_dwarf_name_ambiguous(struct sym_file *f, const char *name)
+{
+	struct sym_name *e;
+
+	if (!f->names_built) {
+		f->names_built = true;
+		names_build(f);
+	}
+	HASH_FIND_STR(f->names, name, e);
+	return e && e->ambiguous;
+}

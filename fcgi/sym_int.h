@@ -75,6 +75,14 @@ struct sym_cu {
 	size_t n, cap;
 };
 
+/* A name of the symbol table and whether it names several addresses. */
+struct sym_name {
+	UT_hash_handle hh;
+	const char *name;          /* libdw's, lives as long as the Dwfl */
+	GElf_Addr addr;
+	bool ambiguous;
+};
+
 struct sym_file {
 	UT_hash_handle hh;
 	char *key;                 /* "b:<hex build-id>" or "f:dev:ino:..." */
@@ -82,6 +90,8 @@ struct sym_file {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	struct sym_cu *cus;
+	struct sym_name *names;    /* symbol names, built on first use */
+	bool names_built;
 };
 
 enum sym_inst_state {
@@ -94,6 +104,7 @@ struct sym_inst {
 	UT_hash_handle hh;
 	char *key;
 	const char *path;          /* interned module path */
+	const char *build_id;      /* interned hex, "" when none */
 	uint64_t lo, hi, bias;     /* checked on every memo hit */
 	struct sym_file *file;     /* INST_OK only */
 	enum sym_inst_state state;
@@ -111,7 +122,10 @@ struct sym_memo {
 	uint64_t stamp;            /* last use, for replacement */
 };
 
-/* A cached result: frames pool[first .. first + n). */
+/* A cached result: frames pool[first .. first + n).  A frame without a
+ * line is stored with file NULL (its file is made from the instance's
+ * path when copied out) and offset 1 when its symbol name is ambiguous in
+ * the module, else 0; offset and build_id are filled in when copied out. */
 struct sym_res {
 	uint64_t rel;
 	uint32_t file_id;          /* 0: empty slot */
@@ -159,6 +173,11 @@ const char *sym_intern(struct symbolizer *s, const char *str);
 /* sym_open.c */
 int sym_open_module(int32_t pid, const char *path, char *used,
 		    size_t usedlen, struct stat *st);
+/* The file mapped at [lo, hi) in process pid, through
+ * /proc/<pid>/map_files (a binary replaced or deleted since it was loaded):
+ * an fd of a regular file or -errno; *used names the path opened. */
+int sym_open_mapped(int32_t pid, uint64_t lo, uint64_t hi, char *used,
+		    size_t usedlen, struct stat *st);
 struct sym_file *sym_file_report(struct symbolizer *s, const char *key,
 				 const char *name, int fd);
 void sym_file_destroy(struct sym_file *f);
@@ -172,6 +191,10 @@ const char *sym_dwarf_symbol(struct symbolizer *s, const char *name,
  * line info there, use the symbol table). */
 uint32_t sym_dwarf_frames(struct symbolizer *s, struct sym_file *f,
 			  uint64_t rel, struct sym_frame *out, uint32_t max);
+
+/* sym_dwarf.c: whether `name` is the name of symbols at two or more
+ * addresses of f's symbol table (local symbols of the same name). */
+bool sym_dwarf_name_ambiguous(struct sym_file *f, const char *name);
 
 /* sym_source.c: forget every cached source file */
 void sym_source_clear(struct symbolizer *s);

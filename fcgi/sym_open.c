@@ -127,15 +127,60 @@ sym_open_module(int32_t pid, const char *path, char *used, size_t usedlen,
 	return fd;
 }
 
+int
+sym_open_mapped(int32_t pid, uint64_t lo, uint64_t hi, char *used,
+		size_t usedlen, struct stat *st)
+{
+	unsigned long long a, b, ino;
+	char maps[64], *line = NULL;
+	size_t cap = 0;
+	int fd = -ENOENT;
+	FILE *f;
+
+	if (pid <= 0)
+		return -ENOENT;
+	snprintf(maps, sizeof(maps), "/proc/%" PRId32 "/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &a, &b,
+			   &ino) != 3 || !ino || a >= hi || b <= lo)
+			continue;
+		if (snprintf(used, usedlen, "/proc/%" PRId32
+			     "/map_files/%llx-%llx", pid, a, b) >=
+		    (int)usedlen)
+			break;
+		fd = open(used, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0) {
+			fd = -errno;
+			break;
+		}
+		if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+			close(fd);
+			fd = -ENOEXEC;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return fd;
+}
+
 void
 sym_file_destroy(struct sym_file *f)
 {
 	struct sym_cu *c, *tmp;
+	struct sym_name *e, *etmp;
 
 	HASH_ITER(hh, f->cus, c, tmp) {
 		HASH_DEL(f->cus, c);
 		free(c->fns);
 		free(c);
+	}
+	HASH_ITER(hh, f->names, e, etmp) {
+		HASH_DEL(f->names, e);
+		free(e);
 	}
 	if (f->dwfl)
 		dwfl_end(f->dwfl);

@@ -31,13 +31,17 @@
  *
  * Never invents a line: line numbers come only from the DWARF line table
  * (innermost frame) and DW_AT_call_line (outer inline frames).  Debuginfod
- * is never consulted (it may block a request for minutes).  What a frame
- * says when less is known:
- *   no DWARF line for the address   module path, 0, "symbol+0xOFF" (OFF of
- *                                   the return address; "" if no symbol)
- *   file has another build-id       module path, 0, ""  (rebuilt: nothing
- *                                   of the new file is served)
- *   file unreadable, no module      "<unknown>", 0, "", module path or ""
+ * is never consulted (it may block a request for minutes).  A frame
+ * without a line keeps its own identity, module and offset (symbols.h):
+ *   no DWARF line for the address   "MODULE(symbol+0xOFF)", 0,
+ *                                   "symbol+0xOFF" (OFF of the return
+ *                                   address), or "MODULE(+0xREL)", 0, ""
+ *                                   when no symbol covers it
+ *   file has another build-id,      "MODULE(+0xREL)", 0, ""  (nothing of
+ *   or cannot be read                another file is served)
+ *   no module                       "<unknown>", 0, "", ""
+ * A module deleted or replaced since the target loaded it is read through
+ * /proc/<pid>/map_files when that can be opened.
  */
 #include <config.h>
 
@@ -212,9 +216,31 @@ file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
 	if (s->nfiles >= SYM_FILES_MAX)
 		files_clear(s);
 	fd = sym_open_module(pid, path, used, sizeof(used), &st);
-	if (fd < 0)
-		return NULL;
-	if (!idlen) {
+	if (fd >= 0 && idlen) {
+		f = sym_file_report(s, key, used, fd);
+		if (f && !sym_build_id_is(f->mod, m->build_id, idlen)) {
+			sym_file_destroy(f);
+			f = NULL;
+			*state = INST_STALE;
+		}
+		fd = -1;
+	}
+	if (!f) {
+		/* deleted or replaced since the target loaded it: the file it
+		 * maps, if we may read it there */
+		int mfd = sym_open_mapped(pid, m->lo, m->hi, used,
+					  sizeof(used), &st);
+
+		if (mfd >= 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = mfd;
+			*state = INST_UNREADABLE;
+		} else if (fd < 0 && *state != INST_STALE) {
+			return NULL;
+		}
+	}
+	if (!f && fd >= 0 && !idlen) {
 		snprintf(key, sizeof(key), "f:%ju:%ju:%jd.%09ld:%jd",
 			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
 			 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
@@ -226,14 +252,20 @@ file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
 			return f;
 		}
 	}
-	f = sym_file_report(s, key, used, fd);
-	if (f && idlen && !sym_build_id_is(f->mod, m->build_id, idlen)) {
+	if (!f && fd >= 0) {
+		f = sym_file_report(s, key, used, fd);
+		if (f && idlen && !sym_build_id_is(f->mod, m->build_id,
+						   idlen)) {
+			sym_file_destroy(f);
+			f = NULL;
+			*state = INST_STALE;
+		}
+	}
+	if (!f && idlen) {
 		/* rebuilt since the target loaded it: try the debug file of
 		 * the build-id the target runs, else serve nothing stale */
 		int o;
 
-		sym_file_destroy(f);
-		f = NULL;
 		*state = INST_STALE;
 		o = snprintf(used, sizeof(used),
 			     "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
@@ -291,7 +323,8 @@ inst_get(struct symbolizer *s, const struct snap *snap, uint64_t i)
 	e->hi = m->hi;
 	e->bias = m->bias;
 	e->path = sym_intern(s, path);
-	if (!e->path)
+	e->build_id = sym_intern(s, id);
+	if (!e->path || !e->build_id)
 		goto err_e;
 	e->file = file_get(s, snap->h->pid, m, path, &e->state);
 	sym_hash_oom = false;
@@ -445,7 +478,12 @@ res_compute(struct symbolizer *s, struct sym_file *f, uint64_t rel)
 	struct sym_res *r;
 	uint32_t n;
 
+	memset(fr, 0, sizeof(fr[0]));
 	n = sym_dwarf_frames(s, f, rel, fr, SYM_FRAMES_MAX);
+	for (uint32_t k = 0; k < n; k++) {
+		fr[k].offset = 0;
+		fr[k].build_id = NULL;
+	}
 	if (!n) {
 		GElf_Off off = 0;
 		GElf_Sym sym;
@@ -454,7 +492,7 @@ res_compute(struct symbolizer *s, struct sym_file *f, uint64_t rel)
 
 		name = dwfl_module_addrinfo(f->mod, rel, &off, &sym, NULL,
 					    NULL, NULL);
-		fr[0].file = NULL; /* the module path */
+		fr[0].file = NULL; /* made from the module path */
 		fr[0].line = 0;
 		fr[0].module = NULL;
 		if (name && *name) {
@@ -463,6 +501,7 @@ res_compute(struct symbolizer *s, struct sym_file *f, uint64_t rel)
 			snprintf(suffix, sizeof(suffix), "+0x%" PRIx64,
 				 (uint64_t)off + 1);
 			fr[0].function = sym_dwarf_symbol(s, name, suffix);
+			fr[0].offset = sym_dwarf_name_ambiguous(f, name);
 		} else {
 			fr[0].function = s->s_empty;
 		}
@@ -476,14 +515,58 @@ res_compute(struct symbolizer *s, struct sym_file *f, uint64_t rel)
 
 /* ------------------------------------------------------------ resolve */
 
-static int
-frame_fixed(struct sym_frame *out, const char *file, const char *function,
-	    const char *module)
+/*
+ * The file of a frame without a line: its identity, module and offset,
+ * with its symbol when one covers it (see symbols.h).  Falls back to the
+ * module path when out of memory.
+ */
+static const char *
+lineless_file(struct symbolizer *s, const char *path, const char *function,
+	      bool ambiguous, uint64_t rel)
 {
-	out->file = file;
+	const char *out;
+	char *cat;
+	int n;
+
+	if (*function && !ambiguous)
+		n = asprintf(&cat, "%s(%s)", path, function);
+	else if (*function)
+		n = asprintf(&cat, "%s(%s) [+0x%" PRIx64 "]", path, function,
+			     rel);
+	else
+		n = asprintf(&cat, "%s(+0x%" PRIx64 ")", path, rel);
+	if (n < 0)
+		return path;
+	out = sym_intern(s, cat);
+	free(cat);
+	return out ? out : path;
+}
+
+/* A frame of nothing known: "<unknown>", line 0. */
+static int
+frame_unknown(struct symbolizer *s, struct sym_frame *out)
+{
+	out->file = s->s_unknown;
 	out->line = 0;
-	out->function = function;
-	out->module = module;
+	out->function = s->s_empty;
+	out->module = s->s_empty;
+	out->offset = 0;
+	out->build_id = s->s_empty;
+	return 1;
+}
+
+/* A frame of module instance `inst` that cannot be read (or is stale):
+ * module and offset only. */
+static int
+frame_module(struct symbolizer *s, struct sym_frame *out,
+	     const struct sym_inst *inst, uint64_t rel)
+{
+	out->file = lineless_file(s, inst->path, "", false, rel);
+	out->line = 0;
+	out->function = s->s_empty;
+	out->module = inst->path;
+	out->offset = rel;
+	out->build_id = inst->build_id;
 	return 1;
 }
 
@@ -491,7 +574,7 @@ int
 sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 	    struct sym_frame *out, int max)
 {
-	uint64_t pc = addr ? addr - 1 : 0, n = snap->h->n_modules, i;
+	uint64_t pc = addr ? addr - 1 : 0, n = snap->h->n_modules, i, rel;
 	struct sym_memo *memo;
 	struct sym_inst *inst;
 	struct sym_res *r;
@@ -502,7 +585,7 @@ sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 	pthread_mutex_lock(&s->lock);
 	memo = memo_get(s, snap);
 	if (!memo) {
-		ret = frame_fixed(out, s->s_unknown, s->s_empty, s->s_empty);
+		ret = frame_unknown(s, out);
 		goto out;
 	}
 	i = memo->hint;
@@ -513,7 +596,7 @@ sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 				break;
 	}
 	if (!addr || i == n) {
-		ret = frame_fixed(out, s->s_unknown, s->s_empty, s->s_empty);
+		ret = frame_unknown(s, out);
 		goto out;
 	}
 	memo->hint = i;
@@ -525,8 +608,7 @@ sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 	if (!inst) {
 		inst = inst_get(s, snap, i);
 		if (!inst) {
-			ret = frame_fixed(out, s->s_unknown, s->s_empty,
-					  s->s_empty);
+			ret = frame_unknown(s, out);
 			goto out;
 		}
 		/* inst_get may have flushed the memos */
@@ -534,33 +616,33 @@ sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 		if (memo)
 			memo->inst[i] = inst;
 	}
-	if (inst->state == INST_UNREADABLE) {
-		ret = frame_fixed(out, s->s_unknown, s->s_empty, inst->path);
-		goto out;
-	}
-	if (inst->state == INST_STALE) {
-		ret = frame_fixed(out, inst->path, s->s_empty, inst->path);
-		goto out;
-	}
 	pc -= snap->modules[i].bias;
+	rel = pc + 1;              /* the return address's */
+	if (inst->state != INST_OK) {
+		ret = frame_module(s, out, inst, rel);
+		goto out;
+	}
 	r = res_find(s, inst->file->id, pc);
 	if (!r)
 		r = res_compute(s, inst->file, pc);
 	if (!r) {
-		ret = frame_fixed(out, inst->path, s->s_empty, inst->path);
+		ret = frame_module(s, out, inst, rel);
 		goto out;
 	}
 	ret = r->n < (uint32_t)max ? (int)r->n : max;
 	for (int k = 0; k < ret; k++) {
 		const struct sym_frame *f = &s->pool[r->first + k];
 
-		out[k].file = f->file ? f->file : inst->path;
+		out[k].file = f->file ? f->file :
+			lineless_file(s, inst->path, f->function,
+				      f->offset != 0, rel);
 		out[k].line = f->line;
 		out[k].function = f->function;
 		out[k].module = inst->path;
+		out[k].offset = rel;
+		out[k].build_id = inst->build_id;
 	}
 out:
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
-

@@ -15,20 +15,35 @@
 
 /*
  * One source frame.  Strings are interned in the symbolizer and stay valid
- * until sym_free(); equal strings have equal pointers (compare pointers to
- * group by file).
- *   file      source path from DWARF; without line info the module path;
- *             with nothing known "<unknown>" (as CPython writes it)
+ * until sym_free().
+ *   file      source path from DWARF.  Without a line, the frame's own
+ *             identity in the form of backtrace_symbols(3):
+ *             "MODULE(SYMBOL+0xOFF)", or "MODULE(+0xREL)" when no symbol
+ *             covers the address (or the module cannot be read), or
+ *             "MODULE(SYMBOL+0xOFF) [+0xREL]" when SYMBOL names several
+ *             addresses of the module (local symbols of the same name):
+ *             so two return addresses never share a (file, line 0) and
+ *             tracemalloc, which keys a frame by (filename, lineno) only,
+ *             keeps them apart.  With no module at all "<unknown>" (as
+ *             CPython writes it).
  *   line      source line, 0 when unknown (never invented)
  *   function  demangled name; without DWARF "symbol+0xOFF" from the ELF
- *             symbol table; "" when nothing is known
+ *             symbol table (.symtab, else .dynsym), OFF being the return
+ *             address's offset from the symbol; "" when nothing is known
  *   module    path of the loaded object containing the address, or ""
+ *   offset    REL: the return address minus the module's load bias, i.e.
+ *             its ELF virtual address in the module file (what addr2line
+ *             -e MODULE takes, after subtracting 1), 0 without a module
+ *   build_id  the module's build-id in hex as the target reported it, or ""
+ *             (with offset, enough to symbolize the frame elsewhere)
  */
 struct sym_frame {
 	const char *file;
 	uint32_t line;
 	const char *function;
 	const char *module;
+	uint64_t offset;
+	const char *build_id;
 };
 
 struct symbolizer;

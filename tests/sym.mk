@@ -36,3 +36,12 @@ tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
 tests_fixtures_sy_bench_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_sy_bench_LDFLAGS =
 tests_fixtures_sy_bench_LDADD = $(fcgi_symbols_libs)
+
+# t-sym-stripped.sh: a stripped -rdynamic program through hawk-fcgi (its
+# fixture runs under libhawk, so no sanitizers in it)
+check_PROGRAMS += tests/fixtures/sy-strip
+tests_fixtures_sy_strip_SOURCES = tests/fixtures/sy-strip.c
+tests_fixtures_sy_strip_CFLAGS = $(BASE_CFLAGS) -O1
+tests_fixtures_sy_strip_LDFLAGS = -rdynamic
+dist_check_SCRIPTS += tests/t-sym-stripped.sh
+TESTS += tests/t-sym-stripped.sh

@@ -353,7 +353,13 @@ test_unreadable(struct symbolizer *s)
 	m.path_len = (uint32_t)strlen(p);
 	n = sym_resolve(s, &snap, 0x12345, f, 4);
 	is_int(n, 1, "unreadable module: one frame");
-	check_frame(&f[0], "<unknown>", 0, "", p, "unreadable module");
+	check_frame(&f[0], "/nonexistent/hawk/libnope.so(+0x2345)", 0, "", p,
+		    "unreadable module: module and offset");
+	ok(f[0].offset == 0x2345 && strcmp(f[0].build_id, "") == 0,
+	   "unreadable module: offset 0x2345, no build-id");
+	n = sym_resolve(s, &snap, 0x12346, f + 1, 3);
+	ok(n == 1 && strcmp(f[1].file, "/nonexistent/hawk/libnope.so(+0x2346)")
+	   == 0, "unreadable module: the next address is another frame");
 }
 
 static void
@@ -363,12 +369,17 @@ check_symoff(struct symbolizer *s, struct run *r, const char *label,
 	const struct rec *c = rec_get(r, label);
 	struct sym_frame f[4];
 	char want[256];
+	char file[PATH_MAX + 300];
 	int n;
 
 	snprintf(want, sizeof(want), "%s+0x%" PRIx64, name, c->addr - c->fn);
+	snprintf(file, sizeof(file), "%s(%s)", r->path, want);
 	n = sym_resolve(s, &r->snap, c->addr, f, 4);
 	is_int(n, 1, "%s %s: one frame", what, label);
-	check_frame(&f[0], r->path, 0, want, r->path, what);
+	check_frame(&f[0], file, 0, want, r->path, what);
+	ok(f[0].offset == c->addr - r->mods[0].bias &&
+	   strlen(f[0].build_id) == 2u * r->mods[0].build_id_len &&
+	   f[0].build_id[0], "%s %s: offset and build-id", what, label);
 }
 
 /*
@@ -624,9 +635,29 @@ test_rebuilt(void)
 	    rename(next, path) != 0)
 		die("rebuilding");
 	c = rec_get(&r, "plain");
+	/* the running process still maps the file it loaded: read through
+	 * /proc/<pid>/map_files, it gives the right lines */
 	is_int(sym_resolve(s, &r.snap, c->addr, f, 4), 1,
-	       "build-id mismatch: one frame");
-	check_frame(&f[0], path, 0, "", path, "build-id mismatch");
+	       "replaced while running: one frame");
+	check_frame(&f[0], srcfile, c->lines[0], "sy_plain", path,
+		    "replaced while running, through /proc/<pid>/map_files");
+	/* a process whose maps cannot be read (a fresh symbolizer: the
+	 * first rightly caches the original under its build-id): the file at
+	 * the path has another build-id, so nothing of it is served */
+	run_snap(&r, r.pid + 300000, 1, 1);
+	{
+		struct symbolizer *s2 = sym_new();
+		char want[PATH_MAX + 64];
+
+		is_int(sym_resolve(s2, &r.snap, c->addr, f, 4), 1,
+		       "build-id mismatch: one frame");
+
+		snprintf(want, sizeof(want), "%s(+0x%" PRIx64 ")", path,
+			 c->addr - r.mods[0].bias);
+		check_frame(&f[0], want, 0, "", path,
+			    "build-id mismatch: module and offset");
+		sym_free(s2);
+	}
 
 	/* without build-ids the file identity (inode, mtime, size) says a
 	 * new file replaced the old one: a new process must not get the
@@ -647,7 +678,14 @@ test_rebuilt(void)
 	is_int(sym_resolve(s, &r.snap, c->addr, f, 4), 1,
 	       "no build-id, file replaced: one frame");
 	is_int(f[0].line, 0, "no build-id, file replaced: no stale line");
-	is_str(f[0].file, path, "no build-id, file replaced: module path");
+	{
+		char want[PATH_MAX + 64];
+
+		snprintf(want, sizeof(want), "%s(sy_plain+0x%" PRIx64 ")",
+			 path, c->addr - c->fn);
+		is_str(f[0].file, want,
+		       "no build-id, file replaced: the new file's symbol");
+	}
 	run_end(&r);
 	sym_free(s);
 }
