@@ -241,18 +241,19 @@ scopes_at(struct sym_file *f, Dwarf_Die *cudie, Dwarf_Addr pc,
  * to the CU's DW_AT_comp_dir (DWARF 5, 6.2.4; eu-addr2line joins them the
  * same way), even if that is relative too (-fdebug-prefix-map). */
 static const char *
-intern_src(struct symbolizer *s, const char *src, const char *comp_dir)
+intern_src(struct symbolizer *s, const struct sym_file *f, const char *src,
+	   const char *comp_dir)
 {
 	const char *out;
 	char *cat;
 
 	if (src[0] == '/' || !comp_dir || !*comp_dir)
-		return sym_intern(s, src);
+		return sym_source_name(s, f->cred, src);
 	if (asprintf(&cat, "%s%s%s", comp_dir,
 		     comp_dir[strlen(comp_dir) - 1] == '/' ? "" : "/",
 		     src) < 0)
 		return NULL;
-	out = sym_intern(s, cat);
+	out = sym_source_name(s, f->cred, cat);
 	free(cat);
 	return out;
 }
@@ -296,7 +297,7 @@ sym_dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 		if (tag != DW_TAG_subprogram &&
 		    tag != DW_TAG_inlined_subroutine)
 			continue;
-		out[n].file = intern_src(s, src, comp_dir);
+		out[n].file = intern_src(s, f, src, comp_dir);
 		out[n].line = (uint32_t)lineno;
 		out[n].function = die_function(s, die);
 		out[n].module = NULL;
@@ -330,7 +331,7 @@ sym_dwarf_frames(struct symbolizer *s, struct sym_file *f, uint64_t rel,
 							&sym, NULL, NULL,
 							NULL);
 
-		out[0].file = intern_src(s, src, comp_dir);
+		out[0].file = intern_src(s, f, src, comp_dir);
 		out[0].line = (uint32_t)lineno;
 		out[0].function = name ? sym_dwarf_symbol(s, name, NULL)
 				       : s->s_empty;

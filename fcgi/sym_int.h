@@ -51,6 +51,8 @@ extern __thread bool sym_hash_oom;
 #define SYM_SOURCES_BYTES 1u
 #endif
 #define SYM_MEMOS         4u           /* snapshots remembered */
+#define SYM_COPY_MAX      (1ull << 30) /* largest file copied */
+#define SYM_COPY_BYTES    (2ull << 30) /* private copies kept in all */
 #define SYM_SOURCE_MAX    (16u << 20)  /* largest source file read */
 #define SYM_FRAMES_MAX    256u         /* inline depth kept per address */
 
@@ -91,6 +93,8 @@ struct sym_file {
 	Dwfl_Module *mod;
 	struct sym_cu *cus;
 	struct sym_name *names;    /* symbol names, built on first use */
+	uint64_t copied;           /* bytes of private copies it holds */
+	const struct sym_cred *cred;  /* whose rights opened it (interned) */
 	bool names_built;
 };
 
@@ -120,6 +124,7 @@ struct sym_memo {
 	struct sym_inst **inst;    /* [n], NULL until first used */
 	uint64_t hint;             /* module index of the last hit */
 	uint64_t stamp;            /* last use, for replacement */
+	const struct sym_cred *cred;  /* the process's rights (interned) */
 };
 
 /* A cached result: frames pool[first .. first + n).  A frame without a
@@ -160,10 +165,67 @@ struct symbolizer {
 	uint64_t res_cap, res_n;
 	struct sym_frame *pool;    /* result frames */
 	uint64_t pool_n, pool_cap;
+	uint64_t copied;           /* sum of the files' copies */
+	struct sym_credent *creds; /* interned credentials, never freed */
+	struct sym_srcname *srcnames;  /* source paths, per credentials */
+	struct sym_srcname *srcnames_by_ptr;
 	struct sym_src *srcs;
 	uint64_t src_bytes;
 	const char *s_unknown, *s_empty;
 };
+
+/* sym_cred.c: whose rights a target's files are opened with. */
+enum sym_cred_mode {
+	SYM_CRED_NONE = 0,         /* open nothing */
+	SYM_CRED_SELF,             /* the responder's own rights suffice */
+	SYM_CRED_AS,               /* take the target's fs credentials */
+};
+#define SYM_CRED_GROUPS 64
+struct sym_cred {
+	enum sym_cred_mode mode;
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[SYM_CRED_GROUPS];
+	char key[32 + 12 * SYM_CRED_GROUPS];  /* "none", "self", "uU:gG:..." */
+};
+struct sym_credent {
+	UT_hash_handle hh;
+	struct sym_cred c;         /* key: c.key */
+};
+/* A source path as named by the DWARF of files opened with `cred`: the
+ * frames' file strings are these `path` pointers, so that reading the
+ * source later is done with the rights of whoever's DWARF named it. */
+struct sym_srcname {
+	UT_hash_handle hh;         /* by key: cred->key "\n" path */
+	UT_hash_handle hp;         /* by the path pointer */
+	const struct sym_cred *cred;
+	const char *path;          /* inside key */
+	char key[];
+};
+struct sym_cred_saved {
+	bool active;
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[SYM_CRED_GROUPS];
+};
+
+/* The credentials of process pid started at start_time (field 22 of
+ * /proc/<pid>/stat); c->mode SYM_CRED_NONE when they cannot be had.
+ * Reads only /proc.  Returns 0.  Tests replace sym_cred_hook (fake pids). */
+int sym_cred_of(int32_t pid, uint64_t start_time, struct sym_cred *c);
+extern int (*sym_cred_hook)(int32_t pid, uint64_t start_time,
+			    struct sym_cred *c);
+int sym_cred_default(int32_t pid, uint64_t start_time, struct sym_cred *c);
+/* Take c's rights for the calling thread until sym_cred_leave (which must
+ * follow on the same thread).  -EACCES for SYM_CRED_NONE, -errno when the
+ * switch fails: then open nothing. */
+int sym_cred_enter(const struct sym_cred *c, struct sym_cred_saved *saved);
+void sym_cred_leave(struct sym_cred_saved *saved);
+/* Open an untrusted path read-only without blocking; only a regular file:
+ * its fd (and *st) or -errno (-ENOEXEC: not a regular file). */
+int sym_open_untrusted(const char *path, struct stat *st);
 
 /* symbols.c: intern s[0..len) (or a C string); NULL only when out of
  * memory.  The string lives until sym_free(). */
@@ -178,8 +240,14 @@ int sym_open_module(int32_t pid, const char *path, char *used,
  * an fd of a regular file or -errno; *used names the path opened. */
 int sym_open_mapped(int32_t pid, uint64_t lo, uint64_t hi, char *used,
 		    size_t usedlen, struct stat *st);
-struct sym_file *sym_file_report(struct symbolizer *s, const char *key,
-				 const char *name, int fd);
+/* A new file entry (not yet in the cache) for fd (consumed), its stat
+ * st, named `name`; NULL when it does not parse or out of memory.  Runs
+ * with the target's rights and no lock. */
+struct sym_file *sym_file_report(const char *key, const char *name, int fd,
+				 const struct stat *st);
+/* fd itself when only root can change its size (see sym_open.c), else a
+ * private copy (fd closed, *copied its size); -errno (fd closed). */
+int sym_private_fd(int fd, const struct stat *st, uint64_t *copied);
 void sym_file_destroy(struct sym_file *f);
 void sym_hex(char *out, const uint8_t *id, uint32_t len);
 bool sym_build_id_is(Dwfl_Module *mod, const uint8_t *want, uint32_t len);
@@ -196,7 +264,15 @@ uint32_t sym_dwarf_frames(struct symbolizer *s, struct sym_file *f,
  * addresses of f's symbol table (local symbols of the same name). */
 bool sym_dwarf_name_ambiguous(struct sym_file *f, const char *name);
 
-/* sym_source.c: forget every cached source file */
-void sym_source_clear(struct symbolizer *s);
+/* sym_source.c: forget every cached source file (and source names when
+ * `names`: only sym_free may, frames hold them) */
+void sym_source_clear(struct symbolizer *s, bool names);
+/* The interned source path `path` as named for `cred`; NULL when out of
+ * memory.  Lock held. */
+const char *sym_source_name(struct symbolizer *s, const struct sym_cred *cred,
+			    const char *path);
+/* sym_source_line with explicit rights (no lock held). */
+const char *sym_source_text(struct symbolizer *s, const struct sym_cred *cred,
+			    const char *file, uint32_t line);
 
 #endif /* HAWK_FCGI_SYM_INT_H */

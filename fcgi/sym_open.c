@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sym_open.c - opening the files a snapshot names for the symbolizer: the
- * module file (through /proc/<pid>/root when that is readable) and its
- * separate debug info (build-id directory, .gnu_debuglink; never
- * debuginfod), each reported as the only module of its own Dwfl at bias 0.
+ * module file (through /proc/<pid>/root when that is readable, through
+ * /proc/<pid>/map_files when it was replaced) and its separate debug info
+ * (build-id directory, .gnu_debuglink; never debuginfod), each reported as
+ * the only module of its own Dwfl at bias 0.
+ *
+ * The caller has taken the target's rights (sym_cred.c) and holds no lock:
+ * every path here is untrusted, opened without blocking, regular files
+ * only.  libdw maps what it is given (MAP_PRIVATE does not help: a page
+ * past the end of a file truncated under the mapping is SIGBUS), so a file
+ * whose size someone other than root could change is given to libdw as a
+ * private copy in a memfd, which nobody else can touch: a file is mapped
+ * as it is only when it is owned by root, writable by no one else, on a
+ * local filesystem (bench/README has what the copy costs).  libdw is made
+ * to open everything it needs (debug file, symbol table, dwz alt file)
+ * while the Dwfl is reported, so that no lookup opens a file later.
  */
 #include <config.h>
 
@@ -14,7 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "sym_int.h"
 
@@ -24,15 +40,95 @@
  * Separate debug info, without debuginfod: the standard callback looks in
  * /usr/lib/debug/.build-id and follows .gnu_debuglink, but in elfutils it
  * also asks debuginfod when DEBUGINFOD_URLS is set, which may block for
- * minutes (heaptrack turns it off for the same reason).  So when that
- * variable is set we do the local part ourselves.
+ * minutes (heaptrack turns it off for the same reason), and it opens what
+ * it finds with a blocking open() and maps it.  So we do the local part
+ * ourselves, always.
  */
 static char *debuginfo_path;
+
+/* Whether a file may be given to libdw as it is: only root can change its
+ * size.  Else (or if unsure) it is copied. */
+static bool
+map_safe(int fd, const struct stat *st)
+{
+	struct statfs fs;
+
+	if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH)) ||
+	    fstatfs(fd, &fs) != 0)
+		return false;
+	switch ((unsigned long)fs.f_type) {
+	case EXT4_SUPER_MAGIC:     /* ext2, ext3 and ext4 */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case SQUASHFS_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+		return true;
+	default:                   /* FUSE, NFS, ...: their server decides */
+		return false;
+	}
+}
+
+int
+sym_private_fd(int fd, const struct stat *st, uint64_t *copied)
+{
+	static const size_t chunk = 256u << 10;
+	uint64_t left;
+	char *buf;
+	int mfd;
+
+	*copied = 0;
+	if (map_safe(fd, st))
+		return fd;
+	if (st->st_size < 0 || (uint64_t)st->st_size > SYM_COPY_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	mfd = memfd_create("hawk-sym", MFD_CLOEXEC);
+	buf = malloc(chunk);
+	if (mfd < 0 || !buf)
+		goto err;
+	/* what is read is what libdw sees: a file cut meanwhile gives a
+	 * short copy (an ELF that does not parse), never a fault */
+	for (left = (uint64_t)st->st_size; left;) {
+		ssize_t r = read(fd, buf, left < chunk ? left : chunk);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (write(mfd, buf, (size_t)r) != r)
+			goto err;
+		left -= (uint64_t)r;
+		*copied += (uint64_t)r;
+	}
+	free(buf);
+	close(fd);
+	return mfd;
+
+err:
+	free(buf);
+	if (mfd >= 0)
+		close(mfd);
+	close(fd);
+	return -ENOMEM;
+}
+
+/* A debug file candidate: an untrusted path. */
+static __thread uint64_t debug_copied;
 
 static int
 open_debug(const char *path)
 {
-	return open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint64_t copied;
+	int fd = sym_open_untrusted(path, &st);
+
+	if (fd < 0)
+		return fd;
+	fd = sym_private_fd(fd, &st, &copied);
+	debug_copied += copied;
+	return fd;
 }
 
 static int
@@ -40,16 +136,15 @@ find_debuginfo(Dwfl_Module *mod, void **user, const char *modname,
 	       Dwarf_Addr base, const char *file_name,
 	       const char *debuglink, GElf_Word crc, char **debug_name)
 {
-	const char *url = getenv("DEBUGINFOD_URLS");
 	const unsigned char *id;
 	GElf_Addr vaddr;
 	char buf[4096];
 	int len, fd;
 
-	if (!url || !*url)
-		return dwfl_standard_find_debuginfo(mod, user, modname, base,
-						    file_name, debuglink, crc,
-						    debug_name);
+	(void)user;
+	(void)modname;
+	(void)base;
+	(void)crc;
 	len = dwfl_module_build_id(mod, &id, &vaddr);
 	if (len > 1) {
 		int o = snprintf(buf, sizeof(buf),
@@ -104,7 +199,7 @@ static const Dwfl_Callbacks dwfl_callbacks = {
  */
 int
 sym_open_module(int32_t pid, const char *path, char *used, size_t usedlen,
-	    struct stat *st)
+		struct stat *st)
 {
 	int fd = -ENOENT;
 
@@ -112,17 +207,11 @@ sym_open_module(int32_t pid, const char *path, char *used, size_t usedlen,
 		return -ENOENT;
 	if (pid > 0 && snprintf(used, usedlen, "/proc/%" PRId32 "/root%s",
 				pid, path) < (int)usedlen)
-		fd = open(used, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+		fd = sym_open_untrusted(used, st);
+	if (fd < 0 && fd != -ENOEXEC) {
 		if (snprintf(used, usedlen, "%s", path) >= (int)usedlen)
 			return -ENAMETOOLONG;
-		fd = open(used, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		close(fd);
-		return -ENOEXEC;
+		fd = sym_open_untrusted(used, st);
 	}
 	return fd;
 }
@@ -151,15 +240,7 @@ sym_open_mapped(int32_t pid, uint64_t lo, uint64_t hi, char *used,
 			     "/map_files/%llx-%llx", pid, a, b) >=
 		    (int)usedlen)
 			break;
-		fd = open(used, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0) {
-			fd = -errno;
-			break;
-		}
-		if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-			close(fd);
-			fd = -ENOEXEC;
-		}
+		fd = sym_open_untrusted(used, st);
 		break;
 	}
 	free(line);
@@ -188,12 +269,15 @@ sym_file_destroy(struct sym_file *f)
 	free(f);
 }
 
-/* Report `fd` (consumed) as the only module of a new Dwfl, at bias 0. */
+/* Report `fd` (consumed; st its fstat) as the only module of a new Dwfl,
+ * at bias 0, and make libdw open now whatever else it will need. */
 struct sym_file *
-sym_file_report(struct symbolizer *s, const char *key, const char *name,
-		int fd)
+sym_file_report(const char *key, const char *name, int fd,
+		const struct stat *st)
 {
 	struct sym_file *f = calloc(1, sizeof(*f));
+	Dwarf_Addr bias;
+	Dwarf *dw;
 
 	if (!f)
 		goto err_fd;
@@ -201,11 +285,20 @@ sym_file_report(struct symbolizer *s, const char *key, const char *name,
 	f->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!f->key || !f->dwfl)
 		goto err_free;
+	fd = sym_private_fd(fd, st, &f->copied);
+	if (fd < 0)
+		goto err_free;
+	debug_copied = 0;
 	dwfl_report_begin(f->dwfl);
 	f->mod = dwfl_report_elf(f->dwfl, name, name, fd, 0, false);
 	fd = -1;                   /* libdwfl owns it now, even on failure */
 	if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
 		goto err_free;
+	dw = dwfl_module_getdwarf(f->mod, &bias);
+	dwfl_module_getsymtab(f->mod);
+	if (dw)
+		dwarf_getalt(dw);
+	f->copied += debug_copied;
 	return f;
 
 err_free:

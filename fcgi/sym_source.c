@@ -20,10 +20,18 @@
 #include "sym_int.h"
 
 void
-sym_source_clear(struct symbolizer *s)
+sym_source_clear(struct symbolizer *s, bool names)
 {
+	struct sym_srcname *n, *ntmp;
 	struct sym_src *e, *tmp;
 
+	if (names) {
+		HASH_ITER(hh, s->srcnames, n, ntmp) {
+			HASH_DELETE(hp, s->srcnames_by_ptr, n);
+			HASH_DEL(s->srcnames, n);
+			free(n);
+		}
+	}
 	HASH_ITER(hh, s->srcs, e, tmp) {
 		HASH_DEL(s->srcs, e);
 		free(e->path);
@@ -206,6 +214,29 @@ src_text(struct symbolizer *s, struct sym_src *e, uint32_t line)
 	return e->text[line - 1];
 }
 
+/* Whether entry e is of the file st describes (an edit is noticed). */
+static bool
+src_same(const struct sym_src *e, const struct stat *st)
+{
+	return e->dev == st->st_dev && e->ino == st->st_ino &&
+	       e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       e->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Free what src_load made of an entry not counted in s->src_bytes. */
+static void
+src_drop_text(struct sym_src *e)
+{
+	free(e->buf);
+	free(e->start);
+	free(e->text);
+	e->buf = NULL;
+	e->start = NULL;
+	e->text = NULL;
+	e->nlines = 0;
+}
+
 static void
 src_reset(struct symbolizer *s, struct sym_src *e)
 {
@@ -221,60 +252,132 @@ src_reset(struct symbolizer *s, struct sym_src *e)
 }
 
 const char *
+sym_source_name(struct symbolizer *s, const struct sym_cred *cred,
+		const char *path)
+{
+	size_t kl = strlen(cred->key), pl = strlen(path);
+	struct sym_srcname *e;
+	char *key = malloc(kl + 1 + pl + 1);
+
+	if (!key)
+		return NULL;
+	memcpy(key, cred->key, kl);
+	key[kl] = '\n';
+	memcpy(key + kl + 1, path, pl + 1);
+	HASH_FIND(hh, s->srcnames, key, kl + 1 + pl, e);
+	if (e) {
+		free(key);
+		return e->path;
+	}
+	e = malloc(sizeof(*e) + kl + 1 + pl + 1);
+	if (!e) {
+		free(key);
+		return NULL;
+	}
+	memcpy(e->key, key, kl + 1 + pl + 1);
+	free(key);
+	e->cred = cred;
+	e->path = e->key + kl + 1;
+	sym_hash_oom = false;
+	HASH_ADD_KEYPTR(hh, s->srcnames, e->key, kl + 1 + pl, e);
+	if (sym_hash_oom) {
+		free(e);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hp, s->srcnames_by_ptr, &e->path, sizeof(e->path), e);
+	if (sym_hash_oom) {
+		HASH_DEL(s->srcnames, e);
+		free(e);
+		return NULL;
+	}
+	return e->path;
+}
+
+const char *
 sym_source_line(struct symbolizer *s, const char *file, uint32_t line)
 {
+	const struct sym_cred *cred = NULL;
+	struct sym_srcname *n;
+
+	if (!file || !*file || line == 0)
+		return s->s_empty;
+	/* read only as whoever's DWARF named this very string */
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND(hp, s->srcnames_by_ptr, &file, sizeof(file), n);
+	if (n)
+		cred = n->cred;
+	pthread_mutex_unlock(&s->lock);
+	return cred ? sym_source_text(s, cred, file, line) : s->s_empty;
+}
+
+const char *
+sym_source_text(struct symbolizer *s, const struct sym_cred *cred,
+		const char *file, uint32_t line)
+{
 	const char *ret = s->s_empty;
-	struct sym_src *e;
+	struct sym_cred_saved saved;
+	struct sym_src *e, *n;
 	struct stat st;
 	int fd;
 
 	if (!file || !*file || line == 0)
 		return ret;
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* with the target's rights, no lock held: the path is the target's */
+	if (sym_cred_enter(cred, &saved) != 0)
+		return ret;
+	fd = sym_open_untrusted(file, &st);
+	sym_cred_leave(&saved);
 	if (fd < 0)
 		return ret;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		goto out_fd;
 	pthread_mutex_lock(&s->lock);
 	HASH_FIND_STR(s->srcs, file, e);
-	if (e && (e->dev != st.st_dev || e->ino != st.st_ino ||
-		  e->size != st.st_size ||
-		  e->mtime.tv_sec != st.st_mtim.tv_sec ||
-		  e->mtime.tv_nsec != st.st_mtim.tv_nsec)) {
+	if (e && src_same(e, &st))
+		goto have;
+	pthread_mutex_unlock(&s->lock);
+	/* read it without the lock: a slow file delays only this request */
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		goto out_fd;
+	n->path = strdup(file);
+	if (!n->path) {
+		free(n);
+		goto out_fd;
+	}
+	n->dev = st.st_dev;
+	n->ino = st.st_ino;
+	n->size = st.st_size;
+	n->mtime = st.st_mtim;
+	if (src_load(n, fd) != 0)
+		src_drop_text(n);  /* kept: "unreadable", until it changes */
+	pthread_mutex_lock(&s->lock);
+	HASH_FIND_STR(s->srcs, file, e);
+	if (e && src_same(e, &st)) {
+		/* another thread was quicker */
+		src_drop_text(n);
+		free(n->path);
+		free(n);
+		goto have;
+	}
+	if (e) {
 		HASH_DEL(s->srcs, e);
 		src_reset(s, e);
 		free(e->path);
 		free(e);
-		e = NULL;
 	}
-	if (!e) {
-		if (s->src_bytes + (uint64_t)st.st_size > SYM_SOURCES_BYTES)
-			sym_source_clear(s);
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			goto out_unlock;
-		e->path = strdup(file);
-		if (!e->path) {
-			free(e);
-			goto out_unlock;
-		}
-		e->dev = st.st_dev;
-		e->ino = st.st_ino;
-		e->size = st.st_size;
-		e->mtime = st.st_mtim;
-		if (src_load(e, fd) == 0)
-			s->src_bytes += (uint64_t)e->size;
-		else
-			src_reset(s, e);
-		sym_hash_oom = false;
-		HASH_ADD_KEYPTR(hh, s->srcs, e->path, strlen(e->path), e);
-		if (sym_hash_oom) {
-			src_reset(s, e);
-			free(e->path);
-			free(e);
-			goto out_unlock;
-		}
+	if (s->src_bytes + (uint64_t)st.st_size > SYM_SOURCES_BYTES)
+		sym_source_clear(s, false);
+	sym_hash_oom = false;
+	HASH_ADD_KEYPTR(hh, s->srcs, n->path, strlen(n->path), n);
+	if (sym_hash_oom) {
+		src_drop_text(n);
+		free(n->path);
+		free(n);
+		goto out_unlock;
 	}
+	if (n->buf)
+		s->src_bytes += (uint64_t)n->size;
+	e = n;
+have:
 	if (e->buf && line <= e->nlines) {
 		const char *t = src_text(s, e, line);
 

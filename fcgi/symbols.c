@@ -135,6 +135,7 @@ files_clear(struct symbolizer *s)
 		sym_file_destroy(f);
 	}
 	s->nfiles = 0;
+	s->copied = 0;
 }
 
 
@@ -166,17 +167,175 @@ void
 sym_free(struct symbolizer *s)
 {
 	struct sym_str *e, *tmp;
+	struct sym_credent *c, *ctmp;
 
 	if (!s)
 		return;
 	files_clear(s);
-	sym_source_clear(s);
+	sym_source_clear(s, true);
+	HASH_ITER(hh, s->creds, c, ctmp) {
+		HASH_DEL(s->creds, c);
+		free(c);
+	}
 	HASH_ITER(hh, s->strings, e, tmp) {
 		HASH_DEL(s->strings, e);
 		free(e);
 	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* The interned copy of c (lives until sym_free); NULL when out of
+ * memory.  Lock held. */
+static const struct sym_cred *
+cred_intern(struct symbolizer *s, const struct sym_cred *c)
+{
+	struct sym_credent *e;
+
+	HASH_FIND_STR(s->creds, c->key, e);
+	if (e)
+		return &e->c;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return NULL;
+	e->c = *c;
+	sym_hash_oom = false;
+	HASH_ADD_STR(s->creds, c.key, e);
+	if (sym_hash_oom) {
+		free(e);
+		return NULL;
+	}
+	return &e->c;
+}
+
+/* ------------------------------------------------------- the cold path */
+
+/*
+ * What the cold path found for one module of a snapshot, made with the
+ * target's rights and without the lock, then committed under the lock.
+ */
+struct pending {
+	char key[sizeof(((struct sym_cred *)0)->key) + 2 * SNAP_BUILD_ID_MAX +
+		 80];              /* of the file entry */
+	struct sym_file *file;     /* new, not in the cache yet */
+	bool cached;               /* else: an entry of `key` serves it */
+	enum sym_inst_state state;
+};
+
+static void
+key_build_id(char *key, size_t len, const struct sym_cred *c,
+	     const uint8_t *id, uint32_t idlen)
+{
+	int o = snprintf(key, len, "%s|b:", c->key);
+
+	sym_hex(key + o, id, idlen);
+}
+
+/* Open a debug file by build-id: the target runs a file whose path now
+ * holds another.  Lock not held, target's rights taken. */
+static struct sym_file *
+debug_by_build_id(const char *key, const uint8_t *id, uint32_t idlen)
+{
+	char path[64 + 2 * SNAP_BUILD_ID_MAX];
+	struct sym_file *f;
+	struct stat st;
+	int o, fd;
+
+	o = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
+		     id[0]);
+	sym_hex(path + o, id + 1, idlen - 1);
+	strcat(path, ".debug");
+	fd = sym_open_untrusted(path, &st);
+	if (fd < 0)
+		return NULL;
+	f = sym_file_report(key, path, fd, &st);
+	if (f && !sym_build_id_is(f->mod, id, idlen)) {
+		sym_file_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+/*
+ * Find what serves module m (path `path`) of process pid, opening files
+ * with the rights `cred`.  Called WITHOUT the lock: every path here is
+ * the target's.  Sets p->state, and p->file (new) or p->cached.
+ */
+static void
+pending_open(struct symbolizer *s, const struct sym_cred *cred, int32_t pid,
+	     const struct snap_module *m, const char *path, struct pending *p)
+{
+	uint32_t idlen = m->build_id_len <= SNAP_BUILD_ID_MAX ?
+			 m->build_id_len : 0;
+	struct sym_cred_saved saved;
+	char used[4096 + 64];
+	struct sym_file *f = NULL;
+	struct stat st;
+	int fd, mfd;
+
+	p->state = INST_UNREADABLE;
+	if (sym_cred_enter(cred, &saved) != 0)
+		return;
+	if (idlen)
+		key_build_id(p->key, sizeof(p->key), cred, m->build_id, idlen);
+	fd = sym_open_module(pid, path, used, sizeof(used), &st);
+	if (fd >= 0 && idlen) {
+		f = sym_file_report(p->key, used, fd, &st);
+		fd = -1;
+		if (f && !sym_build_id_is(f->mod, m->build_id, idlen)) {
+			sym_file_destroy(f);
+			f = NULL;
+			p->state = INST_STALE;
+		}
+	}
+	if (!f) {
+		/* deleted or replaced since the target loaded it: the file
+		 * it maps, if its owner may read it there */
+		mfd = sym_open_mapped(pid, m->lo, m->hi, used, sizeof(used),
+				      &st);
+		if (mfd >= 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = mfd;
+		}
+	}
+	if (!f && fd >= 0 && !idlen) {
+		snprintf(p->key, sizeof(p->key), "%s|f:%ju:%ju:%jd.%09ld:%jd",
+			 cred->key, (uintmax_t)st.st_dev,
+			 (uintmax_t)st.st_ino, (intmax_t)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (intmax_t)st.st_size);
+		pthread_mutex_lock(&s->lock);
+		HASH_FIND_STR(s->files, p->key, f);
+		pthread_mutex_unlock(&s->lock);
+		if (f) {
+			close(fd);
+			p->cached = true;
+			p->state = INST_OK;
+			goto out;
+		}
+	}
+	if (!f && fd >= 0) {
+		f = sym_file_report(p->key, used, fd, &st);
+		if (f && idlen && !sym_build_id_is(f->mod, m->build_id,
+						   idlen)) {
+			sym_file_destroy(f);
+			f = NULL;
+			p->state = INST_STALE;
+		}
+	}
+	if (!f && idlen) {
+		/* rebuilt since the target loaded it: the debug file of the
+		 * build-id the target runs, else serve nothing stale */
+		p->state = INST_STALE;
+		f = debug_by_build_id(p->key, m->build_id, idlen);
+	}
+	if (f) {
+		f->cred = cred;
+		p->file = f;
+		p->state = INST_OK;
+	}
+out:
+	sym_cred_leave(&saved);
 }
 
 static int
@@ -188,145 +347,89 @@ file_add(struct symbolizer *s, struct sym_file *f)
 		return -ENOMEM;
 	f->id = s->next_file_id++;
 	s->nfiles++;
+	s->copied += f->copied;
 	return 0;
 }
 
+/* The file entry of a pending lookup, added to the cache if new (which
+ * may flush every cache but strings).  Lock held. */
 static struct sym_file *
-file_get(struct symbolizer *s, int32_t pid, const struct snap_module *m,
-	 const char *path, enum sym_inst_state *state)
+pending_commit(struct symbolizer *s, struct pending *p)
 {
-	char key[2 * SNAP_BUILD_ID_MAX + 64], used[4096 + 32];
-	uint32_t idlen = m->build_id_len;
 	struct sym_file *f = NULL;
-	struct stat st;
-	int fd;
 
-	*state = INST_UNREADABLE;
-	if (idlen > SNAP_BUILD_ID_MAX)
-		idlen = 0;
-	if (idlen) {
-		strcpy(key, "b:");
-		sym_hex(key + 2, m->build_id, idlen);
-		HASH_FIND_STR(s->files, key, f);
-		if (f) {
-			*state = INST_OK;
-			return f;
-		}
-	}
-	if (s->nfiles >= SYM_FILES_MAX)
-		files_clear(s);
-	fd = sym_open_module(pid, path, used, sizeof(used), &st);
-	if (fd >= 0 && idlen) {
-		f = sym_file_report(s, key, used, fd);
-		if (f && !sym_build_id_is(f->mod, m->build_id, idlen)) {
-			sym_file_destroy(f);
-			f = NULL;
-			*state = INST_STALE;
-		}
-		fd = -1;
-	}
-	if (!f) {
-		/* deleted or replaced since the target loaded it: the file it
-		 * maps, if we may read it there */
-		int mfd = sym_open_mapped(pid, m->lo, m->hi, used,
-					  sizeof(used), &st);
-
-		if (mfd >= 0) {
-			if (fd >= 0)
-				close(fd);
-			fd = mfd;
-			*state = INST_UNREADABLE;
-		} else if (fd < 0 && *state != INST_STALE) {
-			return NULL;
-		}
-	}
-	if (!f && fd >= 0 && !idlen) {
-		snprintf(key, sizeof(key), "f:%ju:%ju:%jd.%09ld:%jd",
-			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-			 (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-			 (intmax_t)st.st_size);
-		HASH_FIND_STR(s->files, key, f);
-		if (f) {
-			close(fd);
-			*state = INST_OK;
-			return f;
-		}
-	}
-	if (!f && fd >= 0) {
-		f = sym_file_report(s, key, used, fd);
-		if (f && idlen && !sym_build_id_is(f->mod, m->build_id,
-						   idlen)) {
-			sym_file_destroy(f);
-			f = NULL;
-			*state = INST_STALE;
-		}
-	}
-	if (!f && idlen) {
-		/* rebuilt since the target loaded it: try the debug file of
-		 * the build-id the target runs, else serve nothing stale */
-		int o;
-
-		*state = INST_STALE;
-		o = snprintf(used, sizeof(used),
-			     "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
-		sym_hex(used + o, m->build_id + 1, idlen - 1);
-		strcat(used, ".debug");
-		fd = open(used, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return NULL;
-		f = sym_file_report(s, key, used, fd);
-		if (f && !sym_build_id_is(f->mod, m->build_id, idlen)) {
-			sym_file_destroy(f);
-			return NULL;
-		}
-	}
-	if (!f)
+	if (p->state != INST_OK)
 		return NULL;
+	HASH_FIND_STR(s->files, p->key, f);
+	if (f || !p->file) {
+		/* another thread was quicker, or ours is the cached one
+		 * (gone if flushed meanwhile: unreadable this time) */
+		if (p->file)
+			sym_file_destroy(p->file);
+		p->file = NULL;
+		if (!f)
+			p->state = INST_UNREADABLE;
+		return f;
+	}
+	if (s->nfiles >= SYM_FILES_MAX ||
+	    s->copied + p->file->copied > SYM_COPY_BYTES)
+		files_clear(s);
+	f = p->file;
+	p->file = NULL;
 	if (file_add(s, f) < 0) {
 		sym_file_destroy(f);
-		*state = INST_UNREADABLE;
+		p->state = INST_UNREADABLE;
 		return NULL;
 	}
-	*state = INST_OK;
 	return f;
 }
 
-/* Find or create the instance for module index i.  Caller holds lock. */
-static struct sym_inst *
-inst_get(struct symbolizer *s, const struct snap *snap, uint64_t i)
+/* The key of the instance for module index i, or NULL (out of memory). */
+static char *
+inst_key(const struct snap *snap, uint64_t i, const struct sym_cred *cred)
 {
 	const struct snap_module *m = &snap->modules[i];
-	const char *path = snap_module_path(snap, i);
+	uint32_t idlen = m->build_id_len <= SNAP_BUILD_ID_MAX ?
+			 m->build_id_len : 0;
+	char id[2 * SNAP_BUILD_ID_MAX + 1], *key;
+
+	sym_hex(id, m->build_id, idlen);
+	if (asprintf(&key, "%s|%" PRId32 ":%" PRIu64 ":%" PRIx64 ":%" PRIx64
+		     ":%" PRIx64 ":%s:%s", cred->key, snap->h->pid,
+		     snap->h->start_time, m->lo, m->hi, m->bias, id,
+		     snap_module_path(snap, i)) < 0)
+		return NULL;
+	return key;
+}
+
+/* Make the instance `key` (consumed) for module i, served by f in state
+ * `state`.  Lock held. */
+static struct sym_inst *
+inst_add(struct symbolizer *s, const struct snap *snap, uint64_t i,
+	 char *key, struct sym_file *f, enum sym_inst_state state)
+{
+	const struct snap_module *m = &snap->modules[i];
 	uint32_t idlen = m->build_id_len <= SNAP_BUILD_ID_MAX ?
 			 m->build_id_len : 0;
 	char id[2 * SNAP_BUILD_ID_MAX + 1];
 	struct sym_inst *e;
-	char *key;
 
-	sym_hex(id, m->build_id, idlen);
-	if (asprintf(&key, "%" PRId32 ":%" PRIu64 ":%" PRIx64 ":%" PRIx64
-		     ":%" PRIx64 ":%s:%s", snap->h->pid, snap->h->start_time,
-		     m->lo, m->hi, m->bias, id, path) < 0)
-		return NULL;
-	HASH_FIND_STR(s->insts, key, e);
-	if (e) {
-		free(key);
-		return e;
-	}
 	if (s->ninsts >= SYM_INSTANCES_MAX)
 		insts_clear(s);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		goto err_key;
+	sym_hex(id, m->build_id, idlen);
 	e->key = key;
 	e->lo = m->lo;
 	e->hi = m->hi;
 	e->bias = m->bias;
-	e->path = sym_intern(s, path);
+	e->path = sym_intern(s, snap_module_path(snap, i));
 	e->build_id = sym_intern(s, id);
 	if (!e->path || !e->build_id)
 		goto err_e;
-	e->file = file_get(s, snap->h->pid, m, path, &e->state);
+	e->file = f;
+	e->state = f ? INST_OK : state == INST_OK ? INST_UNREADABLE : state;
 	sym_hash_oom = false;
 	HASH_ADD_KEYPTR(hh, s->insts, e->key, strlen(e->key), e);
 	if (sym_hash_oom)
@@ -341,11 +444,59 @@ err_key:
 	return NULL;
 }
 
+/*
+ * Find or create the instance for module index i of snap, whose process
+ * has the rights `cred`.  Called with the lock held; releases it while
+ * files are opened (no lock is held across the open of a target's path),
+ * so the caller must look its memo up again.
+ */
+static struct sym_inst *
+inst_get(struct symbolizer *s, const struct snap *snap, uint64_t i,
+	 const struct sym_cred *cred)
+{
+	const struct snap_module *m = &snap->modules[i];
+	uint32_t idlen = m->build_id_len <= SNAP_BUILD_ID_MAX ?
+			 m->build_id_len : 0;
+	struct pending p = { .state = INST_UNREADABLE };
+	struct sym_file *f = NULL;
+	struct sym_inst *e;
+	char *key = inst_key(snap, i, cred);
+
+	if (!key)
+		return NULL;
+	HASH_FIND_STR(s->insts, key, e);
+	if (e) {
+		free(key);
+		return e;
+	}
+	if (idlen && cred->mode != SYM_CRED_NONE) {
+		key_build_id(p.key, sizeof(p.key), cred, m->build_id, idlen);
+		HASH_FIND_STR(s->files, p.key, f);
+	}
+	if (!f) {
+		pthread_mutex_unlock(&s->lock);
+		pending_open(s, cred, snap->h->pid, m,
+			     snap_module_path(snap, i), &p);
+		pthread_mutex_lock(&s->lock);
+		/* another thread may have made it meanwhile */
+		HASH_FIND_STR(s->insts, key, e);
+		if (e) {
+			if (p.file)
+				sym_file_destroy(p.file);
+			free(key);
+			return e;
+		}
+		f = pending_commit(s, &p);
+	}
+	return inst_add(s, snap, i, key, f, p.state);
+}
+
 /* The memo of this snapshot, made if needed.  Caller holds lock. */
 static struct sym_memo *
 memo_get(struct symbolizer *s, const struct snap *snap)
 {
 	struct sym_memo *m, *victim = &s->memos[0];
+	struct sym_cred cred;
 
 	for (unsigned i = 0; i < SYM_MEMOS; i++) {
 		m = &s->memos[i];
@@ -360,6 +511,11 @@ memo_get(struct symbolizer *s, const struct snap *snap)
 	}
 	free(victim->inst);
 	memset(victim, 0, sizeof(*victim));
+	/* /proc/<pid>/status and stat only: nothing a target can name */
+	sym_cred_of(snap->h->pid, snap->h->start_time, &cred);
+	victim->cred = cred_intern(s, &cred);
+	if (!victim->cred)
+		return NULL;
 	victim->inst = calloc(snap->h->n_modules ? snap->h->n_modules : 1,
 			      sizeof(*victim->inst));
 	if (!victim->inst)
@@ -606,12 +762,12 @@ sym_resolve(struct symbolizer *s, const struct snap *snap, uint64_t addr,
 		     inst->bias != snap->modules[i].bias))
 		inst = NULL;       /* not the snapshot the memo was made for */
 	if (!inst) {
-		inst = inst_get(s, snap, i);
+		inst = inst_get(s, snap, i, memo->cred);
 		if (!inst) {
 			ret = frame_unknown(s, out);
 			goto out;
 		}
-		/* inst_get may have flushed the memos */
+		/* inst_get let the lock go: the memos may have changed */
 		memo = memo_get(s, snap);
 		if (memo)
 			memo->inst[i] = inst;

@@ -60,10 +60,14 @@ void sym_free(struct symbolizer *s);
  * at most `max` (>= 1) frames and returns how many (>= 1); never fails:
  * what cannot be resolved becomes a "<unknown>"/module frame with line 0.
  * Module files are opened through /proc/<pid>/root when that is readable
- * (targets in another mount namespace), else by their path.  Results are
- * cached per (module file identity: build-id, else device+inode+mtime+size;
- * address relative to the module), so a rebuilt binary is never served
- * stale lines.
+ * (targets in another mount namespace), else by their path, else through
+ * /proc/<pid>/map_files (replaced since loaded) -- always with the rights
+ * of process snap->h->pid (started at snap->h->start_time) and never more
+ * than the responder's own (sym_cred.c), regular files only, without the
+ * lock held.  Results are cached per (those rights; module file identity:
+ * build-id, else device+inode+mtime+size; address relative to the module),
+ * so a rebuilt binary is never served stale lines and one user's target
+ * is never served what another's made the symbolizer read.
  */
 int sym_resolve(struct symbolizer *s, const struct snap *snap,
 		uint64_t addr, struct sym_frame *out, int max);
@@ -71,7 +75,10 @@ int sym_resolve(struct symbolizer *s, const struct snap *snap,
 /*
  * The text of line `line` of source file `file`, stripped of leading and
  * trailing white space as Python's linecache + str.strip() give it, or ""
- * when the file or line cannot be read.  Interned, cached, thread-safe.
+ * when the file or line cannot be read.  `file` must be a frame's file
+ * pointer from sym_resolve: the file is read with the rights of the target
+ * whose debug info named it (any other string reads as "").  Interned,
+ * cached, thread-safe.
  */
 const char *sym_source_line(struct symbolizer *s, const char *file,
 			    uint32_t line);
