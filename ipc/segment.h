@@ -27,17 +27,18 @@
  * Readers must still check that a file belongs to the process it names
  * (owner = the process's effective uid, pid and start time): names are
  * claims, not proofs.  The target refuses a directory owned by neither
- * its effective uid nor root, or writable by others without the sticky
- * bit (in such a directory its files could be replaced under it).
+ * its effective uid nor root, or writable by all without the sticky bit
+ * (in such a directory its files could be replaced under it).
  *
  * Files are owned by the process's filesystem uid (its effective uid)
  * at the time the segment was created; a process that changes its
  * credentials makes a new segment (tracer/creds.c).
  *
- * Dead files.  Each new segment's creation removes up to SEG_CLEAN_UNLINK
- * dead files of its own uid (seg.h): segments nobody holds the alive lock
- * of, and snapshots and temporary files of pids that no longer exist.
- * `hawk ps --clean` removes any user's dead segments it may.
+ * Dead files.  Each new segment's creation and each normal exit removes
+ * up to SEG_CLEAN_UNLINK dead files (seg_write.h), of any user it may:
+ * segments nobody holds the alive lock of, and snapshots and temporary
+ * files of pids that no longer exist.  `hawk ps --clean` does the same
+ * for every dead segment without a bound.
  *
  * The target never loads or stores through its mapping of the segment
  * (see seg_write.c): a truncation by someone allowed to write the file

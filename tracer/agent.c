@@ -388,6 +388,8 @@ agent_shutdown(void)
 		if (thread_joinable && !pthread_equal(pthread_self(), thread))
 			pthread_join(thread, NULL);
 		thread_joinable = 0;
+		/* a master outliving its killed workers removes their files */
+		seg_writer_clean(&agent_seg);
 		seg_writer_remove(&agent_seg);
 		return;
 	}
