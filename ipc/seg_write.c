@@ -846,15 +846,6 @@ snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
 	write_at(sw, buf, len, off);
 }
 
-void
-snap_writer_align(struct snap_writer *sw)
-{
-	static const char zero[8];
-
-	if (sw->off % 8)
-		snap_writer_write(sw, zero, 8 - sw->off % 8);
-}
-
 int
 snap_writer_close(struct snap_writer *sw)
 {

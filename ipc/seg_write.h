@@ -138,8 +138,6 @@ int snap_writer_open(struct snap_writer *sw, struct seg_writer *w,
 void snap_writer_write(struct snap_writer *sw, const void *buf, size_t len);
 void snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
 			uint64_t off);
-/* Pads with zero bytes to a multiple of 8. */
-void snap_writer_align(struct snap_writer *sw);
 int snap_writer_close(struct snap_writer *sw);
 /* Remove a snapshot file nobody collected (e.g. the client died). */
 void snap_writer_unlink(struct seg_writer *w, uint32_t seq);

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * segment.h - the layout of a hawk segment and of a snapshot file: the only
- * contract between a traced process (tracer/) and a reader (fcgi/, hawk ps).
+ * contract between a traced process (tracer/, through the writer
+ * seg_write.h) and a reader (fcgi/, hawk ps, through seg_read.h).  How the
+ * processes and files fit together: README.md, "How it fits together".
  *
- * One segment file per target process, "<pid>.seg" in the segment directory
- * (HAWK_DIR, default /dev/shm/hawk).  It holds a fixed 4096-byte header:
- * identity, status and one command block.  Snapshots are not written into
- * the segment: the target's agent writes each one to its own file
- * "<pid>.snap.<seq>" in the same directory, which the client that asked for
- * it opens, unlinks and reads at leisure (so a slow HTTP client never holds
- * up the next command, and nothing is ever truncated under a reader).
+ * Files, in the segment directory (HAWK_DIR, default /dev/shm/hawk):
+ * "<pid>.seg", one per target process, a fixed 4096-byte header (identity,
+ * status, one command block); "<pid>.snap.<seq>", one per snapshot, written
+ * by the target's agent, opened, unlinked and read by the client that
+ * asked for it (nothing is ever truncated under a reader).
  *
  * Names.  In a directory others may write in (the default is 01777), any
  * user can create any name first, so no name a target needs may be
