@@ -154,8 +154,13 @@ struct seg_header {
 	 *      withdrawn and nothing changed; failure means the agent took it.
 	 *   4. on DONE read cmd_result (and snap_seq), store cmd_state = IDLE.
 	 * Agent side: futex-wait on cmd_state (timeout <= 1 s, to refresh the
-	 * status and heartbeat), CAS POSTED->TAKEN, execute, write cmd_result
-	 * and snap_seq, store-release DONE, futex-wake.
+	 * status and heartbeat), take POSTED->TAKEN, execute, write cmd_result
+	 * and snap_seq, store-release DONE, futex-wake.  The agent works
+	 * through system calls only (seg_write.c), so its take is an atomic
+	 * XOR 3 by FUTEX_WAKE_OP rather than a CAS: POSTED^3 = TAKEN; if the
+	 * client withdrew it first, IDLE^3 = DONE with cmd_result -ECANCELED
+	 * and snap_seq 0 (written while POSTED), which step 1 of the next
+	 * client clears like any uncollected result.
 	 */
 	uint32_t cmd_state;        /* enum seg_cmd_state, futex word */
 	uint32_t cmd_op;           /* enum seg_cmd_op */

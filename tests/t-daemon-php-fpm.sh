@@ -110,8 +110,7 @@ kill -USR2 $master
 wait_for '[ "$(workers | wc -w)" -eq 2 ] && [ -z "$(for p in $w1; do workers | tr " " "\n" | grep -x $p; done)" ]'
 ok $? "reload (SIGUSR2): new workers"
 wait_for '[ -z "$(dead_segments)" ]' 50
-todo_is "$(dead_segments)" "" "reload left no dead segment" \
-	"workers killed by a signal keep their segment (issue #9 item 5)"
+is "$(dead_segments)" "" "reload left no dead segment"
 req 3 >/dev/null
 q snapshot/ "name=fpm"
 is "$status" 200 "after the reload, name=fpm is served"
@@ -120,7 +119,6 @@ kill -QUIT $master
 wait $master
 bg_pids=""
 wait_for '[ -z "$(ls "$seg")" ]' 50
-todo_is "$(ls "$seg" | tr '\n' ' ')" "" "stop (SIGQUIT): no segment left" \
-	"workers killed by a signal keep their segment (issue #9 item 5)"
+is "$(ls "$seg" | tr '\n' ' ')" "" "stop (SIGQUIT): no segment left"
 dm_leftovers
 done_testing

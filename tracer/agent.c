@@ -31,6 +31,7 @@
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
+int agent_tried;
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
 uint32_t agent_alloc_mode;
@@ -329,6 +330,7 @@ agent_start(void)
 {
 	int rc;
 
+	agent_tried = 1;
 	rc = create_segment(0);
 	if (rc < 0)
 		return rc;
@@ -372,7 +374,6 @@ void
 agent_shutdown(void)
 {
 	struct timespec ts = { 0, 20000 };
-	struct seg_writer copy;
 	int i;
 
 	if (!agent_seg.h)
@@ -395,12 +396,12 @@ agent_shutdown(void)
 	}
 	/*
 	 * The agent is busy (a snapshot) or missed the wake-up: unlink the
-	 * file and close the descriptors, but keep the mapping it may still
-	 * use - the process is exiting anyway.
+	 * file's name, but keep the descriptors and the mapping it may still
+	 * use (a closed descriptor's number could be reused by a file opened
+	 * later in the exit, which the agent would then write into) - the
+	 * process is exiting anyway.
 	 */
-	copy = agent_seg;
-	copy.h = NULL;
-	seg_writer_remove(&copy);
+	seg_writer_unlink(&agent_seg);
 }
 
 void
