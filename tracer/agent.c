@@ -350,11 +350,18 @@ agent_start(void)
 static void
 stop_thread(void)
 {
+	struct timespec ts = { 0, 20000 };
+
 	if (!thread_joinable || pthread_equal(pthread_self(), thread))
 		return;
 	atomic_store(&quit, 1);
-	if (agent_seg.h)
-		seg_agent_kick(&agent_seg);
+	/* kicked until it leaves: a wake-up sent before the thread was in
+	 * its futex wait would be lost, and the wait lasts a second */
+	while (atomic_load(&running)) {
+		if (agent_seg.h)
+			seg_agent_kick(&agent_seg);
+		nanosleep(&ts, NULL);
+	}
 	pthread_join(thread, NULL);
 	thread_joinable = 0;
 	atomic_store(&running, 0);
@@ -379,15 +386,21 @@ agent_shutdown(void)
 	if (!agent_seg.h)
 		return;
 	atomic_store(&quit, 1);
-	seg_agent_kick(&agent_seg);
-	for (i = 0; i < 100 && atomic_load(&running); i++)
+	/* kicked at each turn: a wake-up sent before the thread was in its
+	 * futex wait would be lost (stop_thread) */
+	for (i = 0; i < 100 && atomic_load(&running); i++) {
+		seg_agent_kick(&agent_seg);
 		nanosleep(&ts, NULL);
+	}
 	/* an uncollected snapshot (its client died) goes with the segment */
 	if (snap_seq)
 		snap_writer_unlink(&agent_seg, snap_seq);
 	if (!atomic_load(&running)) {
-		if (thread_joinable && !pthread_equal(pthread_self(), thread))
-			pthread_join(thread, NULL);
+		/* not joined: the process is exiting, and waiting until a
+		 * busy machine schedules the thread once more costs every
+		 * short-lived program milliseconds */
+		if (thread_joinable)
+			pthread_detach(thread);
 		thread_joinable = 0;
 		/* a master outliving its killed workers removes their files */
 		seg_writer_clean(&agent_seg);
