@@ -10,12 +10,12 @@
  * table, and a miss - every free of an untraced block - stops early).
  *
  * Memory: a record is 16 bytes (pointer with its probe distance in the
- * low 4 bits, then size << 24 | index); the table grows by 1.5x at 3/4
+ * low 3 bits, then size << 24 | index); the table grows by 1.5x at 3/4
  * load, so it stays between 50% and 75% full:
  * 21.3 to 32 bytes per live block once a shard has outgrown its initial
  * 1024 slots (64 shards: about 60000 blocks).  7/8 would save memory but
- * linear-probing inserts then walk ~30 slots (measured: the table was 35%
- * of the traced run of bench/alloc.py).  Capacities are not powers of
+ * linear-probing inserts then walk ~30 slots, and the table became a
+ * large part of a traced run (bench/README).  Capacities are not powers of
  * two: a home slot is (hash * cap) >> 64.
  *
  * current/peak: one global counter updated with an atomic add under the
@@ -43,8 +43,9 @@
 #define CAP_MIN   1024u
 
 /*
- * ptr: the block's address, whose low 4 bits are always 0 (glibc's
- * malloc alignment is 16 on 64-bit targets), or'ed with the record's
+ * ptr: the block's address, whose low 3 bits are always 0 (glibc's
+ * malloc alignment is 16 on 64-bit targets; jemalloc's, tcmalloc's and
+ * mimalloc's smallest size class is 8-aligned), or'ed with the record's
  * distance from its home slot, saturated at DIST_SAT (then recomputed):
  * probing and shifting compare distances without hashing the pointers
  * they pass.  0 = empty.
@@ -54,11 +55,12 @@ struct entry {
 	uint64_t meta;             /* size << IDX_BITS | idx */
 };
 
-#define DIST_SAT  15u
+#define DIST_SAT  7u
 #define ADDR(x)   ((x) & ~(uint64_t)DIST_SAT)
 
 struct shard {
-	struct lock lock;          /* protects the fields below */
+	struct lock lock;          /* protects the fields below; lock
+				      order: LOCK_RANK_BLOCKS (guard.h) */
 	uint32_t gen;
 	uint64_t cap;
 	uint64_t count;
@@ -66,6 +68,8 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[BLOCKS_SHARDS];
+_Static_assert(BLOCKS_SHARDS <= 64, "the lock-order check's bitmap (guard.h)");
+#define SHARD_IDX(s) ((unsigned)((s) - shards))
 
 static struct {
 	_Atomic uint64_t current;
@@ -80,8 +84,8 @@ static struct {
  * Fibonacci hash.  A program that frees an object it used recently (the
  * common case) then finds its record in a line that its neighbours'
  * operations brought in, instead of taking a cache miss per free
- * (bench/alloc.py: -10% run time against a fully mixing hash; a dense run
- * of 16-byte blocks costs about the same either way).
+ * (faster on bench/alloc.py than a fully mixing hash, the same on a dense
+ * run of 16-byte blocks: bench/README).
  */
 static inline uint64_t
 page_hash(uint64_t p)
@@ -129,12 +133,12 @@ blocks_reset(uint32_t gen)
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		struct shard *s = &shards[i];
 
-		lock_take(&s->lock);
+		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 		arena_unmap(s->tab, s->cap * sizeof(struct entry));
 		s->tab = NULL;
 		s->cap = s->count = 0;
 		s->gen = gen;
-		lock_give(&s->lock);
+		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	}
 	/* no caller of the old generation can touch them any more, and none
 	 * of the new one can start before our caller publishes `gen` */
@@ -228,7 +232,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS) ||
 		     (p & DIST_SAT) || !p))
 		return -E2BIG;
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -246,7 +250,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 						      memory_order_relaxed))
 		;
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	return rc;
 }
 
@@ -260,7 +264,7 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 
 	if (unlikely(!p))
 		return rc;
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -305,7 +309,7 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 		rc = 0;
 	}
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	return rc;
 }
 
@@ -357,7 +361,7 @@ blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		struct shard *s = &shards[i];
 
-		lock_take(&s->lock);
+		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 		for (j = 0; j < s->cap; j++) {
 			struct entry *x = &s->tab[j];
 
@@ -373,7 +377,7 @@ blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 			out[got].pad = 0;
 			got++;
 		}
-		lock_give(&s->lock);
+		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	}
 	*n = got;
 	*missed = miss;
@@ -385,7 +389,7 @@ blocks_lock_all(void)
 	uint32_t i;
 
 	for (i = 0; i < BLOCKS_SHARDS; i++)
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_BLOCKS, i);
 }
 
 void
@@ -394,7 +398,7 @@ blocks_unlock_all(void)
 	uint32_t i;
 
 	for (i = BLOCKS_SHARDS; i-- > 0;)
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_BLOCKS, i);
 }
 
 void
