@@ -31,6 +31,7 @@
 #include "fmt_pickle.h"
 #include "params.h"
 #include "serve.h"
+#include "snapstat.h"
 #include "stats.h"
 #include "target.h"
 
@@ -188,7 +189,7 @@ struct snaps {
 	struct snap *v;
 	size_t n;
 	struct st_set set;
-	struct target_pool pool;
+	struct textpool pool;
 	uint64_t heap;             /* sum of traced_current */
 	uint32_t limit;            /* largest traceback limit */
 };
@@ -202,7 +203,7 @@ snaps_free(struct snaps *s)
 		snap_free(&s->v[i]);
 	free(s->v);
 	st_set_free(&s->set);
-	target_pool_free(&s->pool);
+	textpool_free(&s->pool);
 }
 
 /* Snapshot every target of v[0..n) into s as generation gen, adding up
@@ -241,8 +242,8 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 		s->n++;
 		if (s->v[s->n - 1].h->frames > s->limit)
 			s->limit = s->v[s->n - 1].h->frames;
-		rc = target_symbolize(q->sym, &s->v[s->n - 1], gen, &s->set,
-				      &s->pool);
+		rc = snapstat_add(q->sym, &s->v[s->n - 1], gen, &s->set,
+				  &s->pool);
 		if (rc) {
 			fail_errno(q, rc, "symbolizing: out of memory",
 				   v[i].pid);

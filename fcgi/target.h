@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * target.h - the traced processes a request acts on: selection, commands,
- * snapshots and their symbolization into a statistics set.
+ * target.h - the traced processes a request acts on: selection, commands
+ * and snapshots.
  */
 #ifndef HAWK_FCGI_TARGET_H
 #define HAWK_FCGI_TARGET_H
@@ -11,8 +11,6 @@
 
 #include "fcgi_config.h"
 #include "seg.h"
-#include "stats.h"
-#include "symbols.h"
 
 struct target_list {
 	struct seg_info *v;
@@ -47,25 +45,5 @@ int target_cmd(const struct config *c, const struct seg_info *t,
  */
 #define TARGET_REFRESH_MS 250u
 int target_refresh(const struct config *c, struct seg_info *t);
-
-/* Strings the symbolization had to copy (UTF-8 repairs); freed at once. */
-struct target_pool {
-	struct target_chunk *head;
-};
-void target_pool_free(struct target_pool *p);
-
-/*
- * Symbolize every trace of `snap` into `set` as generation `gen`: each
- * return address through sym_resolve (inlined calls are frames of their
- * own), then the expanded traceback is cut to the snapshot's traceback
- * limit, keeping the most recent frames; total_nframe grows by the inline
- * frames found, so it stays >= the frames kept.  A file, function or module
- * name that is not valid UTF-8 gets U+FFFD for each bad byte (JSON and
- * pickle need text).  The set keeps pointers into `snap` (block sizes) and
- * the pool: both must outlive it.  Returns 0 or -ENOMEM.
- */
-int target_symbolize(struct symbolizer *sym, const struct snap *snap,
-		     enum st_gen gen, struct st_set *set,
-		     struct target_pool *pool);
 
 #endif /* HAWK_FCGI_TARGET_H */

@@ -37,10 +37,11 @@ dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
 EXTRA_DIST += tests/fcgi_client.py tests/fcgi-lib.sh
 
-# target.c against the real symbolizer and snapshot parser
-check_PROGRAMS += tests/t-target
-TESTS += tests/t-target
-tests_t_target_SOURCES = tests/t-target.c $(fcgi_symbols_sources)
-tests_t_target_CPPFLAGS = $(fcgi_test_cppflags)
-tests_t_target_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
-tests_t_target_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)
+# snapstat.c against the real symbolizer and snapshot parser
+check_PROGRAMS += tests/t-snapstat
+TESTS += tests/t-snapstat
+tests_t_snapstat_SOURCES = tests/t-snapstat.c fcgi/snapstat.c \
+	fcgi/textpool.c $(fcgi_symbols_sources)
+tests_t_snapstat_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_snapstat_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
+tests_t_snapstat_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)
