@@ -110,8 +110,8 @@ target_cmd(const struct config *c, const struct seg_info *t,
 		snprintf(err, errlen, "memory profiling not started in "
 			 "target %d", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT)
-		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid, err,
-			       errlen);
+		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid,
+			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
 	seg_client_close(&cl);
 	return rc;
 }

@@ -158,12 +158,16 @@ struct snap {
 
 /*
  * Open "<dir>/<pid>.snap.<seq>" (O_NOFOLLOW, must be owned by `owner`),
- * unlink it, read it and validate: magic, version, sizes, every offset and
- * count, every trace's frame and block ranges, every module string (NUL
- * inside strings), sum of sizes per trace, nframes in 1..frames.
+ * unlink it, check its header and size before reading it whole (the size
+ * must be the declared one and at most max_size bytes, 0 = no cap: else
+ * -EPROTO / -EFBIG), read it and validate: magic, version, sizes, every
+ * offset and count, every module string (NUL inside strings), every
+ * trace's frame and block ranges (contiguous: each starts where the
+ * previous one ends, together they cover the arrays), sum of sizes per
+ * trace, nframes in 1..frames.
  */
 int snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
-	      uid_t owner, char *err, size_t errlen);
+	      uid_t owner, uint64_t max_size, char *err, size_t errlen);
 
 /* Validate a snapshot already in memory; takes ownership of buf (free()). */
 int snap_parse(struct snap *s, void *buf, size_t size,

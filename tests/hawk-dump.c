@@ -219,7 +219,7 @@ main(int argc, char **argv)
 	} else if (op == CMD_SNAPSHOT) {
 		struct snap s;
 
-		rc = snap_load(&s, dir, pid, seq, c.info.uid, err,
+		rc = snap_load(&s, dir, pid, seq, c.info.uid, 0, err,
 			       sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "hawk-dump: %s\n", err);

@@ -319,7 +319,7 @@ test_thread_agent(void)
 	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
 	is_int(rc, 0, "snapshot -> 0");
 	is_int(seq, 1, "snapshot seq 1");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snapshot 1 loads");
 	if (rc == 0) {
 		is_int(s.h->traced_current, 1000, "it is snapshot 1");
@@ -327,7 +327,7 @@ test_thread_agent(void)
 	}
 	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
 	is_int(seq, 2, "next snapshot seq 2");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snapshot 2 loads");
 	if (rc == 0) {
 		is_int(s.h->traced_current, 2000, "it is snapshot 2");

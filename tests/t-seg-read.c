@@ -573,7 +573,7 @@ test_snapshots(void)
 	/* snap_load from a file, unlinked after */
 	b = good_snap();
 	write_file("4242.snap.5", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 5, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snap_load: valid file");
 	if (rc == 0) {
 		check_values(&s, "load");
@@ -582,11 +582,11 @@ test_snapshots(void)
 		diag("%s", err);
 	}
 	ok(!exists("4242.snap.5"), "snap_load unlinks the file");
-	rc = snap_load(&s, dir, 4242, 5, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
 	is_int(rc, -ENOENT, "snap_load: missing -> -ENOENT");
 
 	write_file("4242.snap.6", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 6, getuid() + 1, err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 6, getuid() + 1, 0, err, sizeof(err));
 	is_int(rc, -EPERM, "snap_load: other owner -> -EPERM");
 	ok(exists("4242.snap.6"), "another owner's file is left alone");
 	snprintf(path, sizeof(path), "%s/4242.snap.6", dir);
@@ -594,25 +594,51 @@ test_snapshots(void)
 
 	/* truncated file: the header says more than there is */
 	write_file("4242.snap.7", b, SNAP_LEN - 8);
-	rc = snap_load(&s, dir, 4242, 7, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 7, getuid(), 0, err, sizeof(err));
 	snprintf(want, sizeof(want), "reading %s/4242.snap.7: file size %zu "
-		 "but %zu bytes read (truncated?)", dir, (size_t)SNAP_LEN,
+		 "declared but the file has %zu bytes", dir, (size_t)SNAP_LEN,
 		 (size_t)SNAP_LEN - 8);
 	is_int(rc, -EPROTO, "snap_load: truncated -> -EPROTO");
 	is_str(err, want, "snap_load: truncated message");
 	ok(!exists("4242.snap.7"), "invalid snapshot unlinked too");
 	write_file("4242.snap.8", b, 10);
-	rc = snap_load(&s, dir, 4242, 8, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 8, getuid(), 0, err, sizeof(err));
 	snprintf(want, sizeof(want), "reading %s/4242.snap.8: truncated "
 		 "(10 bytes)", dir);
 	is_str(err, want, "snap_load: 10-byte file");
+
+	/* a sparse 4 GiB file that declares it: refused by the cap before
+	 * one byte beyond the header is read (it used to cost 4 GiB) */
+	{
+		struct snap_header *h = HDR(b);
+		uint64_t big = UINT64_C(1) << 32;
+		int fd;
+
+		h->file_size = big;
+		write_file("4242.snap.10", b, SNAP_LEN);
+		snprintf(path, sizeof(path), "%s/4242.snap.10", dir);
+		fd = open(path, O_WRONLY);
+		ok(fd >= 0 && ftruncate(fd, (off_t)big) == 0,
+		   "a sparse 4 GiB snapshot file");
+		if (fd >= 0)
+			close(fd);
+		rc = snap_load(&s, dir, 4242, 10, getuid(), 1 << 20, err,
+			       sizeof(err));
+		is_int(rc, -EFBIG, "snap_load: above max_size -> -EFBIG");
+		snprintf(want, sizeof(want), "reading %s/4242.snap.10: "
+			 "4294967296 bytes, more than the 1048576 allowed "
+			 "(max_snapshot_mb)", dir);
+		is_str(err, want, "snap_load: the cap's message");
+		ok(!exists("4242.snap.10"), "the oversized file is removed");
+		h->file_size = SNAP_LEN;
+	}
 
 	/* symlink and fifo */
 	write_file("target", b, SNAP_LEN);
 	snprintf(path, sizeof(path), "%s/4242.snap.9", dir);
 	snprintf(want, sizeof(want), "%s/target", dir);
 	symlink(want, path);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
 	is_int(rc, -ELOOP, "snap_load: symlink -> -ELOOP");
 	snprintf(want, sizeof(want), "reading %s/4242.snap.9: is a symbolic "
 		 "link", dir);
@@ -621,7 +647,7 @@ test_snapshots(void)
 	snprintf(want, sizeof(want), "%s/target", dir);
 	unlink(want);
 	mkfifo(path, 0600);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
 	is_int(rc, -EPROTO, "snap_load: fifo -> -EPROTO");
 	snprintf(want, sizeof(want), "reading %s/4242.snap.9: not a regular "
 		 "file", dir);
@@ -686,6 +712,15 @@ test_snapshots(void)
 	    "trace 2: blocks out of range");
 	BAD(TR(b)[2].count = UINT64_MAX, "trace 2: blocks out of range");
 	BAD((TR(b)[2].count = 0, TR(b)[2].size = 0), "trace 2: no blocks");
+	/* overlapping, gapped or unused ranges (overlaps made validation
+	 * quadratic and a pickle's output unbounded) */
+	BAD(TR(b)[1].frame_first = 0, "trace 1: frames start at 0, not 2 "
+	    "(ranges must be contiguous)");
+	BAD((TR(b)[2].block_first = 0, TR(b)[2].count = 1,
+	     TR(b)[2].size = SZ(b)[0]), "trace 2: blocks start at 0, not 3 "
+	    "(ranges must be contiguous)");
+	BAD(HDR(b)->n_sizes = 7, "6 frames and 7 blocks, but the traces use 6 "
+	    "and 6");
 	BAD(TR(b)[0].count = 1, "trace 0: size 128 is not the sum of its "
 	    "blocks");
 	BAD(TR(b)[1].size = 4095, "trace 1: size 4095 is not the sum of its "
