@@ -5,7 +5,7 @@
 #ifndef HAWK_FCGI_SNAPSTAT_H
 #define HAWK_FCGI_SNAPSTAT_H
 
-#include "seg.h"
+#include "seg_read.h"
 #include "stats.h"
 #include "symbols.h"
 #include "textpool.h"

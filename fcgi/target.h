@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "fcgi_config.h"
-#include "seg.h"
+#include "seg_read.h"
 
 struct target_list {
 	struct seg_info *v;

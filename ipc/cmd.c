@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "seg_live.h"
 #include "shmguard.h"
 

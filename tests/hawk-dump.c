@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "seg_read.h"
 
 static void
 usage(void)

@@ -31,9 +31,11 @@
 #include "agent.h"
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
-#include "intern.h"
+#include "control.h"
 #include "fastunw.h"
+#include "fork.h"
+#include "intern.h"
+#include "interpose.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -129,6 +131,7 @@ boot_init(void)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
 	core_init();
+	core_hooks_init(&core_hot, &interpose_rec);
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);
@@ -136,10 +139,10 @@ boot_init(void)
 		agent_msg("pthread_atfork failed", "", "");
 	agent_start();
 	if (frames) {
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_start(frames, 0);
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 	}
 	guard_active = 0;
 }

@@ -37,7 +37,8 @@
 #define TABLE_MIN    256u
 
 struct shard {
-	struct lock lock;          /* protects the fields below */
+	struct lock lock;          /* protects the fields below; lock
+				      order: LOCK_RANK_INTERN (guard.h) */
 	uint32_t gen;
 	uint32_t count;            /* records in this shard */
 	uint32_t cap;              /* table slots (power of two) or 0 */
@@ -49,6 +50,8 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[INTERN_SHARDS];
+_Static_assert(INTERN_SHARDS <= 64, "the lock-order check's bitmap (guard.h)");
+#define SHARD_IDX(s) ((unsigned)((s) - shards))
 
 static void
 shard_free(struct shard *s)
@@ -76,10 +79,10 @@ intern_reset(uint32_t gen)
 	uint32_t i;
 
 	for (i = 0; i < INTERN_SHARDS; i++) {
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_INTERN, i);
 		shard_free(&shards[i]);
 		shards[i].gen = gen;
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_INTERN, i);
 	}
 }
 
@@ -197,7 +200,7 @@ intern_trace_hashed(uint32_t gen, uint64_t h, const uint64_t *frames,
 	uint64_t e, tag = (h >> 32) << 32;
 	int rc = 0;
 
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -230,7 +233,7 @@ intern_trace_hashed(uint32_t gen, uint64_t h, const uint64_t *frames,
 	s->table[j] = tag | (local + 1);
 	*idx = local << INTERN_SHARD_BITS | si;
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	return rc;
 }
 
@@ -273,7 +276,7 @@ intern_lock_all(void)
 	uint32_t i;
 
 	for (i = 0; i < INTERN_SHARDS; i++)
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_INTERN, i);
 }
 
 void
@@ -282,7 +285,7 @@ intern_unlock_all(void)
 	uint32_t i;
 
 	for (i = INTERN_SHARDS; i-- > 0;)
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_INTERN, i);
 }
 
 void

@@ -25,7 +25,7 @@
 
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
+#include "control.h"
 #include "intern.h"
 #include "modules.h"
 

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * seg.h - the ipc/ API: a writer for the tracer, a validating reader and a
- * command client for everything else.  Layout in segment.h.
+ * seg_read.h - the reader side of ipc/: the validating reader of segments
+ * and snapshots and the command client, for the responder, the `hawk`
+ * command and the tests (ipc/libipc.la).  The format is segment.h; the
+ * writer that runs inside the target is seg_write.h (ipc/libipc-writer.la,
+ * linked into libhawk, which carries none of this file's code).
  *
  * Conventions: functions return 0 or a negative errno; those taking
  * `err, errlen` also write a one-line reason naming the phase and the object
  * ("reading /dev/shm/hawk/1234.seg: bad magic").  Nothing here depends on
  * any other folder of the tree.
  */
-#ifndef HAWK_IPC_SEG_H
-#define HAWK_IPC_SEG_H
+#ifndef HAWK_IPC_SEG_READ_H
+#define HAWK_IPC_SEG_READ_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,72 +21,10 @@
 #include "segment.h"
 
 /* ---------------------------------------------------------------------- */
-/* Writer (seg_write.c), used inside the target by tracer/.
- * Never calls malloc or stdio: it may run before the tracer is initialised,
- * in an atfork child handler and in an atexit handler.                     */
-
-struct seg_writer {
-	int fd;                    /* O_CLOEXEC, holds the SEG_LOCK_ALIVE lock */
-	struct seg_header *h;      /* shared mapping of the header */
-	int dirfd;                 /* O_CLOEXEC directory descriptor */
-	int32_t pid;
-	char path[256];            /* "<dir>/<pid>.seg", for messages */
-};
-
-/*
- * Create "<dir>/<pid>.seg" for the calling process (creating `dir` 01777 /
- * 0700-owned-by-us if missing), atomically replacing any file of that pid
- * (an exec'd predecessor's or a dead process's): it is written as a
- * temporary file, locked, then renamed into place.  `mode` is 0600 or 0660;
- * `gid` (or -1) is applied with fchown when mode is 0660.  Opened with
- * O_NOFOLLOW.  On success the header is initialised with `ready` = 1.
- */
-int seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
-		      uint32_t max_frames, mode_t mode, gid_t gid);
-
-/* Normal exit: unlink the segment (if it is still ours) and release it. */
-void seg_writer_remove(struct seg_writer *w);
-
-/* Fork child: drop the parent's mapping and descriptors without touching
- * the parent's file.  Async-signal-safe. */
-void seg_writer_forget(struct seg_writer *w);
-
-/*
- * Agent side of the command protocol.  Wait up to `timeout_ms` for a posted
- * command, refreshing heartbeat_ns.  Returns 1 with the command TAKEN (read
- * op/frames/flags from w->h), 0 on timeout, negative errno on error.
- */
-int seg_agent_wait(struct seg_writer *w, int timeout_ms);
-
-/* Finish the TAKEN command: store result (and snap_seq), mark DONE, wake. */
-void seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq);
-
-/*
- * Snapshot file writer: "<dir>/<pid>.snap.<seq>", same owner and mode as
- * the segment, O_EXCL|O_NOFOLLOW.  The caller writes the sections with
- * snap_writer_write (sequential, buffered in the caller's buffer), then
- * patches the header with snap_writer_pwrite and closes.  A sticky error:
- * the first failure is kept and returned by snap_writer_close.
- */
-struct snap_writer {
-	int fd;
-	int err;                   /* first error (negative errno) or 0 */
-	uint64_t off;              /* bytes written so far */
-};
-
-int snap_writer_open(struct snap_writer *sw, struct seg_writer *w,
-		     uint32_t seq);
-void snap_writer_write(struct snap_writer *sw, const void *buf, size_t len);
-void snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
-			uint64_t off);
-/* Pads with zero bytes to a multiple of 8. */
-void snap_writer_align(struct snap_writer *sw);
-int snap_writer_close(struct snap_writer *sw);
-/* Remove a snapshot file nobody collected (e.g. the client died). */
-void snap_writer_unlink(struct seg_writer *w, uint32_t seq);
-
-/* ---------------------------------------------------------------------- */
-/* Reader (seg_read.c): the only code that parses segments and snapshots. */
+/* The only code that parses segments and snapshots: seg_read.c validates
+ * a segment, seg_list.c lists a directory, seg_client.c opens one target,
+ * seg_remove.c deletes a dead one, snap_read.c validates a snapshot,
+ * cmd.c runs a command (seg_live.c: liveness, shared by them). */
 
 struct seg_info {
 	char     file[64];         /* "<pid>.seg" */
@@ -182,4 +123,4 @@ snap_module_path(const struct snap *s, uint64_t i)
 	return s->strings + s->modules[i].path_off;
 }
 
-#endif /* HAWK_IPC_SEG_H */
+#endif /* HAWK_IPC_SEG_READ_H */
