@@ -465,6 +465,16 @@ cmd_hawk_ps(int argc, char **argv)
 		free(l.v);
 		return 1;
 	}
+	if (rc == -EPERM) {
+		char why[4400];
+		int fd = seg_dir_open(dir, why, sizeof(why));
+
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "hawk: ps: %s\n", why);
+		free(l.v);
+		return 1;
+	}
 	if (rc < 0 && rc != -ENOENT) {
 		fprintf(stderr, "hawk: ps: reading %s: %s\n", dir,
 			strerror(-rc));

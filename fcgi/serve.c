@@ -120,11 +120,10 @@ static int
 select_targets(struct req *q, int live_only, struct target_list *l)
 {
 	char msg[4200];
-	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l);
+	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l,
+				msg, sizeof(msg));
 
 	if (err) {
-		snprintf(msg, sizeof(msg), "reading segment directory %s: %s",
-			 q->cfg->dir, strerror(-err));
 		fail_errno(q, err, msg, 0);
 		return err;
 	}

@@ -57,13 +57,25 @@ select_one(const struct seg_info *info, void *arg)
 
 int
 target_select(const struct config *c, int32_t pid, const char *name,
-	      int live_only, struct target_list *out)
+	      int live_only, struct target_list *out, char *err,
+	      size_t errlen)
 {
 	struct select_arg a = { c, pid, name ? name : "", live_only, out, 0 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	rc = seg_dir_open(c->dir, err, errlen);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	close(rc);
 	rc = seg_list(c->dir, select_one, NULL, &a);
+	if (rc == -EPERM)
+		snprintf(err, errlen, "segment directory %s: refused", c->dir);
+	else if (rc < 0 && rc != -ENOENT)
+		snprintf(err, errlen, "reading segment directory %s: %s",
+			 c->dir, strerror(-rc));
 	if (a.err)
 		return a.err;
 	if (rc == -ENOENT)
@@ -109,9 +121,19 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	else if (rc == -ENOTCONN)
 		snprintf(err, errlen, "memory profiling not started in "
 			 "target %d", (int)t->pid);
-	if (rc == 0 && op == CMD_SNAPSHOT)
+	if (rc == 0 && op == CMD_SNAPSHOT) {
 		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid,
 			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
+		if (rc == 0 && snap->h->start_time != cl.info.start_time) {
+			snprintf(err, errlen, "snapshot of target %d: start "
+				 "time %llu, but its segment's is %llu",
+				 (int)t->pid,
+				 (unsigned long long)snap->h->start_time,
+				 (unsigned long long)cl.info.start_time);
+			snap_free(snap);
+			rc = -EPROTO;
+		}
+	}
 	seg_client_close(&cl);
 	return rc;
 }

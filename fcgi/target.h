@@ -21,10 +21,12 @@ struct target_list {
  * The segments of c->dir whose owner is allowed (config_uid_allowed), that
  * match `pid` (0 = any) and `name` ("" = any), alive ones only when
  * `live_only`; in pid order.  A missing directory is an empty list.
- * Returns 0 or a negative errno (the directory could not be read).
+ * Returns 0 or a negative errno with the reason in err: the directory
+ * could not be read, or it is refused (-EPERM, see seg_dir_open).
  */
 int target_select(const struct config *c, int32_t pid, const char *name,
-		  int live_only, struct target_list *out);
+		  int live_only, struct target_list *out, char *err,
+		  size_t errlen);
 void target_list_free(struct target_list *l);
 
 /*

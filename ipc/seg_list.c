@@ -35,9 +35,9 @@ seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg)
 	DIR *dp;
 	int dirfd, rc = 0;
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = seg_dir_open(dir, NULL, 0);
 	if (dirfd < 0)
-		return -errno;
+		return dirfd;
 	dp = fdopendir(dirfd);
 	if (!dp) {
 		rc = -errno;

@@ -209,6 +209,19 @@ seg_open_check(int dirfd, const char *file, int flags, struct seg_info *out,
 		return rc;
 	}
 	out->alive = seg_alive(fd, out->pid, out->start_time);
+	if (out->alive) {
+		rc = seg_proc_has_uid(out->pid, out->uid);
+		if (rc == 0) {
+			seg_seterr(err, errlen, "reading %s: owned by uid %u, "
+				   "but process %" PRId32 " does not run as "
+				   "that uid: not its segment", path,
+				   (unsigned)out->uid, out->pid);
+			close(fd);
+			return -EPERM;
+		}
+		if (rc < 0)
+			out->alive = 0;     /* gone meanwhile */
+	}
 	if (fdp)
 		*fdp = fd;
 	else

@@ -49,9 +49,21 @@ int seg_info_read(int dirfd, const char *file, struct seg_info *out,
 		  char *err, size_t errlen);
 
 /*
+ * Open segment directory `dir` for reading (a descriptor, or -errno with
+ * the reason in err).  Refused with -EPERM: a directory owned by anyone
+ * but the caller's effective uid or root, or writable by group or others
+ * without the sticky bit (its owner or writers could replace or remove
+ * other users' segments).  Every reader function below opens its
+ * directory through it.
+ */
+int seg_dir_open(const char *dir, char *err, size_t errlen);
+
+/*
  * Call fn for every "<pid>.seg" in `dir` that validates, in pid order.
  * Files that fail validation are passed to bad_fn (may be NULL) with the
  * reason.  Stops early if fn returns non-zero and returns that value.
+ * A directory seg_dir_open refuses is -EPERM (call seg_dir_open first for
+ * the message).
  */
 typedef int (*seg_list_fn)(const struct seg_info *info, void *arg);
 typedef void (*seg_bad_fn)(const char *file, const char *reason, void *arg);

@@ -64,12 +64,9 @@ seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
 	}
 	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = -errno;
-		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
-		return rc;
-	}
+	dirfd = seg_dir_open(dir, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
 	rc = seg_open_check(dirfd, file, O_RDONLY, &info, &fd, err, errlen);
 	if (rc == -EPROTO) {
 		/* Invalid header: dead when nobody holds the alive lock. */

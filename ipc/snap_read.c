@@ -247,26 +247,32 @@ int
 snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	  uid_t owner, uint64_t max_size, char *err, size_t errlen)
 {
-	char path[4200], what[4300];
+	char path[4200], what[4300], file[64];
 	struct snap_header hdr;
 	struct stat st;
 	size_t size, got;
 	ssize_t n;
 	void *buf;
-	int fd, rc;
+	int dirfd, fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(file, sizeof(file), "%" PRId32 "%s%" PRIu32, pid, SNAP_INFIX,
+		 seq);
 	snprintf(path, sizeof(path), "%s/%" PRId32 "%s%" PRIu32, dir, pid,
 		 SNAP_INFIX, seq);
 	snprintf(what, sizeof(what), "reading %s", path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		  O_NONBLOCK);
+	dirfd = seg_dir_open(dir, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ELOOP)
 			seg_seterr(err, errlen, "%s: is a symbolic link", what);
 		else
 			seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
+		close(dirfd);
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -287,7 +293,7 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	}
 	/* Ours to collect: nobody else may read it, and a failed validation
 	 * must not leave it behind either. */
-	unlink(path);
+	unlinkat(dirfd, file, 0);
 	if (st.st_size < (off_t)sizeof(struct snap_header)) {
 		seg_seterr(err, errlen, "%s: truncated (%jd bytes)", what,
 		       (intmax_t)st.st_size);
@@ -306,6 +312,12 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	    hdr.header_size != sizeof(hdr)) {
 		seg_seterr(err, errlen, "%s: not a version %u snapshot", what,
 			   SNAP_VERSION);
+		rc = -EPROTO;
+		goto out_fd;
+	}
+	if (hdr.pid != pid) {
+		seg_seterr(err, errlen, "%s: pid %" PRId32 " inside, not %" PRId32,
+			   what, hdr.pid, pid);
 		rc = -EPROTO;
 		goto out_fd;
 	}
@@ -349,6 +361,7 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 		snap_free(s);
 out_fd:
 	close(fd);
+	close(dirfd);
 	return rc;
 }
 

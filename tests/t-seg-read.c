@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -738,6 +739,105 @@ test_snapshots(void)
 		snap_free(&s);
 }
 
+/*
+ * Identity: a segment naming a live process must be owned by one of that
+ * process's uids (anyone can write a file naming any pid and start time
+ * and hold its lock); a snapshot must carry its file's pid; a segment
+ * directory that another user controls is refused.
+ */
+static void
+test_identity(void)
+{
+	struct seg_header h;
+	struct seg_info info;
+	char path[PATH_MAX + 64], want[PATH_MAX + 512], sub[PATH_MAX + 16];
+	uint64_t st;
+	void *b;
+	pid_t kid;
+	int lock, rc, fd;
+	struct snap s;
+
+	/* a snapshot whose pid is not its file's */
+	b = good_snap();
+	((struct snap_header *)b)->pid = 4343;
+	write_file("4242.snap.11", b, SNAP_LEN);
+	rc = snap_load(&s, dir, 4242, 11, getuid(), 0, err, sizeof(err));
+	is_int(rc, -EPROTO, "snapshot of another pid -> -EPROTO");
+	snprintf(want, sizeof(want), "reading %s/4242.snap.11: pid 4343 "
+		 "inside, not 4242", dir);
+	is_str(err, want, "snapshot of another pid: message");
+	ok(!exists("4242.snap.11"), "and it is removed");
+	free(b);
+
+	/* directories: writable by others without the sticky bit, owned by
+	 * another user */
+	snprintf(sub, sizeof(sub), "%s/d", dir);
+	mkdir(sub, 0700);
+	chmod(sub, 0777);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	is_int(fd, -EPERM, "a 0777 directory is refused");
+	snprintf(want, sizeof(want), "segment directory %s has mode 0777: "
+		 "writable by others without the sticky bit: refused (give "
+		 "it mode 1777 or 0700)", sub);
+	is_str(err, want, "a 0777 directory: message");
+	is_int(seg_list(sub, list_cb, NULL, NULL), -EPERM,
+	       "seg_list refuses it too");
+	chmod(sub, 01777);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	ok(fd >= 0, "a 1777 directory of ours is accepted");
+	if (fd >= 0)
+		close(fd);
+	if (geteuid() != 0) {
+		skip("not root: a directory owned by another user");
+		skip("not root: a directory owned by another user (message)");
+	} else {
+		if (chown(sub, 65534, 65534) < 0)
+			diag("chown: %s", strerror(errno));
+		fd = seg_dir_open(sub, err, sizeof(err));
+		is_int(fd, -EPERM, "a directory owned by uid 65534 is refused");
+		snprintf(want, sizeof(want), "segment directory %s is owned "
+			 "by uid 65534, not by uid 0 or root: refused (its "
+			 "owner can replace or remove what is in it); create "
+			 "it as root with mode 1777", sub);
+		is_str(err, want, "owned by another user: message");
+	}
+	rmdir(sub);
+
+	/* an impostor: a file owned by uid 65534 naming a live process of
+	 * ours, with a matching start time and its lock held */
+	kid = fork();
+	if (kid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	while (seg_proc_start_time(kid, &st) < 0)
+		usleep(1000);
+	good_header(&h, kid, st);
+	write_seg(&h, kid, 0);
+	lock = hold_alive_lock(kid);
+	rc = read_seg(kid, &info);
+	ok(rc == 0 && info.alive, "our own file for our process: alive");
+	snprintf(path, sizeof(path), "%s/%d.seg", dir, (int)kid);
+	if (geteuid() != 0) {
+		skip("not root: a segment owned by another user");
+		skip("not root: a segment owned by another user (message)");
+	} else {
+		if (chown(path, 65534, 65534) < 0)
+			diag("chown: %s", strerror(errno));
+		rc = read_seg(kid, &info);
+		is_int(rc, -EPERM, "an impostor's segment -> -EPERM");
+		snprintf(want, sizeof(want), "reading %s: owned by uid 65534, "
+			 "but process %d does not run as that uid: not its "
+			 "segment", path, (int)kid);
+		is_str(err, want, "an impostor's segment: message");
+	}
+	close(lock);
+	unlink(path);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+}
+
 int
 main(void)
 {
@@ -755,6 +855,7 @@ main(void)
 	test_proc_stat();
 	test_segments();
 	test_snapshots();
+	test_identity();
 
 	rmdir(dir);
 	ok(access(dir, F_OK) != 0, "temp dir empty and removed");
