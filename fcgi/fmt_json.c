@@ -171,6 +171,32 @@ stat_obj(const struct fmt_json_stats *j, size_t s, cJSON *o, char *buf,
 	return err ? err : add_pids(o, set, j->list, s);
 }
 
+/* [{"pid": N, "status": N, "error": "..."}, ...] or NULL (no memory). */
+static cJSON *
+failures(const struct fmt_json_failure *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+	int err = a ? 0 : -ENOMEM;
+
+	for (i = 0; i < n && !err; i++) {
+		o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			err = -ENOMEM;
+			break;
+		}
+		err = add_i64(o, "pid", v[i].pid);
+		err = err ? err : add_i64(o, "status", v[i].status);
+		err = err ? err : add_str(o, "error", v[i].error);
+	}
+	if (err) {
+		cJSON_Delete(a);
+		return NULL;
+	}
+	return a;
+}
+
 int
 fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 {
@@ -219,6 +245,16 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 		st_format_bytes(size, sizeof(size), (double)j->heap_diff);
 		sink_printf(out, ", \"heap_diff_bytes\": %" PRId64
 			    ", \"heap_diff\": \"%s\"", j->heap_diff, size);
+	}
+	if (j->n_failed) {
+		cJSON *a = failures(j->failed, j->n_failed);
+
+		txt = a ? cJSON_PrintUnformatted(a) : NULL;
+		cJSON_Delete(a);
+		if (!txt)
+			return -ENOMEM;
+		sink_printf(out, ", \"failed\": %s", txt);
+		cJSON_free(txt);
 	}
 	sink_puts(out, "}\n");
 	return 0;
@@ -294,5 +330,20 @@ fmt_json_error(struct sink *out, const char *msg, const char *param,
 		err = add_str(o, "accepted", accepted);
 	if (!err && pid > 0)
 		err = add_i64(o, "pid", pid);
+	return emit(out, o, err);
+}
+
+int
+fmt_json_partial(struct sink *out, const char *key, const char *msg,
+		 const struct fmt_json_failure *v, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *a = failures(v, n);
+	int err = o && a ? add_str(o, key, msg) : -ENOMEM;
+
+	if (!err && !cJSON_AddItemToObject(o, "failed", a))
+		err = -ENOMEM;
+	else if (!err)
+		a = NULL;
+	cJSON_Delete(a);
 	return emit(out, o, err);
 }
