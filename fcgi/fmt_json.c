@@ -313,6 +313,9 @@ fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 					  v[i].tracer_memory);
 		err = err ? err : add_u64(o, "dropped", v[i].dropped);
 		err = err ? err : add_i64(o, "last_error", v[i].last_error);
+		if (!err && !cJSON_AddBoolToObject(o, "lease_expired",
+				v[i].flags & SEG_F_LEASE_EXPIRED))
+			err = -ENOMEM;
 	}
 	return emit(out, a, err);
 }

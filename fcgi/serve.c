@@ -219,10 +219,11 @@ stop_all(struct req *q, const struct seg_info *v, size_t n)
 
 /* Start every target of l that is not tracing; one that is, or that
  * fails, is recorded in q->failed and dropped from l, which keeps the
- * targets this request started.  When none could be started the response
+ * targets this request started.  With lease_ms, each start carries a
+ * lease (target_start_leased).  When none could be started the response
  * is written and an error returned. */
 static int
-start_all(struct req *q, struct target_list *l)
+start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 {
 	char err[512];
 	size_t i, n = 0;
@@ -236,7 +237,11 @@ start_all(struct req *q, struct target_list *l)
 			continue;
 		}
 		err[0] = '\0';
-		rc = target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
+		rc = lease_ms ?
+		     target_start_leased(q->cfg, &l->v[i], q->p.frames,
+					 q->p.gc ? CMD_FLAG_GC : 0, lease_ms,
+					 err, sizeof(err)) :
+		     target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
 				q->p.gc ? CMD_FLAG_GC : 0, NULL, err,
 				sizeof(err));
 		if (rc) {
@@ -436,7 +441,7 @@ do_start(struct req *q)
 	if (!err && l.n == 1)
 		err = check_frames(q, &l);
 	if (!err)
-		err = start_all(q, &l);
+		err = start_all(q, &l, 0);
 	target_list_free(&l);
 	return err ? q->status : done_text(q, "Memory profiling started");
 }
@@ -571,8 +576,15 @@ do_profile(struct req *q)
 
 	if (!rc && l.n == 1)
 		rc = check_frames(q, &l);
-	if (!rc)
-		rc = start_all(q, &l);
+	/* the lease: the whole profile, its two snapshots and its stop of
+	 * every target, each allowed the command timeout */
+	if (!rc) {
+		uint64_t ms = (uint64_t)q->p.duration * 1000u +
+			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
+
+		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
+			       UINT32_MAX);
+	}
 	if (rc) {
 		target_list_free(&l);
 		return q->status;

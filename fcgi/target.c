@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -90,10 +91,10 @@ target_list_free(struct target_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int
-target_cmd(const struct config *c, const struct seg_info *t,
-	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
-	   struct snap *snap, char *err, size_t errlen)
+static int
+cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
+       uint32_t frames, uint32_t flags, uint64_t lease_ns, struct snap *snap,
+       char *err, size_t errlen)
 {
 	struct seg_client cl;
 	uint32_t seq = 0;
@@ -102,6 +103,7 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	rc = seg_client_open(&cl, c->dir, t->pid, err, errlen);
 	if (rc)
 		return rc == -ENOENT ? -ESRCH : rc;
+	cl.lease_ns = lease_ns;
 	if (!config_uid_allowed(c, cl.info.uid) || cl.info.uid != t->uid) {
 		snprintf(err, errlen, "target %d: segment owner changed",
 			 (int)t->pid);
@@ -136,6 +138,29 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	}
 	seg_client_close(&cl);
 	return rc;
+}
+
+int
+target_cmd(const struct config *c, const struct seg_info *t,
+	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+	   struct snap *snap, char *err, size_t errlen)
+{
+	return cmd_on(c, t, op, frames, flags, 0, snap, err, errlen);
+}
+
+int
+target_start_leased(const struct config *c, const struct seg_info *t,
+		    uint32_t frames, uint32_t flags, uint32_t lease_ms,
+		    char *err, size_t errlen)
+{
+	struct timespec ts;
+	uint64_t lease;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lease = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+		(uint64_t)lease_ms * 1000000u;
+	return cmd_on(c, t, CMD_START, frames, flags, lease, NULL, err,
+		      errlen);
 }
 
 int

@@ -40,6 +40,16 @@ int target_cmd(const struct config *c, const struct seg_info *t,
 	       struct snap *snap, char *err, size_t errlen);
 
 /*
+ * CMD_START with a lease: the target stops tracing by itself if nobody
+ * has stopped it within lease_ms (plus SEG_LEASE_GRACE_NS), so a
+ * fixed-duration profile whose stop never arrives (responder killed,
+ * target paused past the timeout) does not trace forever.  As target_cmd.
+ */
+int target_start_leased(const struct config *c, const struct seg_info *t,
+			uint32_t frames, uint32_t flags, uint32_t lease_ms,
+			char *err, size_t errlen);
+
+/*
  * Ask live target t for fresh status (CMD_STATUS, waiting at most
  * TARGET_REFRESH_MS or the configured timeout if shorter) and re-read its
  * segment into *t.  Returns 0, or the error of cmd_run / the reader; *t is

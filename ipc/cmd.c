@@ -234,6 +234,9 @@ run_locked(void *arg)
 	__atomic_store_n(&c->h->cmd_op, (uint32_t)r->op, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_frames, r->frames, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_flags, r->flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_lease_ns,
+			 r->op == CMD_START ? c->lease_ns : 0,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_state, CMD_POSTED, __ATOMIC_RELEASE);
 	futex_wake(&c->h->cmd_state);
 

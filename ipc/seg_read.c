@@ -172,6 +172,7 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	out->dropped = h.dropped;
 	out->last_error = h.last_error;
 	out->heartbeat_ns = h.heartbeat_ns;
+	out->flags = h.flags;
 	return 0;
 }
 

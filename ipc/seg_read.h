@@ -42,6 +42,7 @@ struct seg_info {
 	uint64_t dropped;
 	int32_t  last_error;
 	uint64_t heartbeat_ns;
+	uint32_t flags;            /* SEG_F_* */
 };
 
 /* Read and validate one segment file of directory `dirfd`. */
@@ -74,6 +75,7 @@ int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
 
 /* A client connection to one live target. */
 struct seg_client {
+	uint64_t lease_ns;         /* sent with CMD_START (cmd_lease_ns); 0 */
 	int fd;
 	struct seg_header *h;      /* shared read-write mapping */
 	struct seg_info info;
@@ -91,7 +93,8 @@ void seg_client_close(struct seg_client *c);
  * take the command in time (it was withdrawn: nothing changed), -EBUSY when
  * other clients held the lock for the whole timeout, -EINPROGRESS when the
  * target took it but did not finish in time, -ESRCH when the target is dead.
- * On CMD_SNAPSHOT success *snap_seq names the snapshot file.
+ * On CMD_SNAPSHOT success *snap_seq names the snapshot file.  CMD_START
+ * carries c->lease_ns (set it after seg_client_open; 0 = no lease).
  */
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	    uint32_t flags, int timeout_ms, uint32_t *snap_seq,

@@ -135,12 +135,12 @@ main(void)
 	       "\"frames\":30,"
 	       "\"max_frames\":512,\"traced_current_bytes\":4096000,"
 	       "\"traced_peak_bytes\":5000000,\"tracer_memory_bytes\":65536,"
-	       "\"dropped\":0,\"last_error\":0},{\"pid\":13,\"name\":"
+	       "\"dropped\":0,\"last_error\":0,\"lease_expired\":false},{\"pid\":13,\"name\":"
 	       "\"t\\\"q\",\"uid\":0,\"alive\":false,\"tracing\":false,"
 	       "\"responding\":false,"
 	       "\"frames\":0,\"max_frames\":0,\"traced_current_bytes\":0,"
 	       "\"traced_peak_bytes\":0,\"tracer_memory_bytes\":0,"
-	       "\"dropped\":0,\"last_error\":0}]\n", "targets body");
+	       "\"dropped\":0,\"last_error\":0,\"lease_expired\":false}]\n", "targets body");
 	sink_mem_free(&m);
 
 	sink_init(&s, sink_mem_fn, &m);

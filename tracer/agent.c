@@ -89,6 +89,36 @@ agent_publish_status(void)
 			      (uint32_t)st.tracing, memory_order_release);
 }
 
+/* The lease of the current tracing session (cmd_lease_ns of its start),
+ * CLOCK_MONOTONIC ns, 0 = none.  Agent thread only. */
+static uint64_t lease;
+
+/* A fixed-duration profile whose client never stopped it (the responder
+ * died, or could not reach us in time): stop tracing ourselves once the
+ * lease plus its grace has passed.  Caller holds the control lock. */
+static void
+check_lease(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (!lease)
+		return;
+	if (!core_tracing()) {
+		lease = 0;
+		agent_seg.h->lease_ns = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < lease || now - lease < SEG_LEASE_GRACE_NS)
+		return;
+	core_stop();
+	lease = 0;
+	agent_seg.h->lease_ns = 0;
+	agent_seg.h->flags |= SEG_F_LEASE_EXPIRED;
+}
+
 static int
 execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 {
@@ -97,11 +127,18 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	switch (op) {
 	case CMD_START:
 		rc = core_start(frames, flags);
-		if (rc == 0)
-			agent_seg.h->flags &= ~SEG_F_TRACER_ERROR;
+		if (rc == 0) {
+			agent_seg.h->flags &= ~(SEG_F_TRACER_ERROR |
+						SEG_F_LEASE_EXPIRED);
+			lease = agent_seg.h->cmd_lease_ns;
+			agent_seg.h->lease_ns = lease;
+		}
 		return rc;
 	case CMD_STOP:
-		return core_stop();
+		rc = core_stop();
+		lease = 0;
+		agent_seg.h->lease_ns = 0;
+		return rc;
 	case CMD_STATUS:
 		return 0;
 	case CMD_SNAPSHOT:
@@ -131,6 +168,7 @@ agent_main(void *arg)
 
 		core_ctl_take();
 		core_reap_error();
+		check_lease();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
