@@ -3,7 +3,8 @@
  * target.c - select targets and run commands on them.
  *
  * Only segments whose owner the configuration allows are listed, opened or
- * commanded; the owner is checked again on the opened segment (a file
+ * commanded (and, when dead, removed with their leftover snapshots by the
+ * routes that act on live targets, or when a target dies under a command); the owner is checked again on the opened segment (a file
  * replaced between listing and opening is refused) and the snapshot file
  * must have the same owner (snap_load checks it).  Turning a snapshot into
  * statistics is snapstat.c's job; repairing its text, textpool.c's.
@@ -39,9 +40,16 @@ select_one(const struct seg_info *info, void *arg)
 
 	if (!config_uid_allowed(a->c, info->uid) ||
 	    (a->pid && info->pid != a->pid) ||
-	    (a->name[0] && strcmp(info->name, a->name) != 0) ||
-	    (a->live_only && !info->alive))
+	    (a->name[0] && strcmp(info->name, a->name) != 0))
 		return 0;
+	if (a->live_only && !info->alive) {
+		/* a dead target's segment and leftover snapshots (a 0-byte or
+		 * partial one if it was killed while writing): remove them
+		 * where we may (best effort; seg_remove_dead checks again
+		 * that nobody holds the segment) */
+		seg_remove_dead(a->c->dir, info->pid, NULL, 0);
+		return 0;
+	}
 	if (l->n == l->cap) {
 		cap = l->cap ? l->cap * 2 : 16;
 		p = realloc(l->v, cap * sizeof(*l->v));
@@ -91,26 +99,21 @@ target_list_free(struct target_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* One command on the open client cl of target t (see target_cmd). */
 static int
-cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
-       uint32_t frames, uint32_t flags, uint64_t lease_ns, struct snap *snap,
-       char *err, size_t errlen)
+cmd_checked(const struct config *c, const struct seg_info *t,
+	    struct seg_client *cl, enum seg_cmd_op op, uint32_t frames,
+	    uint32_t flags, struct snap *snap, char *err, size_t errlen)
 {
-	struct seg_client cl;
 	uint32_t seq = 0;
 	int rc;
 
-	rc = seg_client_open(&cl, c->dir, t->pid, err, errlen);
-	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
-	cl.lease_ns = lease_ns;
-	if (!config_uid_allowed(c, cl.info.uid) || cl.info.uid != t->uid) {
+	if (!config_uid_allowed(c, cl->info.uid) || cl->info.uid != t->uid) {
 		snprintf(err, errlen, "target %d: segment owner changed",
 			 (int)t->pid);
-		seg_client_close(&cl);
 		return -EACCES;
 	}
-	rc = cmd_run(&cl, op, frames, flags, (int)c->timeout_ms, &seq, err,
+	rc = cmd_run(cl, op, frames, flags, (int)c->timeout_ms, &seq, err,
 		     errlen);
 	if (rc == -ETIMEDOUT || rc == -EINPROGRESS || rc == -EBUSY)
 		snprintf(err, errlen, "target %d did not answer within %u ms",
@@ -124,19 +127,37 @@ cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
 		snprintf(err, errlen, "memory profiling not started in "
 			 "target %d", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT) {
-		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid,
+		rc = snap_load(snap, c->dir, t->pid, seq, cl->info.uid,
 			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
-		if (rc == 0 && snap->h->start_time != cl.info.start_time) {
+		if (rc == 0 && snap->h->start_time != cl->info.start_time) {
 			snprintf(err, errlen, "snapshot of target %d: start "
 				 "time %llu, but its segment's is %llu",
 				 (int)t->pid,
 				 (unsigned long long)snap->h->start_time,
-				 (unsigned long long)cl.info.start_time);
+				 (unsigned long long)cl->info.start_time);
 			snap_free(snap);
 			rc = -EPROTO;
 		}
 	}
+	return rc;
+}
+
+static int
+cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
+       uint32_t frames, uint32_t flags, uint64_t lease_ns, struct snap *snap,
+       char *err, size_t errlen)
+{
+	struct seg_client cl;
+	int rc;
+
+	rc = seg_client_open(&cl, c->dir, t->pid, err, errlen);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	cl.lease_ns = lease_ns;
+	rc = cmd_checked(c, t, &cl, op, frames, flags, snap, err, errlen);
 	seg_client_close(&cl);
+	if (rc == -ESRCH)  /* died under the command: what it left */
+		seg_remove_dead(c->dir, t->pid, NULL, 0);
 	return rc;
 }
 
