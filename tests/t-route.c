@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "route.h"
+#include "route_status.h"
 #include "tap.h"
 
 static void
