@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "fmt_json.h"
+#include "utf8.h"
 
 static int
 add_u64(cJSON *o, const char *k, uint64_t v)
@@ -47,10 +48,25 @@ add_i64(cJSON *o, const char *k, int64_t v)
 	return cJSON_AddRawToObject(o, k, b) ? 0 : -ENOMEM;
 }
 
+/* Every string goes through here, so every body is valid UTF-8: a name
+ * or a parameter value that is not gets its bad bytes as \xNN. */
 static int
 add_str(cJSON *o, const char *k, const char *v)
 {
-	return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+	size_t n = strlen(v), len;
+	char probe[1], *fixed;
+	int ok;
+
+	if (utf8_valid(v, n))
+		return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+	len = utf8_repair(v, n, probe, sizeof(probe));
+	fixed = malloc(len + 1);
+	if (!fixed)
+		return -ENOMEM;
+	utf8_repair(v, n, fixed, len + 1);
+	ok = cJSON_AddStringToObject(o, k, fixed) != NULL;
+	free(fixed);
+	return ok ? 0 : -ENOMEM;
 }
 
 static int

@@ -559,6 +559,17 @@ out:
 	return rc;
 }
 
+/* b - a of two unsigned figures from the targets, saturated to int64_t
+ * (a signed subtraction of them could overflow). */
+static int64_t
+diff_i64(uint64_t b, uint64_t a)
+{
+	if (b >= a)
+		return b - a > (uint64_t)INT64_MAX ? INT64_MAX :
+		       (int64_t)(b - a);
+	return a - b > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(a - b);
+}
+
 static void
 sleep_s(uint32_t seconds)
 {
@@ -649,7 +660,7 @@ do_profile(struct req *q)
 		}
 	}
 	s.heap = heap_b;
-	rc = render(q, &s, 1, (int64_t)heap_b - (int64_t)heap_a);
+	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
 out:
 	for (i = 0; i < l.n; i++) {
 		if (a)

@@ -1,6 +1,8 @@
 # fcgi/symbols.mk - the libdw symbolizer (included from fcgi/local.mk).
 # hawk-fcgi (fcgi/local.mk) and tests/t-symbols (tests/sym.mk) compile
-# these sources with these flags; __cxa_demangle comes from libstdc++.
-fcgi_symbols_sources = fcgi/symbols.c fcgi/symbols.h
+# these sources with these flags (ipc/utf8.c, the UTF-8 validator, comes
+# along: the test programs do not link ipc/); __cxa_demangle comes from
+# libstdc++.
+fcgi_symbols_sources = fcgi/symbols.c fcgi/symbols.h ipc/utf8.c ipc/utf8.h
 fcgi_symbols_cflags = $(DW_CFLAGS)
 fcgi_symbols_libs = $(DW_LIBS) -lstdc++ -lpthread

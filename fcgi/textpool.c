@@ -2,7 +2,8 @@
 /*
  * textpool.c - text that must be valid UTF-8 (JSON and pickle carry text):
  * a string that already is comes back as it is, one that is not gets a
- * repaired copy kept in a pool that the request frees at once.
+ * repaired copy (each bad byte as \xNN, ipc/utf8.c) kept in a pool that
+ * the request frees at once.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "textpool.h"
+#include "utf8.h"
 
 struct textpool_chunk {
 	struct textpool_chunk *next;
@@ -28,59 +30,20 @@ textpool_free(struct textpool *p)
 	p->head = NULL;
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid (RFC 3629). */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[0] == 0xe0 && s[1] < 0xa0) ||
-		    (s[0] == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
-		    (s[0] == 0xf4 && s[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 const char *
 textpool_utf8(struct textpool *p, const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	struct textpool_chunk *c;
-	size_t i, k, bad = 0, n = strlen(s), o = 0;
+	size_t n = strlen(s), len;
+	char probe[1];
 
-	for (i = 0; i < n; i += k ? k : 1) {
-		k = utf8_len(u + i);
-		if (!k)
-			bad++;
-	}
-	if (!bad)
+	if (utf8_valid(s, n))
 		return s;
-	c = malloc(sizeof(*c) + n + 2 * bad + 1);
+	len = utf8_repair(s, n, probe, sizeof(probe));
+	c = malloc(sizeof(*c) + len + 1);
 	if (!c)
 		return NULL;
-	for (i = 0; i < n; i += k ? k : 1) {
-		k = utf8_len(u + i);
-		if (k) {
-			memcpy(c->s + o, s + i, k);
-			o += k;
-		} else {
-			memcpy(c->s + o, "\xef\xbf\xbd", 3);
-			o += 3;
-		}
-	}
-	c->s[o] = '\0';
+	utf8_repair(s, n, c->s, len + 1);
 	c->next = p->head;
 	p->head = c;
 	return c->s;

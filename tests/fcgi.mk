@@ -5,7 +5,7 @@ check_PROGRAMS += $(fcgi_unit_tests)
 TESTS += $(fcgi_unit_tests)
 fcgi_test_cppflags = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
 	$(TESTS_CPPFLAGS)
-fcgi_test_ldadd = fcgi/libresponder.la
+fcgi_test_ldadd = fcgi/libresponder.la ipc/libipc.la
 tests_t_stats_SOURCES = tests/t-stats.c
 tests_t_stats_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_stats_LDADD = $(fcgi_test_ldadd)

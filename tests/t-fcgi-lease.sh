@@ -26,7 +26,7 @@ wait_for() {
 }
 
 # 1. the responder dies during the profile
-( TMO=500 q "" "duration=3" ) &
+( tmpdir=$tmpdir/bg1; mkdir "$tmpdir"; TMO=500 q "" "duration=8" ) &
 sub=$!
 wait_for 20 "(True, False)"; ok $? "the profile started (no lease expired yet)"
 resp=$(ps -o pid= --ppid $sub | tr -d ' ')
@@ -34,13 +34,14 @@ resp=$(ps -o pid= --ppid $sub | tr -d ' ')
 ok $? "responder $resp killed during the profile"
 wait $sub 2>/dev/null
 is "$(tracing)" "(True, False)" "the target still traces at once"
-# lease 3 s + 3 x 0.5 s, grace 5 s: stopped some 9.5 s after the start
+# lease 8 s + 3 x 0.5 s, grace 5 s: stopped some 14.5 s after the start
 wait_for 40 "(False, True)"
 ok $? "the target stopped tracing by itself: lease_expired"
 
 # 2. the target is paused past the timeout of the second snapshot and of
 # the stop, then continued
-( TMO=300 q "" "duration=1" ; echo "$status" >"$tmpdir/status2" ) &
+( tmpdir=$tmpdir/bg2; mkdir "$tmpdir"; TMO=300 q "" "duration=4"
+  echo "$status" >"$tmpdir/../status2" ) &
 sub=$!
 wait_for 20 "(True, False)"; ok $? "a second profile started (the flag was cleared)"
 kill -STOP $pid

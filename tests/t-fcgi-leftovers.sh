@@ -4,17 +4,24 @@
 # leaves behind (its segment, a 0-byte and a partial snapshot file) is
 # removed by the next request that acts on live targets; targets/ still
 # lists the dead target until then, and a request never removes a live
-# target's files.
+# target's files.  Also: a target whose name is not UTF-8 leaves targets/
+# valid UTF-8 JSON (its bad bytes as Python's backslashreplace shows them).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fcgi-lib.sh"
 
-mkdir "$tmpdir/a" "$tmpdir/b"
+mkdir "$tmpdir/a" "$tmpdir/b" "$tmpdir/c"
 HAWK_DIR=$seg HAWK_NAME=fc-dead LD_PRELOAD=$lib "$fix" "$tmpdir/a" &
 pa=$!
 HAWK_DIR=$seg HAWK_NAME=fc-live LD_PRELOAD=$lib "$fix" "$tmpdir/b" &
 pb=$!
-bg_pids="$pa $pb"
-waitfile "$seg/$pa.seg" && waitfile "$seg/$pb.seg"; ok $? "two fixtures"
+HAWK_DIR=$seg HAWK_NAME="$(printf 'bad\377name')" LD_PRELOAD=$lib "$fix" "$tmpdir/c" &
+pc=$!
+bg_pids="$pa $pb $pc"
+waitfile "$seg/$pa.seg" && waitfile "$seg/$pb.seg" && waitfile "$seg/$pc.seg"
+ok $? "three fixtures"
+q targets/
+is "$(json "[t['name'] for t in j if t['pid'] == $pc]")" "['bad\\\\xffname']" \
+	"a name that is not UTF-8: targets/ is valid JSON, the byte as \\xff"
 q start/ "pid=$pa"
 is "$status" 200 "start/ on A"
 kill -KILL $pa
@@ -37,7 +44,7 @@ ok "$([ -e "$seg/$pb.seg" ] && [ -e "$seg/$pb.snap.9" ]; echo $?)" \
 	"the live target's files are untouched"
 rm -f "$seg/$pb.snap.9"
 
-touch "$tmpdir/b/quit"
-wait $pb
+touch "$tmpdir/b/quit" "$tmpdir/c/quit"
+wait $pb $pc
 bg_pids=""
 done_testing

@@ -170,5 +170,16 @@ main(void)
 	is_str(m.data, "{\"error\":\"target 1234 did not answer within "
 	       "5000 ms\",\"pid\":1234}\n", "timeout error names the pid");
 	sink_mem_free(&m);
+	/* bytes that are not UTF-8 (a parameter value echoed, a target's
+	 * name): written as Python's backslashreplace shows them, so the
+	 * body stays valid UTF-8 JSON */
+	sink_init(&s, sink_mem_fn, &m);
+	fmt_json_error(&s, "no traced process named \"\xff\xc3(\xed\xa0\x80\"",
+		       NULL, NULL, 0);
+	sink_flush(&s);
+	is_str(m.data, "{\"error\":\"no traced process named \\\"\\\\xff"
+	       "\\\\xc3(\\\\xed\\\\xa0\\\\x80\\\"\"}\n",
+	       "invalid UTF-8 in an error: \\xNN");
+	sink_mem_free(&m);
 	return done_testing();
 }
