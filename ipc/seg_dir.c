@@ -7,8 +7,11 @@
  * delete and rename the files in it: such a person could withdraw other
  * users' segments and snapshots or put their own in their place.  So a
  * reader accepts a directory only when it is owned by the reader's
- * effective uid or by root, and is not writable by group or others unless
- * it has the sticky bit (as /tmp and the default /dev/shm/hawk, 01777).
+ * effective uid or by root, and is not writable by everybody unless it has
+ * the sticky bit (as /tmp and the default /dev/shm/hawk, 01777).  A
+ * directory writable by its group trusts that group: the owner (root or
+ * the reader) chose it, as in the documented 2770 root:www-data setup
+ * where the responder must remove the snapshot files it has read.
  */
 #include "config.h"
 
@@ -51,11 +54,11 @@ seg_dir_open(const char *dir, char *err, size_t errlen)
 			   (unsigned)me);
 		return -EPERM;
 	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
 		close(fd);
 		seg_seterr(err, errlen, "segment directory %s has mode %04o: "
-			   "writable by others without the sticky bit: "
-			   "refused (give it mode 1777 or 0700)", dir,
+			   "writable by everybody without the sticky bit: "
+			   "refused (give it mode 1777, 2770 or 0700)", dir,
 			   (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}

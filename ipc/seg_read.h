@@ -64,9 +64,9 @@ int seg_info_read(int dirfd, const char *file, struct seg_info *out,
 /*
  * Open segment directory `dir` for reading (a descriptor, or -errno with
  * the reason in err).  Refused with -EPERM: a directory owned by anyone
- * but the caller's effective uid or root, or writable by group or others
+ * but the caller's effective uid or root, or writable by everybody
  * without the sticky bit (its owner or writers could replace or remove
- * other users' segments).  Every reader function below opens its
+ * other users' segments); one writable by its group trusts the group.  Every reader function below opens its
  * directory through it.
  */
 int seg_dir_open(const char *dir, char *err, size_t errlen);

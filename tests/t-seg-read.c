@@ -783,14 +783,19 @@ test_identity(void)
 	fd = seg_dir_open(sub, err, sizeof(err));
 	is_int(fd, -EPERM, "a 0777 directory is refused");
 	snprintf(want, sizeof(want), "segment directory %s has mode 0777: "
-		 "writable by others without the sticky bit: refused (give "
-		 "it mode 1777 or 0700)", sub);
+		 "writable by everybody without the sticky bit: refused "
+		 "(give it mode 1777, 2770 or 0700)", sub);
 	is_str(err, want, "a 0777 directory: message");
 	is_int(seg_list(sub, list_cb, NULL, NULL), -EPERM,
 	       "seg_list refuses it too");
 	chmod(sub, 01777);
 	fd = seg_dir_open(sub, err, sizeof(err));
 	ok(fd >= 0, "a 1777 directory of ours is accepted");
+	if (fd >= 0)
+		close(fd);
+	chmod(sub, 02770);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	ok(fd >= 0, "a 2770 directory of ours (its group trusted) is accepted");
 	if (fd >= 0)
 		close(fd);
 	if (geteuid() != 0) {
