@@ -114,6 +114,8 @@ enum seg_cmd_state {
 /* seg_header.flags */
 #define SEG_F_TRACER_ERROR 1u   /* tracing was stopped by an internal error;
 				   last_error holds the errno */
+#define SEG_F_LEASE_EXPIRED 2u  /* tracing was stopped by the agent because
+				   its lease (cmd_lease_ns) ran out */
 
 struct seg_header {
 	/* identity: written once before `ready` is set, then constant */
@@ -183,6 +185,17 @@ struct seg_header {
 	uint64_t anon_bytes;       /* resident, not file-backed nor shared */
 	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* the allocator's module
 				      when not glibc's, NUL-ended */
+
+	/* Appended fields: 0 in the zeroed page means "absent", so a reader
+	 * or writer that does not know them is unaffected. */
+	uint64_t cmd_lease_ns;     /* CMD_START: a lease, the CLOCK_MONOTONIC
+				      time by which the client will have
+				      stopped tracing (a fixed-duration
+				      profile); past it plus SEG_LEASE_GRACE_NS
+				      the agent stops tracing by itself.
+				      0: no lease */
+	uint64_t lease_ns;         /* status: the lease of the current
+				      tracing session, 0 = none */
 };
 
 /* seg_header.alloc_mode */
@@ -194,6 +207,8 @@ enum seg_alloc_mode {
 	SEG_ALLOC_BYPASSED = 2,    /* malloc is defined before libhawk (in
 				      the executable): nothing is traced */
 };
+
+#define SEG_LEASE_GRACE_NS UINT64_C(5000000000) /* 5 s */
 
 /*
  * Snapshot file "<pid>.snap.<seq>": a struct snap_header followed by the

@@ -144,6 +144,10 @@ untraced(int locked)
 		core_ctl_give();
 }
 
+/* The lease of the current tracing session (cmd_lease_ns of its start),
+ * CLOCK_MONOTONIC ns, 0 = none.  Agent thread only. */
+static uint64_t lease;
+
 void
 agent_publish_status(void)
 {
@@ -167,7 +171,32 @@ agent_publish_status(void)
 	ss.tracer_memory = st.memory;
 	ss.dropped = st.dropped;
 	ss.last_error = st.last_error;
+	ss.lease_ns = lease;
 	seg_writer_publish(&agent_seg, &ss);
+}
+
+/* A fixed-duration profile whose client never stopped it (the responder
+ * died, or could not reach us in time): stop tracing ourselves once the
+ * lease plus its grace has passed.  Caller holds the control lock. */
+static void
+check_lease(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (!lease)
+		return;
+	if (!core_tracing()) {
+		lease = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < lease || now - lease < SEG_LEASE_GRACE_NS)
+		return;
+	core_stop();
+	lease = 0;
+	agent_seg.flags |= SEG_F_LEASE_EXPIRED;   /* published next */
 }
 
 static int
@@ -178,11 +207,16 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	switch (op) {
 	case CMD_START:
 		rc = core_start(frames, flags);
-		if (rc == 0)
-			agent_seg.flags &= ~SEG_F_TRACER_ERROR;
+		if (rc == 0) {
+			agent_seg.flags &= ~(SEG_F_TRACER_ERROR |
+					     SEG_F_LEASE_EXPIRED);
+			lease = agent_seg.cmd_lease_ns;
+		}
 		return rc;
 	case CMD_STOP:
-		return core_stop();
+		rc = core_stop();
+		lease = 0;
+		return rc;
 	case CMD_STATUS:
 		return 0;
 	case CMD_SNAPSHOT:
@@ -272,6 +306,7 @@ agent_main(void *arg)
 		core_ctl_take();
 		rc = renew_if_needed();
 		core_reap_error();
+		check_lease();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
