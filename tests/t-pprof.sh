@@ -37,7 +37,7 @@ pprof() {
 # r PATH [QUERY]: one CGI request for PATH under /debug; status in $status,
 # body in $tmpdir/body
 r() {
-	env -i PATH="$PATH" HAWK_DIR="$seg" HAWK_TIMEOUT_MS=10000 \
+	env -i PATH="$PATH" HAWK_DIR="$seg" HAWK_TIMEOUT_MS=${TMO:-10000} \
 		HAWK_MAX_DURATION=60 REQUEST_METHOD=GET SCRIPT_NAME=/debug \
 		PATH_INFO="$1" REQUEST_URI="/debug$1?${2:-}" \
 		QUERY_STRING="${2:-}" "$fcgi" >"$tmpdir/out" 2>"$tmpdir/err"
@@ -185,6 +185,18 @@ is "$(pyq "$tmpdir/both.raw" "sorted(set(tuple(s['pids']) for s in p['samples'] 
 pprof -top -unit=B -tagfocus=pid=$b "$tmpdir/both.pb.gz" >"$tmpdir/focus"
 grep -Eq '^ *4096000B .* leak_4096$' "$tmpdir/focus" && ! grep -q cache_fill "$tmpdir/focus"
 ok $? "-tagfocus=pid=$b keeps b's samples only"
+
+# a target that does not answer: 207, named in X-Hawk-Failed, the others
+# profiled
+stop_process $b; ok $? "b stopped (SIGSTOP)"
+TMO=1000 r /pprof/heap "name=pp-leak"
+cp "$tmpdir/body" "$tmpdir/part.pb.gz"
+is "$status:$(sed -n 's/^X-Hawk-Failed: *\([^\r]*\)\r*$/\1/p' "$tmpdir/out")" "207:$b 504" \
+	"/pprof/heap with b stopped: 207, X-Hawk-Failed: $b 504"
+pprof -raw -symbolize=none "$tmpdir/part.pb.gz" >"$tmpdir/part.raw"
+is "$(pyq "$tmpdir/part.raw" "sorted(set(p for s in p['samples'] for p in s['pids']))")" \
+	"[$a]" "the profile holds a's samples only"
+kill -CONT $b
 
 # the fixed-duration route: start, snapshot, wait, snapshot, stop; pprof
 # gets the difference
