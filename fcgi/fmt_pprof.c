@@ -644,8 +644,12 @@ emit(struct builder *b, struct sink *out)
 	prof.period = (int64_t)(b->p->period ? b->p->period : 1);
 	prof.n_comment = 1;
 	prof.comment = comment;
-	/* TODO(alloc totals): alloc_objects/alloc_space when the tracer
-	 * records them, and the default type alloc_space for allocs */
+	/* TODO(sampling, #12): once sampled tracing and the allocated view
+	 * are on main, period = the set's sampling rate (its traces' figures
+	 * are already the unbiased estimates), and a snapshot of the
+	 * allocated view (which /pprof/allocs should ask for) gives the
+	 * types alloc_objects/count and alloc_space/bytes, default
+	 * alloc_space, as Go's allocs profile. */
 	prof.default_sample_type = vt[1].type;
 	err = write_gz(&prof, out);
 out:
