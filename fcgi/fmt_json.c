@@ -277,6 +277,14 @@ fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 					  v[i].tracer_memory);
 		err = err ? err : add_u64(o, "dropped", v[i].dropped);
 		err = err ? err : add_i64(o, "last_error", v[i].last_error);
+		/* what the traced heap can explain: the process's memory
+		 * (0: unknown) and where its malloc goes */
+		err = err ? err : add_u64(o, "rss_bytes", v[i].rss_bytes);
+		err = err ? err : add_u64(o, "anon_bytes", v[i].anon_bytes);
+		err = err ? err : add_str(o, "allocator",
+					  seg_alloc_name(v[i].alloc_mode));
+		if (!err && v[i].alloc_path[0])
+			err = add_str(o, "allocator_path", v[i].alloc_path);
 	}
 	return emit(out, a, err);
 }

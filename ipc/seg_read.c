@@ -172,6 +172,12 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	out->dropped = h.dropped;
 	out->last_error = h.last_error;
 	out->heartbeat_ns = h.heartbeat_ns;
+	out->alloc_mode = h.alloc_mode <= SEG_ALLOC_BYPASSED ? h.alloc_mode
+							      : SEG_ALLOC_GLIBC;
+	memcpy(out->alloc_path, h.alloc_path, sizeof(out->alloc_path));
+	out->alloc_path[sizeof(out->alloc_path) - 1] = '\0';
+	out->rss_bytes = h.rss_bytes;
+	out->anon_bytes = h.anon_bytes;
 	return 0;
 }
 

@@ -296,6 +296,14 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 }
 
 void
+seg_agent_kick(struct seg_writer *w)
+{
+	if (w->h)
+		futex((_Atomic uint32_t *)&w->h->cmd_state, FUTEX_WAKE,
+		      INT_MAX, NULL);
+}
+
+void
 seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq)
 {
 	struct seg_header *h = w->h;

@@ -51,6 +51,9 @@ void seg_writer_forget(struct seg_writer *w);
  */
 int seg_agent_wait(struct seg_writer *w, int timeout_ms);
 
+/* Wake the agent's wait (so that it looks at its own flags, e.g. quit). */
+void seg_agent_kick(struct seg_writer *w);
+
 /* Finish the TAKEN command: store result (and snap_seq), mark DONE, wake. */
 void seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq);
 

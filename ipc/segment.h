@@ -39,6 +39,7 @@
 #define SEG_VERSION      1u
 #define SEG_HEADER_SIZE  4096u
 #define SEG_NAME_MAX     64u        /* name bytes including the NUL */
+#define SEG_ALLOC_PATH_MAX 256u     /* alloc_path bytes including the NUL */
 #define SEG_SUFFIX       ".seg"     /* "<pid>.seg" */
 #define SNAP_INFIX       ".snap."   /* "<pid>.snap.<seq>" */
 #define SEG_DIR_DEFAULT  "/dev/shm/hawk"
@@ -130,6 +131,29 @@ struct seg_header {
 	uint32_t snap_seq;         /* CMD_SNAPSHOT: file "<pid>.snap.<seq>" */
 	uint32_t cmd_count;        /* commands executed (diagnostics) */
 	uint32_t reserved1;
+
+	/*
+	 * What the traced heap can explain (status, written by the target;
+	 * zero from a tracer that predates them).  alloc_mode and alloc_path
+	 * are constant once `ready` is set; the memory figures are
+	 * refreshed with the other status fields (/proc/self/statm).
+	 */
+	uint32_t alloc_mode;       /* SEG_ALLOC_*: where malloc goes */
+	uint32_t reserved2;
+	uint64_t rss_bytes;        /* resident set size */
+	uint64_t anon_bytes;       /* resident, not file-backed nor shared */
+	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* the allocator's module
+				      when not glibc's, NUL-ended */
+};
+
+/* seg_header.alloc_mode */
+enum seg_alloc_mode {
+	SEG_ALLOC_GLIBC = 0,       /* glibc's malloc, traced */
+	SEG_ALLOC_FOREIGN = 1,     /* the program's own allocator (a
+				      library after libhawk: jemalloc...),
+				      traced through its functions */
+	SEG_ALLOC_BYPASSED = 2,    /* malloc is defined before libhawk (in
+				      the executable): nothing is traced */
 };
 
 /*

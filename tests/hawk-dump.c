@@ -65,9 +65,12 @@ print_status(const struct seg_info *i)
 {
 	printf("pid=%" PRId32 " name=%s alive=%d tracing=%d frames=%" PRIu32
 	       " current=%" PRIu64 " peak=%" PRIu64 " memory=%" PRIu64
-	       " dropped=%" PRIu64 "\n", i->pid, i->name, i->alive,
-	       i->tracing, i->frames, i->traced_current, i->traced_peak,
-	       i->tracer_memory, i->dropped);
+	       " dropped=%" PRIu64 " alloc=%" PRIu32 " alloc_path=%s"
+	       " rss=%" PRIu64 " anon=%" PRIu64 "\n", i->pid, i->name,
+	       i->alive, i->tracing, i->frames, i->traced_current,
+	       i->traced_peak, i->tracer_memory, i->dropped, i->alloc_mode,
+	       i->alloc_path[0] ? i->alloc_path : "-", i->rss_bytes,
+	       i->anon_bytes);
 }
 
 static const struct snap_module *

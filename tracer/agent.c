@@ -19,6 +19,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -32,13 +33,19 @@
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
+uint32_t agent_alloc_mode;
+char agent_alloc_path[SEG_ALLOC_PATH_MAX];
 mode_t agent_mode = 0600;
 gid_t agent_gid = (gid_t)-1;
 
 static pthread_t thread;
+static int thread_joinable;        /* `thread` was created, not yet joined */
 static _Atomic int quit;
 static _Atomic int running;
 static uint32_t snap_seq;          /* last snapshot written */
+static int said_untraced;          /* the "runs untraced" message was given
+				      (inherited by fork children: one per
+				      process tree) */
 
 void
 agent_msg(const char *a, const char *b, const char *c)
@@ -68,6 +75,55 @@ agent_msg2(const char *a, const char *b, const char *c, const char *d)
 		return;
 }
 
+/* The process's resident and anonymous memory from /proc/self/statm
+ * (raw read: no stdio, no allocation); left as they were if unreadable. */
+static void
+read_statm(struct seg_header *h)
+{
+	char buf[256];
+	uint64_t v[3] = { 0, 0, 0 };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ssize_t n;
+	int fd, i = 0, k;
+
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	for (k = 0; k < n && i < 3; k++) {
+		if (buf[k] >= '0' && buf[k] <= '9')
+			v[i] = v[i] * 10 + (uint64_t)(buf[k] - '0');
+		else
+			i++;
+	}
+	if (i < 2)
+		return;
+	/* size resident shared: shared = RssFile + RssShmem */
+	h->rss_bytes = v[1] * page;
+	h->anon_bytes = (v[1] > v[2] ? v[1] - v[2] : 0) * page;
+}
+
+void
+agent_cat(char *buf, size_t cap, size_t *len, const char *s)
+{
+	while (*s && *len + 1 < cap)
+		buf[(*len)++] = *s++;
+	buf[*len] = '\0';
+}
+
+/* No segment: nobody can ever see or stop this process's tracing, so it
+ * does not pay for it (the program itself is not affected). */
+static void
+untraced(void)
+{
+	pthread_mutex_lock(&core_ctl_lock);
+	core_stop();
+	pthread_mutex_unlock(&core_ctl_lock);
+}
+
 void
 agent_publish_status(void)
 {
@@ -77,6 +133,10 @@ agent_publish_status(void)
 	if (!h)
 		return;
 	core_get_status(&st);
+	read_statm(h);
+	h->alloc_mode = agent_alloc_mode;
+	if (!h->alloc_path[0] && agent_alloc_path[0])
+		memcpy(h->alloc_path, agent_alloc_path, sizeof(h->alloc_path));
 	h->frames = st.frames;
 	h->traced_current = st.current;
 	h->traced_peak = st.peak;
@@ -169,7 +229,6 @@ spawn(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	atomic_store(&quit, 0);
 	atomic_store(&running, 1);
@@ -180,7 +239,25 @@ spawn(void)
 		atomic_store(&running, 0);
 		return -rc;
 	}
+	thread_joinable = 1;
 	return 0;
+}
+
+/* Decimal form of v in buf (at least 12 bytes). */
+static const char *
+fmt_u32(char *buf, uint32_t v)
+{
+	char tmp[12];
+	int n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return buf;
 }
 
 int
@@ -195,9 +272,21 @@ agent_start(void)
 		const char *why = rc == -ELOOP || rc == -ENOTDIR ?
 				  "not a directory (a symlink?)" :
 				  strerrordesc_np(-rc);
+		char in[4200], uid[12];
+		size_t len = 0;
 
-		agent_msg2("cannot create the segment in ", agent_dir, ": ",
-			   why ? why : "unknown error");
+		/* "<dir> as uid N": who failed where, for a process that may
+		 * have changed its credentials since it was started */
+		agent_cat(in, sizeof(in), &len, agent_dir);
+		agent_cat(in, sizeof(in), &len, " as uid ");
+		agent_cat(in, sizeof(in), &len, fmt_u32(uid, geteuid()));
+		agent_cat(in, sizeof(in), &len, ": ");
+		agent_cat(in, sizeof(in), &len, why ? why : "unknown error");
+		if (!said_untraced)
+			agent_msg2("cannot create the segment in ", in,
+				   "; this process runs untraced", "");
+		said_untraced = 1;
+		untraced();
 		return rc;
 	}
 	agent_publish_status();
@@ -207,6 +296,33 @@ agent_start(void)
 		seg_writer_remove(&agent_seg);
 	}
 	return rc;
+}
+
+/*
+ * Stop the thread and wait for it, however long its command takes (a
+ * snapshot).  Not from the agent itself (a gc hook changing credentials).
+ */
+static void
+stop_thread(void)
+{
+	if (!thread_joinable || pthread_equal(pthread_self(), thread))
+		return;
+	atomic_store(&quit, 1);
+	if (agent_seg.h)
+		seg_agent_kick(&agent_seg);
+	pthread_join(thread, NULL);
+	thread_joinable = 0;
+	atomic_store(&running, 0);
+}
+
+void
+agent_retire(void)
+{
+	stop_thread();
+	if (snap_seq && agent_seg.h)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	snap_seq = 0;
+	seg_writer_remove(&agent_seg);
 }
 
 void
@@ -219,14 +335,16 @@ agent_shutdown(void)
 	if (!agent_seg.h)
 		return;
 	atomic_store(&quit, 1);
-	syscall(SYS_futex, &agent_seg.h->cmd_state, FUTEX_WAKE, 1 << 30,
-		NULL, NULL, 0);
+	seg_agent_kick(&agent_seg);
 	for (i = 0; i < 100 && atomic_load(&running); i++)
 		nanosleep(&ts, NULL);
 	/* an uncollected snapshot (its client died) goes with the segment */
 	if (snap_seq)
 		snap_writer_unlink(&agent_seg, snap_seq);
 	if (!atomic_load(&running)) {
+		if (thread_joinable && !pthread_equal(pthread_self(), thread))
+			pthread_join(thread, NULL);
+		thread_joinable = 0;
 		seg_writer_remove(&agent_seg);
 		return;
 	}
@@ -245,6 +363,7 @@ agent_after_fork_child(void)
 {
 	seg_writer_forget(&agent_seg);
 	snap_seq = 0;
+	thread_joinable = 0;       /* the parent's thread is not ours */
 	atomic_store(&running, 0);
 	if (agent_start() < 0)
 		return;

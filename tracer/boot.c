@@ -2,8 +2,10 @@
 /*
  * boot.c - initialisation at load time and clean-up at exit.
  *
- * Order at load (constructor, guard set throughout): read the environment
- * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
+ * Order at load (constructor, guard set throughout): bind the interposed
+ * functions to the allocator they forward to (interpose.c), read the environment
+ * (HAWK_DIR, HAWK_NAME unless HAWK_NAME_PID names another process,
+ * HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
  * per-thread cache, install the fork handlers, create the segment and the
  * agent, then start tracing if HAWK_TRACEMALLOC asks (every start first
  * warms libunwind up, once: a process that never traces does not pay it).  Allocations
@@ -69,6 +71,25 @@ copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* HAWK_NAME applies unless HAWK_NAME_PID names another process (hawk run
+ * --name: the name is the process it exec'd and its fork children's,
+ * which keep it in memory, not that of a program exec'd later). */
+static int
+name_is_ours(void)
+{
+	const char *s = getenv("HAWK_NAME_PID");
+	long v = 0;
+
+	if (!s || !*s)
+		return 1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000000L)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v == (long)getpid();
+}
+
 static void
 read_group(const char *name)
 {
@@ -101,10 +122,15 @@ boot_init(void)
 	uint32_t frames = 0;
 
 	guard_active = 1;
+	/* first: which allocator every malloc goes to from now on */
+	interpose_bind();
+	agent_alloc_mode = (uint32_t)interpose_mode;
+	copy_str(agent_alloc_path, sizeof(agent_alloc_path),
+		 interpose_provider);
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");
-	if (!s || !*s)
+	if (!s || !*s || !name_is_ours())
 		s = program_invocation_short_name;
 	copy_str(agent_name, sizeof(agent_name), s ? s : "");
 	s = getenv("HAWK_GROUP");
@@ -137,8 +163,8 @@ boot_init(void)
 	blocks_reset(0);
 	if (fork_init() < 0)
 		agent_msg("pthread_atfork failed", "", "");
-	agent_start();
-	if (frames) {
+	/* without a segment nobody could see or stop it: no tracing */
+	if (agent_start() == 0 && frames) {
 		core_ctl_take();
 		core_start(frames, 0);
 		agent_publish_status();

@@ -57,6 +57,11 @@ extern __thread struct defer_q defer_q
 /* Once at load (core_init). */
 void defer_init(void) __attribute__((visibility("hidden")));
 
+/* What a queued block is finally handed to: glibc's free, or the free of
+ * the allocator the program brings (set once at load by interpose.c,
+ * before anything is queued). */
+extern void (*defer_release)(void *) __attribute__((visibility("hidden")));
+
 /* Join the registry; -1 if this thread cannot queue (it then frees at
  * once). */
 int defer_join(void) __attribute__((visibility("hidden")));

@@ -23,7 +23,7 @@ tracer_libhawk_la_SOURCES = \
 	tracer/gc_hooks.h tracer/gc_hooks.c tracer/control.h tracer/control.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.h tracer/fork.c \
-	tracer/boot.c tracer/api.c
+	tracer/boot.c tracer/api.c tracer/creds.c
 # -fno-plt: the off path jumps to glibc through the GOT directly
 tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden -fno-plt \
 	$(UNWIND_CFLAGS)
