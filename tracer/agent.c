@@ -119,9 +119,9 @@ agent_cat(char *buf, size_t cap, size_t *len, const char *s)
 static void
 untraced(void)
 {
-	pthread_mutex_lock(&core_ctl_lock);
+	core_ctl_take();
 	core_stop();
-	pthread_mutex_unlock(&core_ctl_lock);
+	core_ctl_give();
 }
 
 void
