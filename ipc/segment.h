@@ -14,7 +14,8 @@
  * Invariants
  *  - Position-independent: offsets and indexes, never pointers.  All
  *    integers are native-endian (a segment never leaves its machine).
- *  - Every field a reader takes from a file is untrusted: seg_read.c checks
+ *  - Every field a reader takes from a file is untrusted: the reader
+ *    (seg_read.c for segments, snap_read.c for snapshots) checks
  *    every offset, length and count before use.  It is the only parser.
  *  - Words used as futexes are 32-bit and 4-byte aligned.
  *  - The layout is versioned by SEG_VERSION / SNAP_VERSION; a change to any

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t-seg-read.c - unit test of ipc/seg_read.c, the validating reader.
+ * t-seg-read.c - unit test of ipc/'s validating reader (seg_read.c,
+ * seg_list.c, seg_client.c, seg_remove.c, snap_read.c, seg_proc.c).
  *
  * Builds segment and snapshot files by hand from segment.h alone (no
  * writer), checks that they parse to exactly the values written, then
