@@ -2,7 +2,7 @@
 /*
  * fmt_json.c - JSON bodies through cJSON.
  *
- * Shapes follow Python Hawk's responses (README, hawk-fcgi(8) FORMATS):
+ * Shapes follow Python Hawk's responses (hawk-fcgi(8), FORMATS):
  *  - lineno:    stat, mem_blocks_count, mem_blocks_size_bytes,
  *               mem_blocks_size, filename, lineno, code; plus function,
  *               module (of the most recent frame) and pid or pids.
