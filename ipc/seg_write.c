@@ -637,7 +637,12 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 	/* alloc_mode .. the end of alloc_path: the second run */
 	lo = FIELD_OFF(alloc_mode);
 	hi = FIELD_OFF(alloc_path) + sizeof(b.alloc_path);
-	return seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	if (rc < 0)
+		return rc;
+	/* the lease of the tracing session: its own field */
+	return seg_pwrite(w, &st->lease_ns, sizeof(st->lease_ns),
+			  FIELD_OFF(lease_ns));
 }
 
 static long
@@ -729,6 +734,11 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 	w->cmd_op = cmd[0];
 	w->cmd_frames = cmd[1];
 	w->cmd_flags = cmd[2];
+	w->cmd_lease_ns = 0;
+	rc = seg_pread(w, &w->cmd_lease_ns, sizeof(w->cmd_lease_ns),
+		       FIELD_OFF(cmd_lease_ns));
+	if (rc < 0)
+		return rc;
 	return 1;
 }
 

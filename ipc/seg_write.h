@@ -33,6 +33,7 @@ struct seg_writer {
 	uint32_t cmd_op;           /* the TAKEN command (seg_agent_wait) */
 	uint32_t cmd_frames;
 	uint32_t cmd_flags;
+	uint64_t cmd_lease_ns;     /* CMD_START's lease (segment.h), 0 */
 	uint32_t cmd_count;
 	char file[64];             /* "<pid>.seg" or "<pid>.<tag>.seg" */
 	char path[256];            /* "<dir>/<file>", for messages */
@@ -102,13 +103,14 @@ struct seg_status {
 	uint64_t rss_bytes;
 	uint64_t anon_bytes;
 	const char *alloc_path;    /* NUL-ended, or NULL */
+	uint64_t lease_ns;         /* the tracing session's lease, 0 */
 };
 int seg_writer_publish(struct seg_writer *w, const struct seg_status *st);
 
 /*
  * Agent side of the command protocol.  Wait up to `timeout_ms` for a posted
  * command, refreshing heartbeat_ns.  Returns 1 with the command TAKEN (its
- * op/frames/flags in w->cmd_*), 0 on timeout, negative errno on error
+ * op/frames/flags/lease in w->cmd_*), 0 on timeout, negative errno on error
  * (-EIO, -EFAULT: the file was truncated; see seg_writer_check).
  */
 int seg_agent_wait(struct seg_writer *w, int timeout_ms);
