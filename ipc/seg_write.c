@@ -324,12 +324,19 @@ seg_writer_clean(struct seg_writer *w)
 {
 	char buf[2048] __attribute__((aligned(8)));
 	unsigned scanned = 0, opened = 0, removed = 0;
-	int dfd;
+	uid_t me = geteuid();
+	struct stat dst;
+	int dfd, any;
 	long n;
 
 	dfd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
+	/* whose files we could remove at all: in a sticky directory only
+	 * our own, unless we are root or own the directory (so that files
+	 * others made cannot use up the bounds below) */
+	any = me == 0 || (fstat(dfd, &dst) == 0 &&
+			  (!(dst.st_mode & S_ISVTX) || dst.st_uid == me));
 	while (scanned < SEG_CLEAN_SCAN && removed < SEG_CLEAN_UNLINK &&
 	       (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
 		long off = 0;
@@ -353,8 +360,15 @@ seg_writer_clean(struct seg_writer *w)
 			    (kind != NAME_SEG || strcmp(name, w->file) == 0)))
 				continue;
 			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(st.st_mode))
+			    !S_ISREG(st.st_mode) || (!any && st.st_uid != me))
 				continue;
+			/* a segment is renamed into place whole: another size
+			 * is not a live one (or one its agent is replacing) */
+			if (kind == NAME_SEG && st.st_size != SEG_HEADER_SIZE) {
+				if (unlinkat(dfd, name, 0) == 0)
+					removed++;
+				continue;
+			}
 			if (kind != NAME_SEG) {
 				if (kill(pid, 0) == 0 || errno != ESRCH)
 					continue;
