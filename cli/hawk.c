@@ -34,7 +34,8 @@ static const char usage_main[] =
 	"usage: hawk COMMAND [OPTIONS]\n"
 	"\n"
 	"Commands:\n"
-	"  run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM [ARGS]\n"
+	"  run [--frames N] [--sample BYTES] [--name NAME] [--dir DIR] --\n"
+	"      PROGRAM [ARGS]\n"
 	"        run PROGRAM with the hawk tracer (libhawk) preloaded\n"
 	"  ps [--dir DIR] [--clean] [--json]\n"
 	"        list the traced processes of a segment directory\n"
@@ -48,14 +49,19 @@ static const char usage_main[] =
 	"See hawk(1).\n";
 
 static const char usage_run[] =
-	"usage: hawk run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM "
-	"[ARGS]\n"
+	"usage: hawk run [--frames N] [--sample BYTES] [--name NAME] "
+	"[--dir DIR] -- PROGRAM [ARGS]\n"
 	"\n"
 	"Run PROGRAM with libhawk preloaded (LD_PRELOAD).  Tracing is off\n"
-	"until a client starts it, unless --frames is given.\n"
+	"until a client starts it, unless --frames or --sample is given.\n"
 	"\n"
 	"  -f, --frames N   start tracing at once, keeping N frames per\n"
 	"                   traceback (1..512; sets HAWK_TRACEMALLOC=N)\n"
+	"  -s, --sample BYTES\n"
+	"                   start sampled tracing at once: one sample per\n"
+	"                   BYTES allocated on average (k/M suffixes, up to\n"
+	"                   1G; e.g. 512k); figures are estimates (sets\n"
+	"                   HAWK_SAMPLE=BYTES; 0 = exact)\n"
 	"  -n, --name NAME  name of the target in listings and requests\n"
 	"                   (HAWK_NAME; default: the program's name)\n"
 	"  -d, --dir DIR    segment directory (HAWK_DIR; default\n"
@@ -128,17 +134,28 @@ cmd_hawk_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "frames", required_argument, NULL, 'f' },
+		{ "sample", required_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *frames = NULL, *name = NULL, *dir = NULL, *lib, *old;
+	const char *sample = NULL;
 	char *preload;
+	uint64_t rate;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+:f:n:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:f:s:n:d:h", opts, NULL)) !=
+	       -1) {
 		switch (c) {
+		case 's':
+			if (snap_parse_sampling(optarg, &rate) < 0)
+				bad_usage("run: --sample must be a number of "
+					  "bytes from 0 to 1G (k/M suffixes), "
+					  "not '%s'", optarg);
+			sample = optarg;
+			break;
 		case 'f': {
 			char *end;
 			long v;
@@ -203,6 +220,7 @@ cmd_hawk_run(int argc, char **argv)
 	}
 	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
 	    (frames && setenv("HAWK_TRACEMALLOC", frames, 1) < 0) ||
+	    (sample && setenv("HAWK_SAMPLE", sample, 1) < 0) ||
 	    (name && setenv("HAWK_NAME", name, 1) < 0) ||
 	    (dir && setenv("HAWK_DIR", dir, 1) < 0)) {
 		fprintf(stderr, "hawk: run: setenv: %s\n", strerror(errno));
@@ -369,12 +387,13 @@ ps_json(const struct ps_list *l)
 		       ", \"traced_peak\": %" PRIu64
 		       ", \"tracer_memory\": %" PRIu64
 		       ", \"dropped\": %" PRIu64 ", \"last_error\": %" PRId32
-		       ", \"uid\": %ju, \"start_time\": %" PRIu64 "}",
+		       ", \"uid\": %ju, \"start_time\": %" PRIu64
+		       ", \"sampling\": %" PRIu64 "}",
 		       state_of(i), i->alive ? "true" : "false",
 		       i->tracing ? "true" : "false", i->frames,
 		       i->max_frames, i->traced_current, i->traced_peak,
 		       i->tracer_memory, i->dropped, i->last_error,
-		       (uintmax_t)i->uid, i->start_time);
+		       (uintmax_t)i->uid, i->start_time, i->sampling);
 	}
 	printf("%s]\n", l->n ? "\n" : "");
 }
@@ -397,10 +416,11 @@ static void
 ps_table(const struct ps_list *l)
 {
 	char cur[32], peak[32], mem[32], frames[16], name[SEG_NAME_MAX];
+	char mode[32];
 	size_t k;
 
-	printf("%7s  %-20s %-7s %6s %10s %10s %10s\n", "PID", "NAME",
-	       "STATE", "FRAMES", "CURRENT", "PEAK", "TRACER-MEM");
+	printf("%7s  %-20s %-7s %6s %10s %10s %10s %10s\n", "PID", "NAME",
+	       "STATE", "FRAMES", "CURRENT", "PEAK", "TRACER-MEM", "SAMPLING");
 	for (k = 0; k < l->n; k++) {
 		const struct seg_info *i = &l->v[k];
 
@@ -409,12 +429,18 @@ ps_table(const struct ps_list *l)
 				 i->frames);
 		else
 			snprintf(frames, sizeof(frames), "-");
-		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s\n",
+		if (!i->tracing)
+			snprintf(mode, sizeof(mode), "-");
+		else if (!i->sampling)
+			snprintf(mode, sizeof(mode), "exact");
+		else
+			human(i->sampling, mode, sizeof(mode));
+		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s %10s\n",
 		       i->pid, printable(i->name, name, sizeof(name)),
 		       state_of(i), frames,
 		       human(i->traced_current, cur, sizeof(cur)),
 		       human(i->traced_peak, peak, sizeof(peak)),
-		       human(i->tracer_memory, mem, sizeof(mem)));
+		       human(i->tracer_memory, mem, sizeof(mem)), mode);
 	}
 }
 

@@ -127,6 +127,7 @@ route_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	default: return "Internal Server Error";

@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,9 +173,11 @@ start_all(struct req *q, const struct target_list *l)
 		}
 	for (i = 0; i < l->n; i++) {
 		err[0] = '\0';
-		rc = target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
-				q->p.gc ? CMD_FLAG_GC : 0, NULL, err,
-				sizeof(err));
+		rc = target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
+					q->p.frames,
+					q->p.gc ? CMD_FLAG_GC : 0,
+					q->p.sampling, NULL, err,
+					sizeof(err));
 		if (rc) {
 			stop_all(q, l->v, i);
 			fail_errno(q, rc, err, l->v[i].pid);
@@ -227,12 +230,19 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
 		memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
-		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, 0,
+		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, q->p.view,
 				&s->v[s->n], err, sizeof(err));
+		if (rc == -EOPNOTSUPP) {   /* view=peak of an exact target */
+			fail(q, 409, err, "view", NULL, v[i].pid);
+			return rc;
+		}
 		if (rc) {
 			fail_errno(q, rc, err, v[i].pid);
 			return rc;
 		}
+		if (s->v[s->n].h->sampling_bytes > s->set.sampling_bytes)
+			s->set.sampling_bytes = s->v[s->n].h->sampling_bytes;
+		s->set.view = q->p.view;
 		*heap += s->v[s->n].h->traced_current;
 		if (!keep) {
 			snap_free(&s->v[s->n]);
@@ -269,18 +279,26 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	};
 	struct fmt_json_stats j = { 0 };
 	struct st_list l;
-	char disp[160], stamp[32];
+	char disp[256], stamp[32];
 	struct tm tm;
 	time_t now;
 	int err;
 
 	if (q->p.format == FORMAT_PICKLE) {
+		if (st_pickle_traces(&s->set) > ST_PICKLE_TRACES_MAX)
+			return fail(q, 413, "the pickle would hold more than "
+				    "50000000 traces (one per block, estimated "
+				    "or allocated); use format=lineno or "
+				    "traceback, or filters", "format", NULL,
+				    0);
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
 		snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
-			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n",
-			 stamp);
+			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n"
+			 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
+			 "\r\n", stamp, st_view_name(s->set.view),
+			 s->set.sampling_bytes);
 		headers(q, 200, "application/octet-stream", disp);
 		err = fmt_pickle_snapshot(&s->set, &f, s->limit, q->out);
 		return err ? err : 200;
@@ -443,8 +461,14 @@ do_profile(struct req *q)
 	struct target_list l;
 	struct snaps s = { 0 };
 	uint64_t heap_a = 0, heap_b = 0;
-	int rc = select_targets(q, 1, &l);
+	int rc;
 
+	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
+		return fail(q, 409, "view=peak needs sampled tracing: exact "
+			    "tracing keeps only the peak's number; add "
+			    "sampling=BYTES (e.g. sampling=512k)", "view",
+			    NULL, 0);
+	rc = select_targets(q, 1, &l);
 	if (!rc)
 		rc = check_frames(q, &l);
 	if (!rc)

@@ -85,6 +85,16 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	   struct snap *snap, char *err, size_t errlen)
 {
+	return target_cmd_sampled(c, t, op, frames, flags, 0, snap, err,
+				  errlen);
+}
+
+int
+target_cmd_sampled(const struct config *c, const struct seg_info *t,
+		   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+		   uint64_t sampling, struct snap *snap, char *err,
+		   size_t errlen)
+{
 	struct seg_client cl;
 	uint32_t seq = 0;
 	int rc;
@@ -98,8 +108,8 @@ target_cmd(const struct config *c, const struct seg_info *t,
 		seg_client_close(&cl);
 		return -EACCES;
 	}
-	rc = cmd_run(&cl, op, frames, flags, (int)c->timeout_ms, &seq, err,
-		     errlen);
+	rc = cmd_run_sampled(&cl, op, frames, flags, sampling,
+			     (int)c->timeout_ms, &seq, err, errlen);
 	if (rc == -ETIMEDOUT || rc == -EINPROGRESS || rc == -EBUSY)
 		snprintf(err, errlen, "target %d did not answer within %u ms",
 			 (int)t->pid, c->timeout_ms);
@@ -111,6 +121,10 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	else if (rc == -ENOTCONN)
 		snprintf(err, errlen, "memory profiling not started in "
 			 "target %d", (int)t->pid);
+	else if (rc == -EOPNOTSUPP)
+		snprintf(err, errlen, "target %d traces exactly and keeps no "
+			 "profile at the peak (only its number); start it "
+			 "with sampling=BYTES for view=peak", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT)
 		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid, err,
 			       errlen);
@@ -374,9 +388,17 @@ target_symbolize(struct symbolizer *sym, const struct snap *snap,
 		}
 		if (err)
 			break;
-		err = st_trace_add(set, (uint32_t)target, gen, tmp, len,
-				   t->total_nframe + extra, t->size, t->count,
-				   snap->sizes + t->block_first);
+		/* sampled or allocated: the estimates, no per-block sizes
+		 * (the pickle spreads est_size over est_count traces) */
+		if (h->sampling_bytes || h->view == SNAP_VIEW_ALLOCATED)
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->est_size, t->est_count, NULL);
+		else
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->size, t->count,
+					   snap->sizes + t->block_first);
 	}
 	free(tmp);
 	free(r.tab);

@@ -38,6 +38,13 @@ void target_list_free(struct target_list *l);
 int target_cmd(const struct config *c, const struct seg_info *t,
 	       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	       struct snap *snap, char *err, size_t errlen);
+/* The same with cmd_sampling (CMD_START: mean bytes between samples, 0 =
+ * exact).  For CMD_SNAPSHOT `flags` is the view (enum snap_view); a peak
+ * view of an exact target fails with -EOPNOTSUPP. */
+int target_cmd_sampled(const struct config *c, const struct seg_info *t,
+		       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+		       uint64_t sampling, struct snap *snap, char *err,
+		       size_t errlen);
 
 /*
  * Ask live target t for fresh status (CMD_STATUS, waiting at most
@@ -59,7 +66,9 @@ void target_pool_free(struct target_pool *p);
  * return address through sym_resolve (inlined calls are frames of their
  * own), then the expanded traceback is cut to the snapshot's traceback
  * limit, keeping the most recent frames; total_nframe grows by the inline
- * frames found, so it stays >= the frames kept.  A file, function or module
+ * frames found, so it stays >= the frames kept.  A sampled snapshot or an
+ * allocated view adds each trace's estimates (est_size, est_count) without
+ * per-block sizes; an exact live or peak one adds the blocks' sizes.  A file, function or module
  * name that is not valid UTF-8 gets U+FFFD for each bad byte (JSON and
  * pickle need text).  The set keeps pointers into `snap` (block sizes) and
  * the pool: both must outlive it.  Returns 0 or -ENOMEM.

@@ -172,6 +172,15 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	uint32_t flags, int timeout_ms, uint32_t *snap_seq,
 	char *err, size_t errlen)
 {
+	return cmd_run_sampled(c, op, frames, flags, 0, timeout_ms, snap_seq,
+			       err, errlen);
+}
+
+int
+cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
+		uint32_t flags, uint64_t sampling, int timeout_ms,
+		uint32_t *snap_seq, char *err, size_t errlen)
+{
 	int32_t pid = c->info.pid;
 	const char *name = op_name(op);
 	uint32_t st, expect;
@@ -179,7 +188,8 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	int rc, dead;
 
 	if (!c->h || c->fd < 0 || timeout_ms < 0 ||
-	    op < CMD_START || op > CMD_STATUS) {
+	    op < CMD_START || op > CMD_STATUS ||
+	    sampling > SNAP_SAMPLING_MAX) {
 		seg_seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
 		       name, pid);
 		return -EINVAL;
@@ -239,6 +249,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	__atomic_store_n(&c->h->cmd_op, (uint32_t)op, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_frames, frames, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_flags, flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_sampling, sampling, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_state, CMD_POSTED, __ATOMIC_RELEASE);
 	futex_wake(&c->h->cmd_state);
 

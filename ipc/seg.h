@@ -101,6 +101,8 @@ struct seg_info {
 	uint64_t dropped;
 	int32_t  last_error;
 	uint64_t heartbeat_ns;
+	uint64_t sampling;         /* mean bytes between samples while
+				      tracing; 0 = exact (or not tracing) */
 };
 
 /* Read and validate one segment file of directory `dirfd`. */
@@ -143,6 +145,12 @@ void seg_client_close(struct seg_client *c);
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	    uint32_t flags, int timeout_ms, uint32_t *snap_seq,
 	    char *err, size_t errlen);
+/* The same with cmd_sampling set to `sampling` (CMD_START: mean bytes
+ * between samples, 0 = exact; 1..SNAP_SAMPLING_MAX). */
+int cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op,
+		    uint32_t frames, uint32_t flags, uint64_t sampling,
+		    int timeout_ms, uint32_t *snap_seq, char *err,
+		    size_t errlen);
 
 /* A validated snapshot, read into private memory (the file is unlinked). */
 struct snap {
@@ -177,5 +185,30 @@ snap_module_path(const struct snap *s, uint64_t i)
 {
 	return s->strings + s->modules[i].path_off;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Sampling estimator (estimate.c), shared by the tracer (which writes the
+ * estimates) and readers (tests, tools).
+ *
+ * Byte-based Poisson sampling with mean R bytes: a block of s < R bytes
+ * is sampled with probability p(s) = 1 - exp(-s/R) (each byte starts a
+ * sample with probability 1/R, memorylessly); a block of s >= R bytes is
+ * always sampled (p = 1) and does not consume the countdown.  Each sampled
+ * block of size s stands for 1/p(s) blocks of s bytes (Horvitz-Thompson:
+ * unbiased whatever the sizes; the same weight as pprof's heap profiles
+ * for s < R).  The variance of a site's count estimate is
+ * n (1 - p) / p for n blocks of one size.                                 */
+
+/* 1/p(s) for rate R > 0 (1 for s >= R; a 0-byte block is never sampled:
+ * 1). */
+double snap_weight(uint64_t s, uint64_t rate);
+
+/* Parse a sampling rate: decimal digits with an optional k/K (KiB) or
+ * m/M (MiB) suffix, 0 (exact) .. SNAP_SAMPLING_MAX.  Returns 0, -EINVAL
+ * (not that form) or -ERANGE. */
+int snap_parse_sampling(const char *s, uint64_t *out);
+
+/* Fixed-point unit of the tracer's accumulated weights (1 block). */
+#define SNAP_WEIGHT_ONE 65536u
 
 #endif /* HAWK_IPC_SEG_H */
