@@ -4,12 +4,17 @@
 # X_LDFLAGS empty); the table unit tests do get the sanitizers.
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
+	tests/fixtures/tr-sample \
 	tests/t-intern \
 	tests/t-blocks tests/t-cfi
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
 tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_alloc_LDFLAGS =
 tests_fixtures_tr_alloc_LDADD = -lpthread
+tests_fixtures_tr_sample_SOURCES = tests/fixtures/tr-sample.c
+tests_fixtures_tr_sample_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_sample_LDFLAGS =
+tests_fixtures_tr_sample_LDADD =
 tests_fixtures_tr_cxx_SOURCES = tests/fixtures/tr-cxx.cc
 tests_fixtures_tr_cxx_CXXFLAGS = -g -O0 -std=c++17
 tests_fixtures_tr_cxx_LDFLAGS =
@@ -43,6 +48,6 @@ EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
-	tests/t-tracer-defer.sh
+	tests/t-tracer-defer.sh tests/t-tracer-sample.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)

@@ -83,6 +83,7 @@ agent_publish_status(void)
 	h->tracer_memory = st.memory;
 	h->dropped = st.dropped;
 	h->last_error = st.last_error;
+	h->sampling = st.sampling;
 	if (st.last_error)
 		h->flags |= SEG_F_TRACER_ERROR;
 	atomic_store_explicit((_Atomic uint32_t *)&h->tracing,
@@ -90,13 +91,14 @@ agent_publish_status(void)
 }
 
 static int
-execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
+execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
+	uint32_t *seq)
 {
 	int rc;
 
 	switch (op) {
 	case CMD_START:
-		rc = core_start(frames, flags);
+		rc = core_start_sampled(frames, flags, sampling);
 		if (rc == 0)
 			agent_seg.h->flags &= ~SEG_F_TRACER_ERROR;
 		return rc;
@@ -107,13 +109,15 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
+		if (flags > SNAP_VIEW_MAX)
+			return -EINVAL;
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
 		*seq = ++snap_seq;
 		if (*seq == 0)
 			*seq = snap_seq = 1;
-		rc = snapshot_write(&agent_seg, *seq);
+		rc = snapshot_write(&agent_seg, *seq, flags);
 		if (rc < 0)
 			*seq = 0;
 		return rc;
@@ -146,7 +150,7 @@ agent_main(void *arg)
 			pthread_mutex_lock(&core_ctl_lock);
 			core_reap_error();
 			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
-				     &seq);
+				     h->cmd_sampling, &seq);
 			agent_publish_status();
 			pthread_mutex_unlock(&core_ctl_lock);
 			seg_agent_done(&agent_seg, rc, seq);

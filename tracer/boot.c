@@ -11,7 +11,11 @@
  * tracing is off until started, so no bootstrap pool is needed.
  *
  * HAWK_TRACEMALLOC=N with N outside 1..512 (or not a number) is ignored
- * with one message on stderr; the process runs untraced.  HAWK_GROUP
+ * with one message on stderr; the process runs untraced.  HAWK_SAMPLE=B
+ * makes that start sampled with a mean of B bytes between samples (k/M
+ * suffixes; 0 = exact); alone it starts sampled tracing with 30 frames;
+ * a malformed value is reported and nothing is traced.
+ * HAWK_SAMPLE_SEED=N fixes the sampler's random sequence (tests).  HAWK_GROUP
  * naming a group the process is not in is ignored likewise (mode 0600).
  * HAWK_STATS=1 prints one line of table statistics on stderr at exit
  * (bench/run.sh reads it).
@@ -34,6 +38,8 @@
 #include "core.h"
 #include "intern.h"
 #include "fastunw.h"
+#include "sample.h"
+#include "seg.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -97,6 +103,8 @@ boot_init(void)
 {
 	const char *s;
 	uint32_t frames = 0;
+	uint64_t sampling = 0;
+	int sample_env_bad = 0;
 
 	guard_active = 1;
 	s = getenv("HAWK_DIR");
@@ -124,6 +132,21 @@ boot_init(void)
 		guard_active = 0;
 		return;
 	}
+	s = getenv("HAWK_SAMPLE");
+	if (s && *s) {
+		if (snap_parse_sampling(s, &sampling) < 0) {
+			agent_msg("HAWK_SAMPLE=", s, ": not a number of bytes "
+				  "0..1G (k/M suffixes); not tracing");
+			sample_env_bad = 1;
+		} else if (sampling && !frames &&
+			   !getenv("HAWK_TRACEMALLOC")) {
+			frames = SEG_FRAMES_DEFAULT;
+		}
+	}
+	s = getenv("HAWK_SAMPLE_SEED");
+	if (s && *s)
+		core_sample_seed = strtoull(s, NULL, 0);
+
 	s = getenv("HAWK_UNWIND");
 	if (fu_init(s) == -EINVAL)
 		agent_msg("HAWK_UNWIND=", s,
@@ -135,9 +158,9 @@ boot_init(void)
 	if (fork_init() < 0)
 		agent_msg("pthread_atfork failed", "", "");
 	agent_start();
-	if (frames) {
+	if (frames && !sample_env_bad) {
 		pthread_mutex_lock(&core_ctl_lock);
-		core_start(frames, 0);
+		core_start_sampled(frames, 0, sampling);
 		agent_publish_status();
 		pthread_mutex_unlock(&core_ctl_lock);
 	}
@@ -171,7 +194,9 @@ print_stats(void)
 	put_num(line, &len, " blocks_bytes=", blocks_bytes());
 	put_num(line, &len, " traces=", intern_count());
 	put_num(line, &len, " traces_bytes=", intern_bytes());
-	put_num(line, &len, " memory=", arena_bytes());
+	put_num(line, &len, " memory=", arena_bytes() + sample_bytes());
+	put_num(line, &len, " sampled=", sample_count());
+	put_num(line, &len, " sampled_bytes=", sample_table_bytes());
 	fu_get_stats(&fs);
 	put_num(line, &len, " unwind_fallback=", fs.fallback);
 	put_num(line, &len, " unwind_rules=", fs.parsed);

@@ -14,6 +14,8 @@
 
 #include "blocks.h"
 #include "guard.h"
+#include "intern.h"
+#include "sample.h"
 #include "unwind.h"
 
 /*
@@ -52,8 +54,10 @@ struct core_hot {
 extern struct core_hot core_hot __attribute__((visibility("hidden")));
 
 /* Point core_hot at the recording functions (on) or at glibc's (off);
- * defined in interpose.c. */
+ * defined in interpose.c.  interpose_sample_set points it at the sampled
+ * mode's (interpose_sample.c). */
 void interpose_set(int on) __attribute__((visibility("hidden")));
+void interpose_sample_set(void) __attribute__((visibility("hidden")));
 
 /* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
 extern pthread_mutex_t core_ctl_lock;
@@ -88,6 +92,10 @@ core_alloc(void *p, size_t size)
 
 	if (!(g & 1))
 		return;
+	/* sampled mode: the countdown decides (sample.h) */
+	if (unlikely(__atomic_load_n(&sample_rate, __ATOMIC_RELAXED)) &&
+	    (sample_skip(size) || !sample_decide(size)))
+		return;
 	blocks_prefetch(p);      /* hidden behind the unwinding */
 	n = unwind_capture(buf, max, &frames, &total);
 	core_record(g, p, size, frames, n, total);
@@ -100,16 +108,25 @@ void *core_free(void *p);
  * core_realloc_failed can put it back if the real realloc fails. */
 struct core_moved {
 	int found;
+	int sampled;               /* sample_remove'd (sampled mode) */
 	uint32_t gen;
 	uint32_t idx;
 	uint64_t size;
 };
 void core_realloc_take(void *old, struct core_moved *m);
 void core_realloc_failed(void *old, const struct core_moved *m);
+/* free's bookkeeping in sampled mode (a block the filter may hold); the
+ * caller then hands `p` to glibc. */
+void core_free_sampled(void *p);
 
 /* Control (caller holds core_ctl_lock).  Return 0 or -errno:
  * -EALREADY, -ENOTCONN, -EINVAL as in segment.h's command results. */
 int core_start(uint32_t frames, uint32_t flags);
+/* The same, sampled with a mean of `sampling` bytes between samples (0 =
+ * exact); -EINVAL above SNAP_SAMPLING_MAX. */
+int core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling);
+/* HAWK_SAMPLE_SEED (boot.c), 0 = from the clock. */
+extern uint64_t core_sample_seed __attribute__((visibility("hidden")));
 int core_stop(void);
 /* After an internal error stopped recording: finish the stop (free the
  * tables) and keep the error for the segment.  Caller holds the lock. */
@@ -118,10 +135,26 @@ void core_reap_error(void);
 struct core_status {
 	int tracing;
 	uint32_t frames;
-	uint64_t current, peak, memory, dropped;
+	uint64_t current, peak, memory, dropped;  /* estimates when sampled */
 	int32_t last_error;
+	uint64_t sampling;         /* rate of the session, 0 = exact */
 };
 void core_get_status(struct core_status *st);
+
+/*
+ * Allocation totals the threads have not yet added to the shared ones
+ * (each thread counts its exact-mode allocations in its traceback cache
+ * entry and adds them to intern_totals when the entry is evicted or the
+ * thread exits): add them to tot[0..end) by traceback index.  Caller holds
+ * the control lock.  A thread allocating meanwhile may be counted a few
+ * blocks early or late (the entry it is moving).
+ */
+void core_totals_pending(struct intern_totals *tot, uint32_t end);
+
+/* fork: the registry of traceback caches (take / release / re-init). */
+void core_tcache_lock(void);
+void core_tcache_unlock(void);
+void core_tcache_reset_lock(void);
 
 /* gc hooks (api.c) run by a start with CMD_FLAG_GC. */
 void core_run_gc_hooks(void);

@@ -4,7 +4,8 @@
  *
  * Lock order (the same everywhere): core_ctl_lock, then the registry of
  * deferred-free queues (defer.c), then intern shards 0..63, then blocks
- * shards 0..63.  The hot path never holds two of them at once, and
+ * shards 0..63, then the sampled-block table (sample.c), then the
+ * registry of traceback caches (core.c).  The hot path never holds two of them at once, and
  * start/stop/snapshot take them in this order, so prepare cannot
  * deadlock: it waits for any thread inside a table operation to leave it
  * (a few instructions; no table operation waits for anything).  Holding
@@ -29,6 +30,7 @@
 #include "defer.h"
 #include "fastunw.h"
 #include "intern.h"
+#include "sample.h"
 
 static int saved_guard;
 
@@ -41,11 +43,15 @@ prepare(void)
 	defer_prepare();
 	intern_lock_all();
 	blocks_lock_all();
+	sample_lock_all();
+	core_tcache_lock();
 }
 
 static void
 parent(void)
 {
+	core_tcache_unlock();
+	sample_unlock_all();
 	blocks_unlock_all();
 	intern_unlock_all();
 	defer_parent();
@@ -58,6 +64,8 @@ child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 
+	core_tcache_reset_lock();
+	sample_reset_locks();
 	blocks_reset_locks();
 	intern_reset_locks();
 	core_ctl_lock = fresh;

@@ -9,7 +9,8 @@ tracer_libhawk_la_SOURCES = \
 	tracer/intern.h tracer/intern.c tracer/blocks.h tracer/blocks.c \
 	tracer/unwind.h tracer/unwind.c tracer/fastunw.h tracer/fastunw.c tracer/caches.h \
 	tracer/core.h tracer/core.c tracer/defer.h tracer/defer.c \
-	tracer/interpose.c tracer/interpose_cxx.c \
+	tracer/interpose.c tracer/interpose_cxx.c tracer/interpose_sample.c \
+	tracer/sample.h tracer/sample.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.c tracer/boot.c tracer/api.c
 # -fno-plt: the off path jumps to glibc through the GOT directly

@@ -10,10 +10,11 @@
 #include "seg.h"
 
 /*
- * Write "<dir>/<pid>.snap.<seq>" completely.  Caller holds
- * core_ctl_lock (agent).  Returns 0 or -errno; on error the partial file
- * is removed.
+ * Write "<dir>/<pid>.snap.<seq>" completely, holding `view` (enum
+ * snap_view).  Caller holds core_ctl_lock (agent).  Returns 0 or -errno
+ * (-EINVAL: unknown view, -EOPNOTSUPP: the peak view of an exact
+ * session); on error the partial file is removed.
  */
-int snapshot_write(struct seg_writer *w, uint32_t seq);
+int snapshot_write(struct seg_writer *w, uint32_t seq, uint32_t view);
 
 #endif /* HAWK_TRACER_SNAPSHOT_H */
