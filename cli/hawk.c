@@ -25,7 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "estimate.h"
+#include "seg_read.h"
 
 #define HAWK_LIB_DEFAULT HAWK_LIBDIR "/libhawk.so.0"
 #define HAWK_SERVE_DEFAULT HAWK_PKGLIBEXECDIR "/hawk-serve"

@@ -3,5 +3,6 @@
 # ipc/ only; `hawk serve` execs pkglibexecdir/hawk-serve (conf/ installs it).
 bin_PROGRAMS += cli/hawk
 cli_hawk_SOURCES = cli/hawk.c
+cli_hawk_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS)
 cli_hawk_LDADD = ipc/libipc.la
 dist_man_MANS += cli/hawk.1

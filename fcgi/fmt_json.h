@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "sink.h"
 #include "stats.h"
 

@@ -12,7 +12,7 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/params.c fcgi/params.h \
 	fcgi/route.c fcgi/route.h \
 	fcgi/config.c fcgi/fcgi_config.h
-fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) $(CJSON_CFLAGS)
+fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) $(CJSON_CFLAGS)
 fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) -lm
 
 # The responder itself.  Installed in $(pkglibexecdir): web servers and
@@ -20,7 +20,7 @@ fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) -lm
 pkglibexec_PROGRAMS += fcgi/hawk-fcgi
 fcgi_hawk_fcgi_SOURCES = fcgi/main.c fcgi/serve.c fcgi/serve.h \
 	fcgi/target.c fcgi/target.h $(fcgi_symbols_sources)
-fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi $(CJSON_CFLAGS) \
+fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) $(CJSON_CFLAGS) \
 	$(FCGI_CFLAGS)
 fcgi_hawk_fcgi_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags)
 fcgi_hawk_fcgi_LDADD = fcgi/libresponder.la ipc/libipc.la $(FCGI_LIBS) \

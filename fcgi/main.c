@@ -34,7 +34,7 @@
 #include <fcgiapp.h>
 
 #include "fcgi_config.h"
-#include "seg.h"
+#include "seg_read.h"
 #include "serve.h"
 #include "symbols.h"
 

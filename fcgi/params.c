@@ -26,7 +26,7 @@
 #include <strings.h>
 
 #include "params.h"
-#include "seg.h"
+#include "estimate.h"
 #include "segment.h"
 
 static int

@@ -3,7 +3,7 @@
  * symbols.h - turn a target's return addresses into source frames with
  * elfutils libdw; the cache lives as long as the responder process.
  *
- * The symbolizer knows snapshots (ipc/seg.h) but nothing of HTTP, statistics
+ * The symbolizer knows snapshots (ipc/seg_read.h) but nothing of HTTP, statistics
  * or formats.  It is thread-safe: the responder's worker threads share one.
  */
 #ifndef HAWK_FCGI_SYMBOLS_H
@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "seg.h"
+#include "seg_read.h"
 
 /*
  * One source frame.  Strings are interned in the symbolizer and stay valid

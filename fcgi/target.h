@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "fcgi_config.h"
-#include "seg.h"
+#include "seg_read.h"
 #include "stats.h"
 #include "symbols.h"
 

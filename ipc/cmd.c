@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "seg_live.h"
 
 /* How often a waiting client re-checks that the target is still alive. */

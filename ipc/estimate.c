@@ -9,7 +9,8 @@
 #include <errno.h>
 #include <math.h>
 
-#include "seg.h"
+#include "estimate.h"
+#include "segment.h"
 
 double
 snap_weight(uint64_t s, uint64_t rate)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * seg_live.h - liveness of a target and error messages, shared by
- * seg_read.c (which defines them) and cmd.c.  Private to ipc/: not part
- * of the seg.h API.
+ * seg_live.h - liveness of a target and error messages (seg_live.c),
+ * shared by the reader's units and cmd.c.  Private to ipc/: not part of
+ * the seg_read.h API.
  */
 #ifndef HAWK_IPC_SEG_LIVE_H
 #define HAWK_IPC_SEG_LIVE_H
@@ -18,8 +18,8 @@
  */
 int seg_alive(int fd, int32_t pid, uint64_t start_time);
 
-/* Start time (field 22 of /proc/<pid>/stat) of a process: 0 or -errno. */
-int seg_proc_start_time(int32_t pid, uint64_t *start_time);
+/* seg_proc_start_time, the start time of a process */
+#include "seg_proc.h"
 
 /* printf into err[errlen] (the callers' error buffer); NULL: nothing. */
 __attribute__((format(printf, 3, 4))) void

@@ -2,7 +2,7 @@
 /*
  * seg_write.c - the segment writer and the agent side of the command
  * protocol, used inside the target by tracer/.  Layout in segment.h, API
- * in seg.h.
+ * in seg_write.h.
  *
  * Invariants
  *  - Never calls malloc, stdio or anything that may: it runs before the
@@ -18,7 +18,7 @@
  */
 #include "config.h"
 
-#include "seg.h"
+#include "seg_write.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "seg_proc.h"
 
 /* Append the decimal form of v to buf at *len (bounded by cap). */
 static void
@@ -57,36 +59,14 @@ put_str(char *buf, size_t cap, size_t *len, const char *s)
 	buf[*len] = '\0';
 }
 
-/* Field 22 of /proc/self/stat: start time in clock ticks since boot. */
+/* Field 22 of /proc/self/stat: start time in clock ticks since boot, or
+ * 0 when it cannot be read (the reader then counts the target as dead). */
 static uint64_t
 self_start_time(void)
 {
-	char buf[1024];
-	ssize_t n;
-	int fd, field;
-	char *p, *end;
-	uint64_t v = 0;
+	uint64_t v;
 
-	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may contain spaces and parentheses: start after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	end = buf + n;
-	/* p[1] is the space before field 3 */
-	for (field = 2, p++; p < end && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	for (; p < end && *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
+	return seg_proc_self_start_time(&v) == 0 ? v : 0;
 }
 
 static uint64_t

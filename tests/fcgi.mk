@@ -3,7 +3,8 @@ fcgi_unit_tests = tests/t-stats tests/t-fmt-json tests/t-fmt-pickle \
 	tests/t-params tests/t-route tests/t-config
 check_PROGRAMS += $(fcgi_unit_tests)
 TESTS += $(fcgi_unit_tests)
-fcgi_test_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi -I$(top_srcdir)/tests
+fcgi_test_cppflags = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
+	$(TESTS_CPPFLAGS)
 fcgi_test_ldadd = fcgi/libresponder.la ipc/libipc.la
 tests_t_stats_SOURCES = tests/t-stats.c
 tests_t_stats_CPPFLAGS = $(fcgi_test_cppflags)

@@ -23,7 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "estimate.h"
+#include "seg_read.h"
 
 static void
 usage(void)

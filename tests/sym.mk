@@ -11,8 +11,8 @@ check_PROGRAMS += tests/t-symbols tests/t-symbols-flush \
 TESTS += tests/t-symbols tests/t-symbols-flush
 
 tests_t_symbols_SOURCES = tests/t-symbols.c $(fcgi_symbols_sources)
-tests_t_symbols_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
-	-I$(top_srcdir)/tests $(fcgi_symbols_cflags)
+tests_t_symbols_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
+	$(TESTS_CPPFLAGS) $(fcgi_symbols_cflags)
 tests_t_symbols_LDADD = $(fcgi_symbols_libs)
 tests_t_symbols_flush_SOURCES = $(tests_t_symbols_SOURCES)
 tests_t_symbols_flush_CPPFLAGS = $(tests_t_symbols_CPPFLAGS) -DSYM_TINY
@@ -31,7 +31,7 @@ tests_fixtures_sy_fix_nopie_LDFLAGS = -rdynamic -no-pie
 
 tests_fixtures_sy_bench_SOURCES = tests/fixtures/sy-bench.c \
 	$(fcgi_symbols_sources)
-tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi \
+tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
 	$(fcgi_symbols_cflags)
 tests_fixtures_sy_bench_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_sy_bench_LDFLAGS =

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "tap.h"
-#include "../tracer/arena.h"
-#include "../tracer/blocks.h"
+#include "arena.h"
+#include "blocks.h"
 
 #define N 100000u
 

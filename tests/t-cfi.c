@@ -12,13 +12,11 @@
  */
 #include "config.h"
 
-#include "../tracer/fastunw.c"
+#include "fastunw.c"
 
 #include <stdlib.h>
 
 #include "tap.h"
-
-__thread int guard_active __attribute__((tls_model("initial-exec")));
 
 #if defined(__x86_64__)
 

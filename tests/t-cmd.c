@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "proc-stat.h"
 #include "tap.h"
 

@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "tap.h"
-#include "../tracer/arena.h"
-#include "../tracer/intern.h"
+#include "arena.h"
+#include "intern.h"
 
 int
 main(void)

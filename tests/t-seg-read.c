@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "seg.h"
+#include "seg_read.h"
 #include "seg_live.h"
 #include "proc-stat.h"
 #include "tap.h"

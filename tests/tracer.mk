@@ -2,11 +2,13 @@
 # Fixtures are preloaded with libhawk, so like libhawk they are built
 # without sanitizers even in the sanitizer build (X_CFLAGS = BASE_CFLAGS,
 # X_LDFLAGS empty); the table unit tests do get the sanitizers.
+# the tracer's tests and the fixtures that call hawk.h include tracer/
+tracer_test_cppflags = $(AM_CPPFLAGS) $(TRACER_CPPFLAGS) $(TESTS_CPPFLAGS)
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
 	tests/fixtures/tr-sample \
 	tests/t-intern \
-	tests/t-blocks tests/t-cfi
+	tests/t-blocks tests/t-cfi tests/t-guard
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
 tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_alloc_LDFLAGS =
@@ -29,25 +31,36 @@ tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
 tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere
+tests_fixtures_tr_link_CPPFLAGS = $(tracer_test_cppflags)
 tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_link_LDFLAGS =
 tests_fixtures_tr_link_LDADD = tracer/libhawk.la
+tests_fixtures_tr_defer_CPPFLAGS = $(tracer_test_cppflags)
 tests_fixtures_tr_defer_SOURCES = tests/fixtures/tr-defer.c
 tests_fixtures_tr_defer_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_defer_LDFLAGS =
 tests_fixtures_tr_defer_LDADD = tracer/libhawk.la -lpthread
-tests_t_intern_SOURCES = tests/t-intern.c tracer/intern.c tracer/arena.c
+tests_t_intern_CPPFLAGS = $(tracer_test_cppflags)
+tests_t_intern_SOURCES = tests/t-intern.c tracer/intern.c tracer/arena.c \
+	tracer/guard.c
 tests_t_intern_CFLAGS = $(AM_CFLAGS) $(UNWIND_CFLAGS)
-tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c
+tests_t_blocks_CPPFLAGS = $(tracer_test_cppflags)
+tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c \
+	tracer/guard.c
 tests_t_blocks_LDADD = -lpthread
 # includes tracer/fastunw.c, to reach its CFI reader
-tests_t_cfi_SOURCES = tests/t-cfi.c tracer/arena.c
+tests_t_cfi_CPPFLAGS = $(tracer_test_cppflags)
+tests_t_cfi_SOURCES = tests/t-cfi.c tracer/arena.c tracer/guard.c
 tests_t_cfi_LDADD = -lpthread
+# the lock-order check, compiled in whatever the configuration
+tests_t_guard_CPPFLAGS = $(tracer_test_cppflags) -DHAWK_DEBUG
+tests_t_guard_SOURCES = tests/t-guard.c tracer/guard.c
+tests_t_guard_LDADD = -lpthread
 EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-sample.sh
 dist_check_SCRIPTS += $(tracer_tests)
-TESTS += tests/t-intern tests/t-blocks tests/t-cfi $(tracer_tests)
+TESTS += tests/t-intern tests/t-blocks tests/t-cfi tests/t-guard $(tracer_tests)

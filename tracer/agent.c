@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "control.h"
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
@@ -133,12 +133,12 @@ agent_main(void *arg)
 	while (!atomic_load(&quit)) {
 		int rc;
 
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_reap_error();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
@@ -147,12 +147,12 @@ agent_main(void *arg)
 			struct seg_header *h = agent_seg.h;
 			uint32_t seq = 0;
 
-			pthread_mutex_lock(&core_ctl_lock);
+			core_ctl_take();
 			core_reap_error();
 			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
 				     h->cmd_sampling, &seq);
 			agent_publish_status();
-			pthread_mutex_unlock(&core_ctl_lock);
+			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
 		} else if (rc < 0) {
 			/* the mapping is unusable: nothing more to serve */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * agent.h - the command thread and the process's segment.
+ * agent.h - the command thread and the process's segment (agent.c).
+ * Above control (control.h), which it drives under core_ctl_lock.
  */
 #ifndef HAWK_TRACER_AGENT_H
 #define HAWK_TRACER_AGENT_H
 
-#include "seg.h"
+#include "seg_write.h"
 
 /* The segment of this process (valid when agent_seg.h != NULL). */
 extern struct seg_writer agent_seg;
@@ -26,10 +27,8 @@ void agent_after_fork_child(void);
 /* Publish the status fields of the segment now. */
 void agent_publish_status(void);
 
-/* fork.c: install the pthread_atfork handlers.  Returns 0 or -errno. */
-int fork_init(void);
-
-/* Options, set once at init (boot.c). */
+/* The segment's options (agent.c), set once by boot.c from the
+ * environment before agent_start. */
 extern char agent_dir[4096];
 extern char agent_name[SEG_NAME_MAX];
 extern mode_t agent_mode;

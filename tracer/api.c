@@ -1,29 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api.c - the hawk.h entry points: internal -errno results become -1 with
- * errno at this boundary, and nowhere else.
+ * errno at this boundary, and nowhere else.  Calls down only: control
+ * (start, stop, under core_ctl_lock), the gc-hook registry, the tables'
+ * counters.
  */
 #include "config.h"
 
 #include "hawk.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 
 #include "agent.h"
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
+#include "control.h"
+#include "gc_hooks.h"
 #include "segment.h"
-
-#define GC_HOOKS_MAX 16
-
-static struct {
-	void (*fn)(void *);
-	void *arg;
-} gc_hooks[GC_HOOKS_MAX];
-static _Atomic int gc_hooks_n;
-static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 ret(int rc)
@@ -48,12 +41,12 @@ hawk_start_sampled(int frames, size_t sampling_bytes)
 
 	if (frames < 1 || sampling_bytes > SNAP_SAMPLING_MAX)
 		return ret(-EINVAL);
-	pthread_mutex_lock(&core_ctl_lock);
+	core_ctl_take();
 	guard_active++;
 	rc = core_start_sampled((uint32_t)frames, 0, sampling_bytes);
 	agent_publish_status();
 	guard_active--;
-	pthread_mutex_unlock(&core_ctl_lock);
+	core_ctl_give();
 	return ret(rc);
 }
 
@@ -62,12 +55,12 @@ hawk_stop(void)
 {
 	int rc;
 
-	pthread_mutex_lock(&core_ctl_lock);
+	core_ctl_take();
 	guard_active++;
 	rc = core_stop();
 	agent_publish_status();
 	guard_active--;
-	pthread_mutex_unlock(&core_ctl_lock);
+	core_ctl_give();
 	return ret(rc);
 }
 
@@ -111,28 +104,7 @@ hawk_tracer_memory(void)
 HAWK_EXPORT int
 hawk_gc_hook_add(void (*fn)(void *arg), void *arg)
 {
-	int n;
-
 	if (!fn)
 		return ret(-EINVAL);
-	pthread_mutex_lock(&gc_lock);
-	n = atomic_load(&gc_hooks_n);
-	if (n == GC_HOOKS_MAX) {
-		pthread_mutex_unlock(&gc_lock);
-		return ret(-ENOSPC);
-	}
-	gc_hooks[n].fn = fn;
-	gc_hooks[n].arg = arg;
-	atomic_store(&gc_hooks_n, n + 1);
-	pthread_mutex_unlock(&gc_lock);
-	return 0;
-}
-
-void
-core_run_gc_hooks(void)
-{
-	int i, n = atomic_load(&gc_hooks_n);
-
-	for (i = 0; i < n; i++)
-		gc_hooks[i].fn(gc_hooks[i].arg);
+	return ret(gc_hooks_add(fn, arg));
 }

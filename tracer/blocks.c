@@ -58,7 +58,8 @@ struct entry {
 #define ADDR(x)   ((x) & ~(uint64_t)DIST_SAT)
 
 struct shard {
-	struct lock lock;          /* protects the fields below */
+	struct lock lock;          /* protects the fields below; lock
+				      order: LOCK_RANK_BLOCKS (guard.h) */
 	uint32_t gen;
 	uint64_t cap;
 	uint64_t count;
@@ -66,6 +67,8 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[BLOCKS_SHARDS];
+_Static_assert(BLOCKS_SHARDS <= 64, "the lock-order check's bitmap (guard.h)");
+#define SHARD_IDX(s) ((unsigned)((s) - shards))
 
 static struct {
 	_Atomic uint64_t current;
@@ -129,12 +132,12 @@ blocks_reset(uint32_t gen)
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		struct shard *s = &shards[i];
 
-		lock_take(&s->lock);
+		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 		arena_unmap(s->tab, s->cap * sizeof(struct entry));
 		s->tab = NULL;
 		s->cap = s->count = 0;
 		s->gen = gen;
-		lock_give(&s->lock);
+		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	}
 	/* no caller of the old generation can touch them any more, and none
 	 * of the new one can start before our caller publishes `gen` */
@@ -228,7 +231,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS) ||
 		     (p & DIST_SAT) || !p))
 		return -E2BIG;
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -246,7 +249,7 @@ blocks_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 						      memory_order_relaxed))
 		;
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	return rc;
 }
 
@@ -260,7 +263,7 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 
 	if (unlikely(!p))
 		return rc;
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -305,7 +308,7 @@ blocks_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 		rc = 0;
 	}
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	return rc;
 }
 
@@ -357,7 +360,7 @@ blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		struct shard *s = &shards[i];
 
-		lock_take(&s->lock);
+		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 		for (j = 0; j < s->cap; j++) {
 			struct entry *x = &s->tab[j];
 
@@ -373,7 +376,7 @@ blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 			out[got].pad = 0;
 			got++;
 		}
-		lock_give(&s->lock);
+		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
 	}
 	*n = got;
 	*missed = miss;
@@ -385,7 +388,7 @@ blocks_lock_all(void)
 	uint32_t i;
 
 	for (i = 0; i < BLOCKS_SHARDS; i++)
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_BLOCKS, i);
 }
 
 void
@@ -394,7 +397,7 @@ blocks_unlock_all(void)
 	uint32_t i;
 
 	for (i = BLOCKS_SHARDS; i-- > 0;)
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_BLOCKS, i);
 }
 
 void

@@ -35,11 +35,13 @@
 #include "agent.h"
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
-#include "intern.h"
+#include "control.h"
 #include "fastunw.h"
+#include "estimate.h"
+#include "fork.h"
+#include "intern.h"
+#include "interpose.h"
 #include "sample.h"
-#include "seg.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -152,6 +154,8 @@ boot_init(void)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
 	core_init();
+	core_hooks_init(&core_hot, &interpose_rec);
+	core_hooks_sampled(&interpose_sample);
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);
@@ -159,10 +163,10 @@ boot_init(void)
 		agent_msg("pthread_atfork failed", "", "");
 	agent_start();
 	if (frames && !sample_env_bad) {
-		pthread_mutex_lock(&core_ctl_lock);
+		core_ctl_take();
 		core_start_sampled(frames, 0, sampling);
 		agent_publish_status();
-		pthread_mutex_unlock(&core_ctl_lock);
+		core_ctl_give();
 	}
 	guard_active = 0;
 }

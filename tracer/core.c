@@ -1,28 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core.c - the recording core: capture -> intern -> live-block table, and
- * the start/stop state machine.
+ * core.c - the recording core: capture -> intern -> live-block table,
+ * with the per-thread traceback cache.  The start/stop state machine that
+ * switches it is control.c.
  *
  * - called only with the thread's guard set (interpose.c sets it);
+ * - calls only down: unwind/fastunw, intern, blocks, defer, arena, guard;
  * - unwinds before taking any lock; then one intern shard lock, then one
  *   blocks shard lock, never both at once;
- * - generations: core_gen is odd while tracing.  start resets the tables
- *   to gen+1 and then publishes it; stop publishes gen+1 (even) and then
- *   resets the tables, which takes every shard lock, so that a thread that
- *   read the old generation either finished its table update before the
- *   reset or is refused by the tables (-ESTALE) - no use after free, and
- *   no record of one session survives into the next;
+ * - generations: core_gen is odd while tracing (control.c changes it and
+ *   resets the tables); a thread that read an old generation is refused
+ *   by the tables (-ESTALE) and records nothing;
  * - a recoverable error (mmap failure, full index space) never aborts the
  *   host: recording stops at once (core_on = 0), the count of allocations
- *   not recorded grows, and the agent finishes the stop within a second,
- *   publishing last_error and SEG_F_TRACER_ERROR.
+ *   not recorded grows, and the agent finishes the stop within a second
+ *   (core_reap_error, control.c), publishing last_error and
+ *   SEG_F_TRACER_ERROR.
  */
 #include "config.h"
 
 #include "core.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <string.h>
 
@@ -30,24 +29,16 @@
 #include "blocks.h"
 #include "caches.h"
 #include "defer.h"
-#include "fastunw.h"
+#include "estimate.h"
 #include "intern.h"
 #include "sample.h"
-#include "seg.h"
-#include "segment.h"
 #include "unwind.h"
 
-__thread int guard_active __attribute__((tls_model("initial-exec")));
-
 uint32_t core_on;
-pthread_mutex_t core_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
-
 _Atomic uint32_t core_gen;
-uint64_t core_sample_seed;
 _Atomic uint32_t core_frames;
-static _Atomic uint64_t core_dropped;
-static _Atomic int32_t core_error;      /* pending internal error */
-static int32_t last_error;              /* published one */
+_Atomic uint64_t core_dropped;
+_Atomic int32_t core_error;             /* pending internal error */
 
 /*
  * Per-thread cache of recent tracebacks: hash -> index, so that a thread
@@ -128,9 +119,9 @@ tcache_free(void *p)
 	uint32_t g, i;
 
 	guard_active = 1;
-	lock_take(&tc_reg.lock);
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	tc_reg.slot[tcache_slot].tc = NULL;
-	lock_give(&tc_reg.lock);
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	g = atomic_load_explicit(&core_gen, memory_order_acquire);
 	if ((g & 1) && tcache_gen == g)
 		for (i = 0; i < TCACHE_N; i++)
@@ -154,11 +145,11 @@ tcache_get(void)
 
 	if (likely(tcache != NULL) || !tcache_ok || tcache_none)
 		return tcache;
-	lock_take(&tc_reg.lock);
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	for (i = 0; i < tc_reg.n && tc_reg.slot[i].tc; i++)
 		;
 	if (i == TC_REG_MAX) {
-		lock_give(&tc_reg.lock);
+		lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 		tcache_none = 1;
 		return NULL;
 	}
@@ -176,7 +167,7 @@ tcache_get(void)
 		if (i == tc_reg.n)
 			tc_reg.n++;
 	}
-	lock_give(&tc_reg.lock);
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	return tcache;
 }
 
@@ -185,7 +176,7 @@ core_totals_pending(struct intern_totals *tot, uint32_t end)
 {
 	uint32_t g = atomic_load(&core_gen), i, j;
 
-	lock_take(&tc_reg.lock);
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	for (i = 0; i < tc_reg.n; i++) {
 		struct tcache_ent *tc = tc_reg.slot[i].tc;
 
@@ -205,19 +196,19 @@ core_totals_pending(struct intern_totals *tot, uint32_t end)
 							  __ATOMIC_RELAXED);
 		}
 	}
-	lock_give(&tc_reg.lock);
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 }
 
 void
 core_tcache_lock(void)
 {
-	lock_take(&tc_reg.lock);
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 }
 
 void
 core_tcache_unlock(void)
 {
-	lock_give(&tc_reg.lock);
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 }
 
 void
@@ -226,30 +217,16 @@ core_tcache_reset_lock(void)
 	lock_reset(&tc_reg.lock);
 }
 
-/* The switch and the jump table together (the sampled mode's functions
- * when sample_rate is set). */
-static void
-set_on(uint32_t on)
-{
-	if (on) {
-		__atomic_store_n(&core_on, 1, __ATOMIC_RELEASE);
-		if (__atomic_load_n(&sample_rate, __ATOMIC_RELAXED))
-			interpose_sample_set();
-		else
-			interpose_set(1);
-	} else {
-		interpose_set(0);
-		__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
-	}
-}
-
 static void
 fail(int err)
 {
 	int32_t zero = 0;
 
 	atomic_fetch_add_explicit(&core_dropped, 1, memory_order_relaxed);
-	set_on(0);
+	/* the recording functions test core_on first: from now on they go
+	 * straight to glibc; control switches the jump table back when it
+	 * reaps the error */
+	__atomic_store_n(&core_on, 0, __ATOMIC_RELAXED);
 	atomic_compare_exchange_strong(&core_error, &zero, (int32_t)-err);
 }
 
@@ -407,92 +384,4 @@ core_free_sampled(void *p)
 
 	if (g & 1)
 		sample_remove(g, p, NULL, NULL);
-}
-
-int
-core_start(uint32_t frames, uint32_t flags)
-{
-	return core_start_sampled(frames, flags, 0);
-}
-
-int
-core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
-{
-	uint32_t g = atomic_load(&core_gen);
-
-	if (g & 1)
-		return -EALREADY;
-	if (frames < 1 || frames > SEG_FRAMES_MAX ||
-	    sampling > SNAP_SAMPLING_MAX)
-		return -EINVAL;
-	if (unwind_warm() < 0)
-		return -ENOSYS;
-	fu_refresh();
-	if (flags & CMD_FLAG_GC) {
-		core_run_gc_hooks();
-		malloc_trim(0);
-	}
-	intern_reset(g + 1);
-	blocks_reset(g + 1);
-	sample_reset(g + 1, sampling, core_sample_seed);
-	atomic_store(&core_dropped, 0);
-	atomic_store(&core_error, 0);
-	last_error = 0;
-	atomic_store(&core_frames, frames);
-	atomic_store_explicit(&core_gen, g + 1, memory_order_release);
-	set_on(1);
-	return 0;
-}
-
-/* Forget everything; generation becomes even. */
-static void
-drop_tables(void)
-{
-	uint32_t ng = atomic_load(&core_gen) + 1;
-
-	set_on(0);
-	atomic_store_explicit(&core_gen, ng, memory_order_release);
-	blocks_reset(ng);
-	sample_reset(ng, 0, 0);
-	intern_reset(ng);
-	/* the frees still queued go to glibc (see core_free) */
-	atomic_thread_fence(memory_order_seq_cst);
-	defer_drain_all();
-}
-
-int
-core_stop(void)
-{
-	if (!(atomic_load(&core_gen) & 1))
-		return -ENOTCONN;
-	drop_tables();
-	atomic_store(&core_frames, 0);
-	return 0;
-}
-
-void
-core_reap_error(void)
-{
-	int32_t err = atomic_load(&core_error);
-
-	if (!err || !(atomic_load(&core_gen) & 1))
-		return;
-	drop_tables();
-	atomic_store(&core_frames, 0);
-	last_error = err;
-}
-
-void
-core_get_status(struct core_status *st)
-{
-	st->tracing = (atomic_load(&core_gen) & 1) && core_tracing();
-	st->frames = st->tracing ? atomic_load(&core_frames) : 0;
-	st->sampling = st->tracing ? __atomic_load_n(&sample_rate,
-						     __ATOMIC_RELAXED) : 0;
-	st->current = st->sampling ? sample_current() : blocks_current();
-	st->peak = st->sampling ? sample_peak() : blocks_peak();
-	st->memory = arena_bytes() + sample_bytes();
-	st->dropped = atomic_load_explicit(&core_dropped,
-					   memory_order_relaxed);
-	st->last_error = last_error ? last_error : atomic_load(&core_error);
 }

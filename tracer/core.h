@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core.h - the tracer's state and the recording core shared by the
- * interposed functions (LD_PRELOAD and -lhawk alike), the agent and the
- * public API.
+ * core.h - the recording core (core.c): the hot path shared by the
+ * interposed functions (LD_PRELOAD and -lhawk alike) - capture, intern,
+ * live-block table - with its switch, its session state and its
+ * per-thread traceback cache.  It calls only down (unwind, intern,
+ * blocks, defer, arena, guard); starting and stopping, which switch it,
+ * are control.h's.
  */
 #ifndef HAWK_TRACER_CORE_H
 #define HAWK_TRACER_CORE_H
@@ -42,8 +45,11 @@ core_tracing(void)
  * tracing is off and at the recording one (interpose.c) while it is on.
  * The recording ones still check core_on and the generation, so a thread
  * that jumps through an entry just before a stop, or after fail(), records
- * nothing stale.  Entries are written with relaxed atomic stores by
- * core_set_on only.
+ * nothing stale.  The table is interpose.c's (interpose.h); switching it
+ * is control's job (control.c, through the pointer boot.c gives it):
+ * fail() on the hot path only clears core_on, and control switches the
+ * entries back to glibc when it reaps the error.  Entries are written
+ * with relaxed atomic stores.
  */
 struct core_hot {
 	void *(*malloc)(size_t);
@@ -51,23 +57,20 @@ struct core_hot {
 	void *(*realloc)(void *, size_t);
 	void (*free)(void *);
 };
-extern struct core_hot core_hot __attribute__((visibility("hidden")));
-
-/* Point core_hot at the recording functions (on) or at glibc's (off);
- * defined in interpose.c.  interpose_sample_set points it at the sampled
- * mode's (interpose_sample.c). */
-void interpose_set(int on) __attribute__((visibility("hidden")));
-void interpose_sample_set(void) __attribute__((visibility("hidden")));
-
-/* Serialises start, stop, snapshot and fork (taken first, see fork.c). */
-extern pthread_mutex_t core_ctl_lock;
-
-/* Once at load, before anything is traced. */
+/* Once at load, before anything is traced: the per-thread cache's key
+ * and the free queues' (defer.c). */
 void core_init(void);
 
-/* The session: odd while tracing; and the frames limit (core.c). */
+/* The session: odd while tracing; and the frames limit.  Written by
+ * control.c only (start, stop), under core_ctl_lock. */
 extern _Atomic uint32_t core_gen __attribute__((visibility("hidden")));
 extern _Atomic uint32_t core_frames __attribute__((visibility("hidden")));
+/* Allocations not recorded this session, and the internal error that
+ * stopped recording (a negative errno, 0 none): set by the hot path
+ * (fail() stops recording by clearing core_on), reset by a start and
+ * reaped by control.c within a second. */
+extern _Atomic uint64_t core_dropped __attribute__((visibility("hidden")));
+extern _Atomic int32_t core_error __attribute__((visibility("hidden")));
 
 /* core_alloc's second half: intern the traceback, record the block. */
 void core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
@@ -119,28 +122,6 @@ void core_realloc_failed(void *old, const struct core_moved *m);
  * caller then hands `p` to glibc. */
 void core_free_sampled(void *p);
 
-/* Control (caller holds core_ctl_lock).  Return 0 or -errno:
- * -EALREADY, -ENOTCONN, -EINVAL as in segment.h's command results. */
-int core_start(uint32_t frames, uint32_t flags);
-/* The same, sampled with a mean of `sampling` bytes between samples (0 =
- * exact); -EINVAL above SNAP_SAMPLING_MAX. */
-int core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling);
-/* HAWK_SAMPLE_SEED (boot.c), 0 = from the clock. */
-extern uint64_t core_sample_seed __attribute__((visibility("hidden")));
-int core_stop(void);
-/* After an internal error stopped recording: finish the stop (free the
- * tables) and keep the error for the segment.  Caller holds the lock. */
-void core_reap_error(void);
-
-struct core_status {
-	int tracing;
-	uint32_t frames;
-	uint64_t current, peak, memory, dropped;  /* estimates when sampled */
-	int32_t last_error;
-	uint64_t sampling;         /* rate of the session, 0 = exact */
-};
-void core_get_status(struct core_status *st);
-
 /*
  * Allocation totals the threads have not yet added to the shared ones
  * (each thread counts its exact-mode allocations in its traceback cache
@@ -151,12 +132,11 @@ void core_get_status(struct core_status *st);
  */
 void core_totals_pending(struct intern_totals *tot, uint32_t end);
 
-/* fork: the registry of traceback caches (take / release / re-init). */
+/* fork: the registry of traceback caches, lock order LOCK_RANK_TCREG
+ * (take / release / re-init). */
 void core_tcache_lock(void);
 void core_tcache_unlock(void);
 void core_tcache_reset_lock(void);
 
-/* gc hooks (api.c) run by a start with CMD_FLAG_GC. */
-void core_run_gc_hooks(void);
 
 #endif /* HAWK_TRACER_CORE_H */

@@ -14,6 +14,7 @@ extern void __libc_free(void *);
 
 __thread struct defer_q defer_q __attribute__((tls_model("initial-exec")));
 
+/* lock order: LOCK_RANK_DEFER (guard.h) */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct defer_q *reg;        /* under reg_lock */
 static pthread_key_t exit_key;
@@ -56,9 +57,9 @@ on_exit_thread(void *arg)
 	int saved = guard_active;
 
 	guard_active = 1;
-	pthread_mutex_lock(&reg_lock);
+	mutex_take(&reg_lock, LOCK_RANK_DEFER);
 	unlink_q(q);
-	pthread_mutex_unlock(&reg_lock);
+	mutex_give(&reg_lock, LOCK_RANK_DEFER);
 	q->state = DEFER_OFF;
 	drain(q);
 	guard_active = saved;
@@ -83,13 +84,13 @@ defer_join(void)
 		q->state = DEFER_OFF;
 		return -1;
 	}
-	pthread_mutex_lock(&reg_lock);
+	mutex_take(&reg_lock, LOCK_RANK_DEFER);
 	q->prev = NULL;
 	q->succ = reg;
 	if (reg)
 		reg->prev = q;
 	reg = q;
-	pthread_mutex_unlock(&reg_lock);
+	mutex_give(&reg_lock, LOCK_RANK_DEFER);
 	q->state = DEFER_LIVE;
 	return 0;
 }
@@ -127,7 +128,7 @@ defer_prepare(void)
 {
 	struct defer_q *q;
 
-	pthread_mutex_lock(&reg_lock);
+	mutex_take(&reg_lock, LOCK_RANK_DEFER);
 	for (q = reg; q; q = q->succ)
 		drain(q);
 }
@@ -136,13 +137,13 @@ void
 defer_drain_all(void)
 {
 	defer_prepare();
-	pthread_mutex_unlock(&reg_lock);
+	mutex_give(&reg_lock, LOCK_RANK_DEFER);
 }
 
 void
 defer_parent(void)
 {
-	pthread_mutex_unlock(&reg_lock);
+	mutex_give(&reg_lock, LOCK_RANK_DEFER);
 }
 
 void
@@ -153,6 +154,7 @@ defer_child(void)
 	/* the other threads are gone: forget their queues (drained in
 	 * prepare; a block one of them queued since is not released) */
 	reg_lock = fresh;
+	witness_give(LOCK_RANK_DEFER, 0);
 	reg = NULL;
 	if (defer_q.state == DEFER_LIVE) {
 		defer_q.prev = defer_q.succ = NULL;

@@ -2,14 +2,14 @@
 /*
  * fork.c - pthread_atfork handlers.
  *
- * Lock order (the same everywhere): core_ctl_lock, then the registry of
- * deferred-free queues (defer.c), then intern shards 0..63, then blocks
- * shards 0..63, then the sampled-block table (sample.c), then the
- * registry of traceback caches (core.c).  The hot path never holds two of them at once, and
- * start/stop/snapshot take them in this order, so prepare cannot
- * deadlock: it waits for any thread inside a table operation to leave it
- * (a few instructions; no table operation waits for anything).  Holding
- * every lock across fork means the child's copy of the tables is
+ * Prepare takes every lock of the tracer in the order guard.h declares
+ * (core_ctl_lock, the registry of deferred-free queues, intern shards
+ * 0..63, blocks shards 0..63, the sampled-block table, the registry of
+ * traceback caches).  The hot path never holds two of them at
+ * once, and start/stop/snapshot take them in this order, so prepare
+ * cannot deadlock: it waits for any thread inside a table operation to
+ * leave it (a few instructions; no table operation waits for anything).
+ * Holding every lock across fork means the child's copy of the tables is
  * consistent.  Prepare also hands every thread's queued frees to glibc,
  * so that the child, where those threads do not exist, inherits none.
  *
@@ -24,9 +24,11 @@
 
 #include <pthread.h>
 
+#include "fork.h"
+
 #include "agent.h"
 #include "blocks.h"
-#include "core.h"
+#include "control.h"
 #include "defer.h"
 #include "fastunw.h"
 #include "intern.h"
@@ -39,7 +41,7 @@ prepare(void)
 {
 	saved_guard = guard_active;
 	guard_active = 1;
-	pthread_mutex_lock(&core_ctl_lock);
+	core_ctl_take();
 	defer_prepare();
 	intern_lock_all();
 	blocks_lock_all();
@@ -55,7 +57,7 @@ parent(void)
 	blocks_unlock_all();
 	intern_unlock_all();
 	defer_parent();
-	pthread_mutex_unlock(&core_ctl_lock);
+	core_ctl_give();
 	guard_active = saved_guard;
 }
 
@@ -69,6 +71,7 @@ child(void)
 	blocks_reset_locks();
 	intern_reset_locks();
 	core_ctl_lock = fresh;
+	witness_reset();          /* this thread holds none of them now */
 	defer_child();
 	fu_after_fork_child();
 	agent_after_fork_child();

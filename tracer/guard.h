@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * guard.h - the tracer's per-thread reentrancy flag and its spinlock.
+ * guard.h - the tracer's per-thread reentrancy flag, its spinlock and the
+ * lock order (guard.c defines the flag and, in a debug build, checks the
+ * order).  The leaf of tracer/: every other file may include it, it
+ * includes nothing of ours.
  *
  * guard_active is set for as long as a thread is inside the tracer,
  * including its call into the real allocator, into libunwind and into the
@@ -19,8 +22,10 @@
 #ifndef HAWK_TRACER_GUARD_H
 #define HAWK_TRACER_GUARD_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -28,17 +33,110 @@
 
 extern __thread int guard_active __attribute__((tls_model("initial-exec")));
 
+/*
+ * The lock order, one rank per lock, lowest taken first.  A thread may
+ * take a lock only if it holds none of a higher rank, and, among the
+ * shards of one rank, none of a higher index (lock_all takes 0..63).
+ * Each lock's declaration names its rank.
+ *
+ *   LOCK_RANK_CTL     core_ctl_lock (control.h): start, stop, snapshot,
+ *                     status and fork, taken first
+ *   LOCK_RANK_DEFER   the registry of deferred-free queues (defer.c)
+ *   LOCK_RANK_INTERN  intern shards 0..63 (intern.c)
+ *   LOCK_RANK_BLOCKS  blocks shards 0..63 (blocks.c)
+ *   LOCK_RANK_SAMPLE  the sampled-block table (sample.c)
+ *   LOCK_RANK_TCREG   the registry of traceback caches (core.c)
+ *
+ * The hot path never holds two at once; start/stop/snapshot and the fork
+ * handlers (fork.c) take them in this order, so that fork's prepare, which
+ * takes all of them, cannot deadlock.  In a debug build (configure
+ * --enable-debug: HAWK_DEBUG) every take and give is checked against the
+ * order with a per-thread bitmap of held locks (jemalloc's witness, with
+ * ranks and nothing else); a violation prints the two locks and aborts.
+ * In a release build the checks compile to nothing.
+ */
+enum lock_rank {
+	LOCK_RANK_CTL,
+	LOCK_RANK_DEFER,
+	LOCK_RANK_INTERN,
+	LOCK_RANK_BLOCKS,
+	LOCK_RANK_SAMPLE,
+	LOCK_RANK_TCREG,
+	LOCK_RANK_N
+};
+
+#ifdef HAWK_DEBUG
+/* held[rank]: bit i set while this thread holds shard i of that rank */
+extern __thread uint64_t guard_witness_held[LOCK_RANK_N]
+	__attribute__((tls_model("initial-exec")));
+void guard_witness_fail(unsigned rank, unsigned idx, unsigned held_rank)
+	__attribute__((noreturn));
+
+static inline void
+witness_take(unsigned rank, unsigned idx)
+{
+	unsigned r;
+
+	for (r = rank + 1; r < LOCK_RANK_N; r++)
+		if (guard_witness_held[r])
+			guard_witness_fail(rank, idx, r);
+	if (idx >= 64 || guard_witness_held[rank] >> idx)
+		guard_witness_fail(rank, idx, rank);
+	guard_witness_held[rank] |= (uint64_t)1 << idx;
+}
+
+static inline void
+witness_give(unsigned rank, unsigned idx)
+{
+	guard_witness_held[rank] &= ~((uint64_t)1 << idx);
+}
+
+/* Fork child: the locks were re-initialised, this thread holds none. */
+static inline void
+witness_reset(void)
+{
+	unsigned r;
+
+	for (r = 0; r < LOCK_RANK_N; r++)
+		guard_witness_held[r] = 0;
+}
+#else
+static inline void witness_take(unsigned rank, unsigned idx)
+{ (void)rank; (void)idx; }
+static inline void witness_give(unsigned rank, unsigned idx)
+{ (void)rank; (void)idx; }
+static inline void witness_reset(void) {}
+#endif
+
+/* A pthread mutex of rank `rank` (the ctl lock, the defer registry). */
+static inline void
+mutex_take(pthread_mutex_t *m, unsigned rank)
+{
+	witness_take(rank, 0);
+	pthread_mutex_lock(m);
+}
+
+static inline void
+mutex_give(pthread_mutex_t *m, unsigned rank)
+{
+	pthread_mutex_unlock(m);
+	witness_give(rank, 0);
+}
+
 struct lock {
 	atomic_int held;
 };
 
 #define LOCK_INIT { 0 }
 
+/* Take shard `idx` of rank `rank` (the rank and index only feed the
+ * debug build's order check). */
 static inline void
-lock_take(struct lock *l)
+lock_take(struct lock *l, unsigned rank, unsigned idx)
 {
 	int spins = 0;
 
+	witness_take(rank, idx);
 	for (;;) {
 		if (!atomic_exchange_explicit(&l->held, 1,
 					      memory_order_acquire))
@@ -53,9 +151,10 @@ lock_take(struct lock *l)
 }
 
 static inline void
-lock_give(struct lock *l)
+lock_give(struct lock *l, unsigned rank, unsigned idx)
 {
 	atomic_store_explicit(&l->held, 0, memory_order_release);
+	witness_give(rank, idx);
 }
 
 /* Fork child: the threads that held locks are gone. */

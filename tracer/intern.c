@@ -37,7 +37,8 @@
 #define TABLE_MIN    256u
 
 struct shard {
-	struct lock lock;          /* protects the fields below */
+	struct lock lock;          /* protects the fields below; lock
+				      order: LOCK_RANK_INTERN (guard.h) */
 	uint32_t gen;
 	uint32_t count;            /* records in this shard */
 	uint32_t cap;              /* table slots (power of two) or 0 */
@@ -49,6 +50,8 @@ struct shard {
 } __attribute__((aligned(64)));
 
 static struct shard shards[INTERN_SHARDS];
+_Static_assert(INTERN_SHARDS <= 64, "the lock-order check's bitmap (guard.h)");
+#define SHARD_IDX(s) ((unsigned)((s) - shards))
 
 static void
 shard_free(struct shard *s)
@@ -76,10 +79,10 @@ intern_reset(uint32_t gen)
 	uint32_t i;
 
 	for (i = 0; i < INTERN_SHARDS; i++) {
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_INTERN, i);
 		shard_free(&shards[i]);
 		shards[i].gen = gen;
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_INTERN, i);
 	}
 }
 
@@ -198,7 +201,7 @@ intern_trace_hashed(uint32_t gen, uint64_t h, const uint64_t *frames,
 	uint64_t e, tag = (h >> 32) << 32;
 	int rc = 0;
 
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	if (unlikely(s->gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -231,7 +234,7 @@ intern_trace_hashed(uint32_t gen, uint64_t h, const uint64_t *frames,
 	s->table[j] = tag | (local + 1);
 	*idx = local << INTERN_SHARD_BITS | si;
 out:
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	return rc;
 }
 
@@ -253,7 +256,7 @@ intern_totals_add(uint32_t gen, uint32_t idx, const struct intern_totals *a)
 	uint32_t local = idx >> INTERN_SHARD_BITS;
 	int rc = -ESTALE;
 
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	if (s->gen == gen && local < s->count) {
 		struct trace *t = get_local(s, local);
 
@@ -263,7 +266,7 @@ intern_totals_add(uint32_t gen, uint32_t idx, const struct intern_totals *a)
 		t->tot.est_bytes += a->est_bytes;
 		rc = 0;
 	}
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	return rc;
 }
 
@@ -274,10 +277,10 @@ intern_totals_get(uint32_t idx, struct intern_totals *out)
 	uint32_t local = idx >> INTERN_SHARD_BITS;
 
 	memset(out, 0, sizeof(*out));
-	lock_take(&s->lock);
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 	if (local < s->count)
 		*out = get_local(s, local)->tot;
-	lock_give(&s->lock);
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
 }
 
 uint32_t
@@ -323,7 +326,7 @@ intern_lock_all(void)
 	uint32_t i;
 
 	for (i = 0; i < INTERN_SHARDS; i++)
-		lock_take(&shards[i].lock);
+		lock_take(&shards[i].lock, LOCK_RANK_INTERN, i);
 }
 
 void
@@ -332,7 +335,7 @@ intern_unlock_all(void)
 	uint32_t i;
 
 	for (i = INTERN_SHARDS; i-- > 0;)
-		lock_give(&shards[i].lock);
+		lock_give(&shards[i].lock, LOCK_RANK_INTERN, i);
 }
 
 void

@@ -5,7 +5,8 @@
  *
  * - thin: switch check -> real call -> one core call;
  * - malloc, calloc, realloc and free are one indirect jump through
- *   core_hot (core.h): straight to glibc while tracing is off (one
+ *   core_hot (interpose.h), which control.c switches: straight to glibc
+ *   while tracing is off (one
  *   instruction per call), to the recording function below while on; the
  *   other functions cost one load and one predictable branch of the
  *   switch before the tail call to glibc;
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "interpose.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -100,22 +102,14 @@ rec_realloc(void *old, size_t size)
 	return p;
 }
 
+/* glibc's functions until a start (control.c switches the entries) */
 struct core_hot core_hot = {
 	__libc_malloc, __libc_calloc, __libc_realloc, __libc_free
 };
 
-void
-interpose_set(int on)
-{
-	__atomic_store_n(&core_hot.malloc, on ? rec_malloc : __libc_malloc,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.calloc, on ? rec_calloc : __libc_calloc,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.realloc,
-			 on ? rec_realloc : __libc_realloc, __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.free, on ? rec_free : __libc_free,
-			 __ATOMIC_RELAXED);
-}
+const struct core_hot interpose_rec = {
+	rec_malloc, rec_calloc, rec_realloc, rec_free
+};
 
 /* One instruction each: jmp *core_hot.x(%rip). */
 HAWK_EXPORT void *

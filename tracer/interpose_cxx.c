@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "interpose.h"
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_memalign(size_t, size_t);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * interpose_sample.c - malloc, calloc, realloc and free while tracing
- * sampled: what core_hot (core.h) points at in that mode.
+ * sampled: what control.c points the jump table (interpose.h) at in that
+ * mode.
  *
  * - an unsampled allocation costs the countdown (sample_skip: a compare
  *   with the rate, a subtraction and a store in initial-exec TLS) and a
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "interpose.h"
 #include "sample.h"
 
 extern void *__libc_malloc(size_t);
@@ -121,11 +123,6 @@ smp_realloc(void *old, size_t size)
 	return slow_realloc(old, size);
 }
 
-void
-interpose_sample_set(void)
-{
-	__atomic_store_n(&core_hot.malloc, smp_malloc, __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.calloc, smp_calloc, __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.realloc, smp_realloc, __ATOMIC_RELAXED);
-	__atomic_store_n(&core_hot.free, smp_free, __ATOMIC_RELAXED);
-}
+const struct core_hot interpose_sample = {
+	smp_malloc, smp_calloc, smp_realloc, smp_free
+};

@@ -45,7 +45,8 @@
 #include <time.h>
 
 #include "arena.h"
-#include "seg.h"
+#include "estimate.h"
+#include "segment.h"
 
 #define CAP_MIN 256u
 #define IDX_BITS 24u
@@ -151,7 +152,7 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 {
 	struct timespec ts;
 
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	arena_unmap(ss.tab, ss.cap * sizeof(struct sent));
 	arena_unmap(ss.copy, ss.copy_cap * sizeof(struct block_rec));
 	ss.tab = NULL;
@@ -170,7 +171,7 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 	atomic_store(&session_threads, 0);
 	__atomic_store_n(&sample_rate, rate, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&session, 1, memory_order_release);
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 }
 
 static inline uint64_t
@@ -250,7 +251,7 @@ sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 
 	if (unlikely(size > BLOCKS_SIZE_MAX || idx >= (1u << IDX_BITS) || !p))
 		return -E2BIG;
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	if (unlikely(ss.gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -268,7 +269,7 @@ sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	if (ss.current > ss.kept + ss.kept / 32)
 		keep_copy();
 out:
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return rc;
 }
 
@@ -281,7 +282,7 @@ sample_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 
 	if (unlikely(!p))
 		return rc;
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	if (unlikely(ss.gen != gen)) {
 		rc = -ESTALE;
 		goto out;
@@ -317,7 +318,7 @@ sample_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	ss.current -= est_bytes(sz);
 	rc = 0;
 out:
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return rc;
 }
 
@@ -346,10 +347,10 @@ sample_bytes(void)
 
 	/* the table and the copy come from arena_map (counted there); the
 	 * filter and its counters are static: count the pages in use */
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	n = ss.cap || ss.copy_cap ? sizeof(sample_filter) + sizeof(counts) :
 	    0;
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return n;
 }
 
@@ -358,10 +359,10 @@ sample_table_bytes(void)
 {
 	uint64_t n;
 
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	n = arena_round(ss.cap * sizeof(struct sent)) +
 	    arena_round(ss.copy_cap * sizeof(struct block_rec));
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return n;
 }
 
@@ -370,9 +371,9 @@ sample_collect_count(int peak)
 {
 	uint64_t n;
 
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	n = peak ? ss.copy_n : ss.count;
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return n;
 }
 
@@ -382,7 +383,7 @@ sample_collect(int peak, struct block_rec *out, uint64_t cap, uint64_t *n,
 {
 	uint64_t got = 0, miss = 0, i;
 
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	if (peak) {
 		for (i = 0; i < ss.copy_n; i++) {
 			if (got == cap) {
@@ -408,7 +409,7 @@ sample_collect(int peak, struct block_rec *out, uint64_t cap, uint64_t *n,
 		}
 		*time_ns = 0;
 	}
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	*n = got;
 	*missed = miss;
 }
@@ -416,13 +417,13 @@ sample_collect(int peak, struct block_rec *out, uint64_t cap, uint64_t *n,
 void
 sample_lock_all(void)
 {
-	lock_take(&ss.lock);
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 }
 
 void
 sample_unlock_all(void)
 {
-	lock_give(&ss.lock);
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 }
 
 void

@@ -29,7 +29,8 @@
 
 #include "arena.h"
 #include "blocks.h"
-#include "core.h"
+#include "control.h"
+#include "estimate.h"
 #include "intern.h"
 #include "modules.h"
 #include "sample.h"

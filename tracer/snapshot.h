@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "seg.h"
+#include "seg_write.h"
 
 /*
  * Write "<dir>/<pid>.snap.<seq>" completely, holding `view` (enum

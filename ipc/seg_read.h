@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seg_read.h - the reader side of ipc/: the validating reader of segments
+ * and snapshots and the command client, for the responder, the `hawk`
+ * command and the tests (ipc/libipc.la).  The format is segment.h; the
+ * writer that runs inside the target is seg_write.h (ipc/libipc-writer.la,
+ * linked into libhawk, which carries none of this file's code).
+ *
+ * Conventions: functions return 0 or a negative errno; those taking
+ * `err, errlen` also write a one-line reason naming the phase and the object
+ * ("reading /dev/shm/hawk/1234.seg: bad magic").  Nothing here depends on
+ * any other folder of the tree.
+ */
+#ifndef HAWK_IPC_SEG_READ_H
+#define HAWK_IPC_SEG_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "segment.h"
+
+/* ---------------------------------------------------------------------- */
+/* The only code that parses segments and snapshots: seg_read.c validates
+ * a segment, seg_list.c lists a directory, seg_client.c opens one target,
+ * seg_remove.c deletes a dead one, snap_read.c validates a snapshot,
+ * cmd.c runs a command (seg_live.c: liveness, shared by them). */
+
+struct seg_info {
+	char     file[64];         /* "<pid>.seg" */
+	int32_t  pid;
+	uid_t    uid;              /* owner of the segment file */
+	uint64_t start_time;
+	char     name[SEG_NAME_MAX];
+	int      alive;            /* alive lock held and start time matches */
+	int      tracing;
+	uint32_t frames;           /* limit while tracing, else 0 */
+	uint32_t max_frames;
+	uint64_t traced_current;
+	uint64_t traced_peak;
+	uint64_t tracer_memory;
+	uint64_t dropped;
+	int32_t  last_error;
+	uint64_t heartbeat_ns;
+	uint64_t sampling;         /* mean bytes between samples while
+				      tracing; 0 = exact (or not tracing) */
+};
+
+/* Read and validate one segment file of directory `dirfd`. */
+int seg_info_read(int dirfd, const char *file, struct seg_info *out,
+		  char *err, size_t errlen);
+
+/*
+ * Call fn for every "<pid>.seg" in `dir` that validates, in pid order.
+ * Files that fail validation are passed to bad_fn (may be NULL) with the
+ * reason.  Stops early if fn returns non-zero and returns that value.
+ */
+typedef int (*seg_list_fn)(const struct seg_info *info, void *arg);
+typedef void (*seg_bad_fn)(const char *file, const char *reason, void *arg);
+int seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg);
+
+/* Remove a dead target's segment and its leftover snapshot files. */
+int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
+
+/* A client connection to one live target. */
+struct seg_client {
+	int fd;
+	struct seg_header *h;      /* shared read-write mapping */
+	struct seg_info info;
+	char dir[4096];
+};
+
+int seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
+		    char *err, size_t errlen);
+void seg_client_close(struct seg_client *c);
+
+/*
+ * Run one command (cmd.c).  Serialises with other clients (OFD lock), posts,
+ * waits at most timeout_ms in all.  Returns the target's cmd_result (0,
+ * -EALREADY, -ENOTCONN, -EINVAL, ...), or -ETIMEDOUT when the target did not
+ * take the command in time (it was withdrawn: nothing changed), -EBUSY when
+ * other clients held the lock for the whole timeout, -EINPROGRESS when the
+ * target took it but did not finish in time, -ESRCH when the target is dead.
+ * On CMD_SNAPSHOT success *snap_seq names the snapshot file.
+ */
+int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
+	    uint32_t flags, int timeout_ms, uint32_t *snap_seq,
+	    char *err, size_t errlen);
+/* The same with cmd_sampling set to `sampling` (CMD_START: mean bytes
+ * between samples, 0 = exact; 1..SNAP_SAMPLING_MAX). */
+int cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op,
+		    uint32_t frames, uint32_t flags, uint64_t sampling,
+		    int timeout_ms, uint32_t *snap_seq, char *err,
+		    size_t errlen);
+
+/* A validated snapshot, read into private memory (the file is unlinked). */
+struct snap {
+	void *buf;                 /* owns everything below */
+	size_t size;
+	const struct snap_header *h;
+	const struct snap_module *modules;  /* h->n_modules */
+	const struct snap_trace *traces;    /* h->n_traces */
+	const uint64_t *frames;             /* h->n_frames */
+	const uint64_t *sizes;              /* h->n_sizes */
+	const char *strings;                /* h->strings_size */
+};
+
+/*
+ * Open "<dir>/<pid>.snap.<seq>" (O_NOFOLLOW, must be owned by `owner`),
+ * unlink it, read it and validate: magic, version, sizes, every offset and
+ * count, every trace's frame and block ranges, every module string (NUL
+ * inside strings), sum of sizes per trace, nframes in 1..frames.
+ */
+int snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
+	      uid_t owner, char *err, size_t errlen);
+
+/* Validate a snapshot already in memory; takes ownership of buf (free()). */
+int snap_parse(struct snap *s, void *buf, size_t size,
+	       char *err, size_t errlen);
+
+void snap_free(struct snap *s);
+
+/* Module path of modules[i] (validated, NUL-terminated). */
+static inline const char *
+snap_module_path(const struct snap *s, uint64_t i)
+{
+	return s->strings + s->modules[i].path_off;
+}
+
+#endif /* HAWK_IPC_SEG_READ_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seg_remove.c - delete a dead target's segment and its leftover snapshot
+ * files: only when nobody holds the segment's alive lock, and only the
+ * very file that was checked (a new process of the same pid may rename
+ * its own segment into place meanwhile).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "seg_check.h"
+#include "seg_live.h"
+#include "seg_read.h"
+
+/* Unlink "<pid>.snap.*" leftovers in dirfd. */
+static void
+remove_snaps(int dirfd, int32_t pid)
+{
+	char prefix[32];
+	struct dirent *d;
+	size_t plen;
+	DIR *dp;
+	int fd;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%" PRId32 "%s",
+				pid, SNAP_INFIX);
+	fd = dup(dirfd);
+	if (fd < 0)
+		return;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	dp = fdopendir(fd);
+	if (!dp) {
+		close(fd);
+		return;
+	}
+	rewinddir(dp);
+	while ((d = readdir(dp)))
+		if (strncmp(d->d_name, prefix, plen) == 0 &&
+		    d->d_name[plen] >= '0' && d->d_name[plen] <= '9')
+			unlinkat(dirfd, d->d_name, 0);
+	closedir(dp);
+}
+
+int
+seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
+{
+	struct seg_info info;
+	struct stat before, now;
+	char file[32], path[4200];
+	int dirfd, fd, rc;
+
+	if (pid <= 0) {
+		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
+		       pid);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = -errno;
+		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = seg_open_check(dirfd, file, O_RDONLY, &info, &fd, err, errlen);
+	if (rc == -EPROTO) {
+		/* Invalid header: dead when nobody holds the alive lock. */
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			.l_start = SEG_LOCK_ALIVE, .l_len = 1,
+		};
+
+		fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+			    O_NONBLOCK);
+		if (fd < 0) {
+			rc = -errno;
+			seg_seterr(err, errlen, "removing %s: %s", path,
+			       strerror(-rc));
+			goto out_dir;
+		}
+		if (fcntl(fd, F_OFD_GETLK, &fl) < 0 || fl.l_type != F_UNLCK)
+			info.alive = 1;
+		else
+			info.alive = 0;
+		rc = 0;
+	} else if (rc < 0) {
+		goto out_dir;
+	}
+	if (info.alive) {
+		seg_seterr(err, errlen, "removing %s: the target is alive", path);
+		rc = -EBUSY;
+		goto out_fd;
+	}
+	/* Unlink only the file we checked: a new process of the same pid
+	 * may have renamed its own segment into place meanwhile. */
+	if (fstat(fd, &before) < 0 ||
+	    fstatat(dirfd, file, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    before.st_ino != now.st_ino || before.st_dev != now.st_dev) {
+		seg_seterr(err, errlen, "removing %s: replaced meanwhile", path);
+		rc = -EAGAIN;
+		goto out_fd;
+	}
+	if (unlinkat(dirfd, file, 0) < 0) {
+		rc = -errno;
+		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
+		goto out_fd;
+	}
+	remove_snaps(dirfd, pid);
+	rc = 0;
+out_fd:
+	close(fd);
+out_dir:
+	close(dirfd);
+	return rc;
+}
