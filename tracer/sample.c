@@ -3,14 +3,19 @@
  * sample.c - sampled tracing (byte-based Poisson sampling, as Go's
  * MemProfileRate, tcmalloc and jemalloc's lg_prof_sample do it).
  *
- * Countdown: each thread keeps sample_left, the bytes until its next
- * sample.  An allocation of s < R bytes subtracts s; when the countdown
- * runs out the block is sampled and a new gap is drawn from an exponential
- * distribution of mean R (per-thread xorshift64* generator; the gap
- * restarts at the block's end, which memorylessness makes exact: every
- * block of s bytes is sampled with probability 1 - exp(-s/R),
- * independently).  A block of s >= R bytes is always sampled and does not
- * touch the countdown.  HAWK_SAMPLE_SEED (or the linking API) fixes the
+ * Countdown: each thread keeps the bytes until its next sample.  An
+ * allocation of s < R bytes subtracts s; when the countdown runs out the
+ * block is sampled and a new gap is drawn from an exponential distribution
+ * of mean R (per-thread xorshift64* generator; the gap restarts at the
+ * block's end, which memorylessness makes exact: every block of s bytes
+ * is sampled with probability 1 - exp(-s/R), independently).  A block of
+ * s >= R bytes is always sampled and does not touch the countdown.  The
+ * gap is held as sample_left (at most R) plus sample_rest: the hot path
+ * subtracts from sample_left alone, so a block of at least R always
+ * reaches sample_decide (one compare, not two), which moves on to the
+ * rest.  A restart with a smaller rate leaves a thread's first part as it
+ * was (another thread's TLS is not ours to reset): until that part runs
+ * out, a block between the new rate and the old one may go unsampled.  HAWK_SAMPLE_SEED (or the linking API) fixes the
  * seed: thread k of a session (in the order threads first reach the slow
  * path) starts from splitmix64(seed + k), so a single-threaded program is
  * reproducible.
@@ -23,12 +28,13 @@
  *
  * Free filter: a free in sampled mode must not probe that table.  A bitmap
  * of 2^16 bits (8 KiB, so the lines a program's frees touch stay in L1/L2)
- * has bit h(p) set while some sampled live block hashes to it; a 16-bit
- * counter per bit (128 KiB, touched only under the lock, by sampled
- * inserts and removes) says when to clear it.  An unsampled free costs a
- * multiply, a shift and one load of the bitmap; false positives (another
- * sampled block in the same bit: ~n/65536, 3% for 2000 sampled blocks)
- * take the lock and miss in the small table.
+ * has bit h(p) set while some sampled live block maps to it (h: the
+ * block's 16-byte granule modulo 2^16, sample.h); a 16-bit counter per bit
+ * (128 KiB, touched only under the lock, by sampled inserts and removes)
+ * says when to clear it.  An unsampled free costs two shifts, a mask and
+ * one load of the bitmap (10 instructions with the tail call); false
+ * positives (another sampled block on the same bit: ~n/65536, 3% for 2000
+ * sampled blocks) take the lock and miss in the small table.
  *
  * Current and peak are estimated bytes: each sampled block adds
  * round(w(s) * s) (snap_weight).  The kept copy at the peak is replaced
@@ -54,6 +60,8 @@
 
 uint64_t sample_rate;
 __thread int64_t sample_left __attribute__((tls_model("initial-exec")));
+/* the rest of the gap beyond sample_left */
+static __thread uint64_t sample_rest __attribute__((tls_model("initial-exec")));
 uint64_t sample_filter[NBITS / 64];
 
 static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
@@ -111,17 +119,26 @@ draw(uint64_t rate)
 	return (int64_t)g + 1;
 }
 
+/* Load the countdown with `gap` bytes: at most the rate in sample_left,
+ * the rest in sample_rest. */
+static void
+load_gap(uint64_t gap, uint64_t rate)
+{
+	uint64_t part = gap < rate ? gap : rate;
+
+	sample_left = (int64_t)part;
+	sample_rest = gap - part;
+}
+
 int
 sample_decide(size_t size)
 {
 	uint64_t rate = __atomic_load_n(&sample_rate, __ATOMIC_RELAXED);
 	uint32_t ses = atomic_load_explicit(&session, memory_order_acquire);
-	int64_t left;
+	uint64_t total;
 
 	if (!rate)
 		return 0;
-	if (size >= rate)
-		return 1;
 	if (rng_session != ses) {
 		uint64_t k = atomic_fetch_add(&session_threads, 1);
 
@@ -129,14 +146,18 @@ sample_decide(size_t size)
 		if (!rng)
 			rng = 1;
 		rng_session = ses;
-		sample_left = draw(rate);
+		load_gap((uint64_t)draw(rate), rate);
 	}
-	left = sample_left - (int64_t)size;
-	if (left > 0) {
-		sample_left = left;
+	if (size >= rate)
+		return 1;                /* always; the countdown untouched */
+	/* a checkpoint: the block is sampled only if the whole gap is
+	 * used up (sample_left > 0 here, and <= rate) */
+	total = (uint64_t)sample_left + sample_rest;
+	if (size < total) {
+		load_gap(total - size, rate);
 		return 0;
 	}
-	sample_left = draw(rate);
+	load_gap((uint64_t)draw(rate), rate);
 	return 1;
 }
 

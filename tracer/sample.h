@@ -19,24 +19,27 @@
  * by start/stop only (control lock), read relaxed by the hot path. */
 extern uint64_t sample_rate __attribute__((visibility("hidden")));
 
-/* Bytes left before the next sample, per thread. */
+/*
+ * Bytes left before the next checkpoint, per thread: the gap to the next
+ * sample is split into a part of at most the rate kept here and the rest
+ * (sample.c), so that a block of at least the rate always reaches the slow
+ * half without a second compare on the hot path.
+ */
 extern __thread int64_t sample_left
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /*
  * Hot path of every allocation in sampled mode: 1 when the allocation of
  * `size` bytes is not sampled (it consumed the countdown, nothing else to
- * do), 0 when sample_decide must decide (countdown ran out, or a block of
- * at least the rate, which is always sampled).  No lock, no call.
+ * do), 0 when sample_decide must decide (a checkpoint is reached, which
+ * every block of at least the rate reaches).  No lock, no call: a load,
+ * a subtraction, a branch and a store of initial-exec TLS.
  */
 static inline int
 sample_skip(size_t size)
 {
-	int64_t left;
+	int64_t left = sample_left - (int64_t)size;
 
-	if (unlikely(size >= __atomic_load_n(&sample_rate, __ATOMIC_RELAXED)))
-		return 0;
-	left = sample_left - (int64_t)size;
 	if (unlikely(left <= 0))
 		return 0;
 	sample_left = left;
@@ -44,7 +47,8 @@ sample_skip(size_t size)
 }
 
 /* The slow half: 1 when the block is sampled (a new gap is drawn), 0 when
- * not (the countdown was only initialised for this thread or session). */
+ * not (only a checkpoint, or the countdown was initialised for this thread
+ * or session).  The countdown is as sample_skip left it. */
 int sample_decide(size_t size);
 
 /* The free filter: 2^SAMPLE_FILTER_BITS bits, bit fhash(p) set while any
@@ -53,22 +57,28 @@ int sample_decide(size_t size);
 extern uint64_t sample_filter[(1u << SAMPLE_FILTER_BITS) / 64]
 	__attribute__((visibility("hidden")));
 
+/*
+ * The bit of `p`: its 16-byte granule, modulo 2^16 (a 1 MiB window of the
+ * address space).  Heap blocks spread evenly over it, and a direct index
+ * saves the multiply of a hash on every free (a block of at least the
+ * rate, e.g. an mmap'd one at a page boundary, is sampled anyway, so the
+ * bits those share matter little).
+ */
 static inline uint32_t
 sample_fhash(const void *p)
 {
-	return (uint32_t)(((uint64_t)(uintptr_t)p >> 4) *
-			  UINT64_C(0x9e3779b97f4a7c15) >>
-			  (64 - SAMPLE_FILTER_BITS));
+	return (uint32_t)((uintptr_t)p >> 4) & ((1u << SAMPLE_FILTER_BITS) - 1);
 }
 
 /* 0: `p` is certainly not a sampled live block; 1: it may be. */
 static inline int
 sample_maybe(const void *p)
 {
-	uint32_t b = sample_fhash(p);
+	uintptr_t x = (uintptr_t)p >> 4;
 
-	return (int)(__atomic_load_n(&sample_filter[b / 64],
-				     __ATOMIC_RELAXED) >> (b % 64) & 1);
+	return (int)(__atomic_load_n(&sample_filter[(x >> 6) &
+			((1u << SAMPLE_FILTER_BITS) / 64 - 1)],
+			__ATOMIC_RELAXED) >> (x & 63) & 1);
 }
 
 /* Start a session of generation `gen` at `rate` (0 = exact: the table
