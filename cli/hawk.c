@@ -60,7 +60,7 @@ static const char usage_run[] =
 	"                   traceback (1..512; sets HAWK_TRACEMALLOC=N)\n"
 	"  -s, --sample BYTES\n"
 	"                   start sampled tracing at once: one sample per\n"
-	"                   BYTES allocated on average (k/M suffixes, up to\n"
+	"                   BYTES allocated on average (k/M/G suffixes, up to\n"
 	"                   1G; e.g. 512k); figures are estimates (sets\n"
 	"                   HAWK_SAMPLE=BYTES; 0 = exact)\n"
 	"  -n, --name NAME  name of the target in listings and requests\n"
@@ -153,7 +153,7 @@ cmd_hawk_run(int argc, char **argv)
 		case 's':
 			if (snap_parse_sampling(optarg, &rate) < 0)
 				bad_usage("run: --sample must be a number of "
-					  "bytes from 0 to 1G (k/M suffixes), "
+					  "bytes from 0 to 1G (k/M/G suffixes), "
 					  "not '%s'", optarg);
 			sample = optarg;
 			break;

@@ -200,7 +200,7 @@ one(struct params *p, const char *k, char *v, uint32_t max_duration,
 	} else if (strcmp(k, "sampling") == 0) {
 		if (snap_parse_sampling(v, &n))
 			return bad(e, k, "0 (exact) or 1..1073741824 bytes, "
-				   "k/M suffixes", "sampling must be a mean "
+				   "k/M/G suffixes", "sampling must be a mean "
 				   "number of bytes between samples (0 = "
 				   "exact), not \"%s\"",
 				   shown(v, sv, sizeof(sv)));

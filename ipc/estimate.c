@@ -39,6 +39,8 @@ snap_parse_sampling(const char *s, uint64_t *out)
 		mul = 1024, s++;
 	else if (*s == 'm' || *s == 'M')
 		mul = 1024 * 1024, s++;
+	else if (*s == 'g' || *s == 'G')
+		mul = 1024 * 1024 * 1024, s++;
 	if (*s || !digits)
 		return -EINVAL;
 	if (n > SNAP_SAMPLING_MAX / mul)

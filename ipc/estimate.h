@@ -22,8 +22,8 @@
  * 1).  This function can't fail. */
 double snap_weight(uint64_t s, uint64_t rate);
 
-/* Parse a sampling rate: decimal digits with an optional k/K (KiB) or
- * m/M (MiB) suffix, 0 (exact) .. SNAP_SAMPLING_MAX.  Returns 0, -EINVAL
+/* Parse a sampling rate: decimal digits with an optional k/K (KiB), m/M
+ * (MiB) or g/G (GiB) suffix, 0 (exact) .. SNAP_SAMPLING_MAX (1G).  Returns 0, -EINVAL
  * (not that form) or -ERANGE. */
 int snap_parse_sampling(const char *s, uint64_t *out);
 

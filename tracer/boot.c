@@ -12,7 +12,7 @@
  *
  * HAWK_TRACEMALLOC=N with N outside 1..512 (or not a number) is ignored
  * with one message on stderr; the process runs untraced.  HAWK_SAMPLE=B
- * makes that start sampled with a mean of B bytes between samples (k/M
+ * makes that start sampled with a mean of B bytes between samples (k/M/G
  * suffixes; 0 = exact); alone it starts sampled tracing with 30 frames;
  * a malformed value is reported and nothing is traced.
  * HAWK_SAMPLE_SEED=N fixes the sampler's random sequence (tests).  HAWK_GROUP
@@ -138,7 +138,7 @@ boot_init(void)
 	if (s && *s) {
 		if (snap_parse_sampling(s, &sampling) < 0) {
 			agent_msg("HAWK_SAMPLE=", s, ": not a number of bytes "
-				  "0..1G (k/M suffixes); not tracing");
+				  "0..1G (k/M/G suffixes); not tracing");
 			sample_env_bad = 1;
 		} else if (sampling && !frames &&
 			   !getenv("HAWK_TRACEMALLOC")) {
