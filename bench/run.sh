@@ -143,7 +143,7 @@ for w in churn1 churn2 python; do
 			printf "%-8s %-4s %9d %9d %9d   %10.3f %10.3f", w, k, n, a, b, a / n, b / n
 			if (o != "" && o != "-" && h != "-" && h - n > 0) {
 				rb = (o - n) / (h - n); rt = (t - n) / (h - n)
-				printf " %13.3f %13.3f", rb, rb > 0 ? rt / rb : 0
+				printf " %13.3f %13.3f", rb, (rb > 0 ? rt / rb : 0)
 			}
 			printf "\n" }'
 	done
