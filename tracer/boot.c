@@ -201,6 +201,7 @@ print_stats(void)
 	put_num(line, &len, " memory=", arena_bytes() + sample_bytes());
 	put_num(line, &len, " sampled=", sample_count());
 	put_num(line, &len, " sampled_bytes=", sample_table_bytes());
+	put_num(line, &len, " sampled_current=", sample_current());
 	fu_get_stats(&fs);
 	put_num(line, &len, " unwind_fallback=", fs.fallback);
 	put_num(line, &len, " unwind_rules=", fs.parsed);
