@@ -3,20 +3,26 @@
  * hawk.c - the `hawk` command: run a program under the tracer, list the
  * targets of a segment directory, start the bundled web front end.
  *
- *   hawk run [--frames N] [--name NAME] [--dir DIR] -- PROGRAM [ARGS]
+ *   hawk run [--frames N] [--name NAME [--inherit-name]] [--dir DIR]
+ *            -- PROGRAM [ARGS]
  *   hawk ps [--dir DIR] [--clean] [--json]
  *   hawk serve [ARGS]       (execs $HAWK_SERVE or pkglibexecdir/hawk-serve)
  *
  * `run` only prepares the environment (LD_PRELOAD, HAWK_TRACEMALLOC,
- * HAWK_NAME, HAWK_DIR) and execs: the tracer does the rest inside the
- * program.  `ps` reads segments through ipc/'s validating reader only and
- * never sends a command, so listing can't disturb a target (a stopped or
- * hung one included).  Exit status: 0 ok, 1 error, 2 bad usage; `run`
+ * HAWK_NAME, HAWK_NAME_PID, HAWK_DIR) and execs, after refusing a program
+ * LD_PRELOAD cannot reach (an ELF file without PT_INTERP): the tracer
+ * does the rest inside the program.  `ps` reads segments through ipc/'s
+ * validating reader; it sends each live target it may write to one
+ * status command (at most PS_REFRESH_MS) so the figures are current, and
+ * a target that does not answer (stopped, hung) is listed as last
+ * published.  Exit status: 0 ok, 1 error, 2 bad usage; `run`
  * returns 126/127 as a shell does when the program can't be executed.
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -30,13 +36,14 @@
 
 #define HAWK_LIB_DEFAULT HAWK_LIBDIR "/libhawk.so.0"
 #define HAWK_SERVE_DEFAULT HAWK_PKGLIBEXECDIR "/hawk-serve"
+#define PS_REFRESH_MS 250       /* per live target, as the responder's */
 
 static const char usage_main[] =
 	"usage: hawk COMMAND [OPTIONS]\n"
 	"\n"
 	"Commands:\n"
-	"  run [--frames N] [--sample BYTES] [--name NAME] [--dir DIR] --\n"
-	"      PROGRAM [ARGS]\n"
+	"  run [--frames N] [--sample BYTES] [--name NAME [--inherit-name]]\n"
+	"      [--dir DIR] -- PROGRAM [ARGS]\n"
 	"        run PROGRAM with the hawk tracer (libhawk) preloaded\n"
 	"  ps [--dir DIR] [--clean] [--json]\n"
 	"        list the traced processes of a segment directory\n"
@@ -50,11 +57,12 @@ static const char usage_main[] =
 	"See hawk(1).\n";
 
 static const char usage_run[] =
-	"usage: hawk run [--frames N] [--sample BYTES] [--name NAME] "
-	"[--dir DIR] -- PROGRAM [ARGS]\n"
+	"usage: hawk run [--frames N] [--sample BYTES] [--name NAME "
+	"[--inherit-name]] [--dir DIR] -- PROGRAM [ARGS]\n"
 	"\n"
 	"Run PROGRAM with libhawk preloaded (LD_PRELOAD).  Tracing is off\n"
-	"until a client starts it, unless --frames or --sample is given.\n"
+	"until a client starts it, unless --frames or --sample is given.  A\n"
+	"statically linked PROGRAM is refused: LD_PRELOAD has no effect on it.\n"
 	"\n"
 	"  -f, --frames N   start tracing at once, keeping N frames per\n"
 	"                   traceback (1..512; sets HAWK_TRACEMALLOC=N)\n"
@@ -64,7 +72,9 @@ static const char usage_run[] =
 	"                   1G; e.g. 512k); figures are estimates (sets\n"
 	"                   HAWK_SAMPLE=BYTES; 0 = exact)\n"
 	"  -n, --name NAME  name of the target in listings and requests\n"
-	"                   (HAWK_NAME; default: the program's name)\n"
+	"                   (HAWK_NAME; default: the program's name); its\n"
+	"                   fork children keep it, programs it execs do not\n"
+	"  -i, --inherit-name  programs it execs keep NAME too\n"
 	"  -d, --dir DIR    segment directory (HAWK_DIR; default\n"
 	"                   " SEG_DIR_DEFAULT ")\n"
 	"  -h, --help       show this help\n"
@@ -76,7 +86,11 @@ static const char usage_ps[] =
 	"\n"
 	"List the targets of the segment directory: pid, name, state\n"
 	"(tracing, idle or dead), traceback limit, current and peak traced\n"
-	"memory, and the memory the tracer itself uses.\n"
+	"memory, the memory the tracer itself uses, and what the traced heap\n"
+	"can explain: the process's resident and anonymous memory (RSS,\n"
+	"ANON) and where its malloc goes (ALLOC: glibc, the module of its own\n"
+	"allocator, or \"bypassed\" when nothing can be traced).  Each live\n"
+	"target is first asked to refresh its figures (a status command).\n"
 	"\n"
 	"  -d, --dir DIR   segment directory (default $HAWK_DIR, else\n"
 	"                  " SEG_DIR_DEFAULT ")\n"
@@ -130,6 +144,94 @@ seg_dir(const char *opt)
 
 /* ------------------------------------------------------------------ run */
 
+/*
+ * The file execvp would run for `prog`: `prog` itself if it has a '/',
+ * else the first executable PROG in $PATH.  Returns 0 and the path in
+ * buf, or -1 (execvp will report the error).
+ */
+static int
+find_program(const char *prog, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *e;
+
+	if (strchr(prog, '/'))
+		return snprintf(buf, len, "%s", prog) < (int)len ? 0 : -1;
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = e + 1) {
+		size_t n;
+
+		e = strchr(p, ':');
+		if (!e)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		if (snprintf(buf, len, "%.*s%s%s", (int)n, p, n ? "/" : "",
+			     prog) < (int)len && access(buf, X_OK) == 0)
+			return 0;
+		if (!*e)
+			return -1;
+	}
+}
+
+/*
+ * 1 if `path` is an ELF executable without a PT_INTERP program header (a
+ * static binary: no dynamic loader, so LD_PRELOAD is never read), 0 if it
+ * has one, is not ELF (a script: its interpreter is what runs) or cannot
+ * be read (execvp will say why).
+ */
+static int
+is_static_elf(const char *path)
+{
+	Elf64_Ehdr eh;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int stat_elf = 0;
+	unsigned i;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		goto out;
+	if (eh.e_ident[EI_CLASS] == ELFCLASS64) {
+		if (eh.e_phentsize != sizeof(Elf64_Phdr))
+			goto out;
+		stat_elf = 1;
+		for (i = 0; i < eh.e_phnum && stat_elf; i++) {
+			Elf64_Phdr ph;
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+				  (uint64_t)i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph)) {
+				stat_elf = 0;    /* unreadable: let exec say */
+				break;
+			}
+			if (ph.p_type == PT_INTERP)
+				stat_elf = 0;
+		}
+	} else if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
+		const Elf32_Ehdr *e32 = (const Elf32_Ehdr *)&eh;
+
+		if (e32->e_phentsize != sizeof(Elf32_Phdr))
+			goto out;
+		stat_elf = 1;
+		for (i = 0; i < e32->e_phnum && stat_elf; i++) {
+			Elf32_Phdr ph;
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(e32->e_phoff +
+				  (uint64_t)i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph)) {
+				stat_elf = 0;
+				break;
+			}
+			if (ph.p_type == PT_INTERP)
+				stat_elf = 0;
+		}
+	}
+out:
+	close(fd);
+	return stat_elf;
+}
+
 static int
 cmd_hawk_run(int argc, char **argv)
 {
@@ -137,17 +239,18 @@ cmd_hawk_run(int argc, char **argv)
 		{ "frames", required_argument, NULL, 'f' },
 		{ "sample", required_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "inherit-name", no_argument, NULL, 'i' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *frames = NULL, *name = NULL, *dir = NULL, *lib, *old;
 	const char *sample = NULL;
-	char *preload;
+	char *preload, path[4096], pid[16];
 	uint64_t rate;
-	int c;
+	int c, inherit = 0;
 
-	while ((c = getopt_long(argc, argv, "+:f:s:n:d:h", opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+:f:s:n:id:h", opts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
@@ -177,6 +280,9 @@ cmd_hawk_run(int argc, char **argv)
 					  "bytes", SEG_NAME_MAX - 1);
 			name = optarg;
 			break;
+		case 'i':
+			inherit = 1;
+			break;
 		case 'd':
 			if (!*optarg)
 				bad_usage("run: --dir must not be empty");
@@ -191,6 +297,15 @@ cmd_hawk_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		bad_usage("run: no program given");
+	if (inherit && !name)
+		bad_usage("run: --inherit-name needs --name");
+	if (find_program(argv[optind], path, sizeof(path)) == 0 &&
+	    is_static_elf(path)) {
+		fprintf(stderr, "hawk: run: %s is statically linked (no "
+			"dynamic loader, so LD_PRELOAD has no effect): nothing "
+			"could be traced; not running it\n", path);
+		return 1;
+	}
 
 	lib = getenv("HAWK_LIB");
 	if (!lib || !*lib)
@@ -219,10 +334,15 @@ cmd_hawk_run(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* exec keeps the pid: the name is this process's (and its fork
+	 * children's), not that of the programs it execs (boot.c) */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
 	    (frames && setenv("HAWK_TRACEMALLOC", frames, 1) < 0) ||
 	    (sample && setenv("HAWK_SAMPLE", sample, 1) < 0) ||
 	    (name && setenv("HAWK_NAME", name, 1) < 0) ||
+	    (name && !inherit && setenv("HAWK_NAME_PID", pid, 1) < 0) ||
+	    (name && inherit && unsetenv("HAWK_NAME_PID") < 0) ||
 	    (dir && setenv("HAWK_DIR", dir, 1) < 0)) {
 		fprintf(stderr, "hawk: run: setenv: %s\n", strerror(errno));
 		free(preload);
@@ -252,6 +372,39 @@ struct ps_bad {
 	int clean;
 };
 
+/*
+ * Ask a live target to publish its status now (CMD_STATUS) and re-read
+ * it, as the responder's targets/ does, so that both show the same
+ * figures.  Any failure (not ours to write, no answer in PS_REFRESH_MS)
+ * keeps what was read.
+ */
+static void
+ps_refresh(const char *dir, struct seg_info *info)
+{
+	struct seg_client cl;
+	struct seg_info fresh;
+	char err[4600];
+	int dirfd, rc;
+
+	if (!info->alive)
+		return;
+	if (seg_client_open(&cl, dir, info->pid, err, sizeof(err)) != 0)
+		return;
+	rc = cl.info.uid == info->uid ?
+	     cmd_run(&cl, CMD_STATUS, 0, 0, PS_REFRESH_MS, NULL, err,
+		     sizeof(err)) : -EACCES;
+	seg_client_close(&cl);
+	if (rc)
+		return;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return;
+	if (seg_info_read(dirfd, info->file, &fresh, err, sizeof(err)) == 0 &&
+	    fresh.uid == info->uid && fresh.pid == info->pid)
+		*info = fresh;
+	close(dirfd);
+}
+
 static int
 ps_collect(const struct seg_info *info, void *arg)
 {
@@ -268,7 +421,9 @@ ps_collect(const struct seg_info *info, void *arg)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = *info;
+	l->v[l->n] = *info;
+	ps_refresh(((struct ps_bad *)arg)->dir, &l->v[l->n]);
+	l->n++;
 	return 0;
 }
 
@@ -389,12 +544,21 @@ ps_json(const struct ps_list *l)
 		       ", \"tracer_memory\": %" PRIu64
 		       ", \"dropped\": %" PRIu64 ", \"last_error\": %" PRId32
 		       ", \"uid\": %ju, \"start_time\": %" PRIu64
-		       ", \"sampling\": %" PRIu64 "}",
+		       ", \"rss\": %" PRIu64 ", \"anon\": %" PRIu64
+		       ", \"sampling\": %" PRIu64
+		       ", \"allocator\": \"%s\", \"allocator_path\": ",
 		       state_of(i), i->alive ? "true" : "false",
 		       i->tracing ? "true" : "false", i->frames,
 		       i->max_frames, i->traced_current, i->traced_peak,
 		       i->tracer_memory, i->dropped, i->last_error,
-		       (uintmax_t)i->uid, i->start_time, i->sampling);
+		       (uintmax_t)i->uid, i->start_time, i->rss_bytes,
+		       i->anon_bytes, i->sampling,
+		       seg_alloc_name(i->alloc_mode));
+		if (i->alloc_path[0])
+			json_string(i->alloc_path);
+		else
+			fputs("null", stdout);
+		putchar('}');
 	}
 	printf("%s]\n", l->n ? "\n" : "");
 }
@@ -417,11 +581,12 @@ static void
 ps_table(const struct ps_list *l)
 {
 	char cur[32], peak[32], mem[32], frames[16], name[SEG_NAME_MAX];
-	char mode[32];
+	char rss[32], anon[32], alloc[SEG_ALLOC_PATH_MAX + 16], mode[32];
 	size_t k;
 
-	printf("%7s  %-20s %-7s %6s %10s %10s %10s %10s\n", "PID", "NAME",
-	       "STATE", "FRAMES", "CURRENT", "PEAK", "TRACER-MEM", "SAMPLING");
+	printf("%7s  %-20s %-7s %6s %10s %10s %10s %10s %10s %10s  %s\n",
+	       "PID", "NAME", "STATE", "FRAMES", "CURRENT", "PEAK",
+	       "TRACER-MEM", "RSS", "ANON", "SAMPLING", "ALLOC");
 	for (k = 0; k < l->n; k++) {
 		const struct seg_info *i = &l->v[k];
 
@@ -430,18 +595,35 @@ ps_table(const struct ps_list *l)
 				 i->frames);
 		else
 			snprintf(frames, sizeof(frames), "-");
+		/* 0: a tracer that predates these figures */
+		if (i->rss_bytes) {
+			human(i->rss_bytes, rss, sizeof(rss));
+			human(i->anon_bytes, anon, sizeof(anon));
+		} else {
+			snprintf(rss, sizeof(rss), "-");
+			snprintf(anon, sizeof(anon), "-");
+		}
+		if (i->alloc_mode == SEG_ALLOC_BYPASSED)
+			snprintf(alloc, sizeof(alloc), "bypassed (%s)",
+				 i->alloc_path[0] ? i->alloc_path : "?");
+		else if (i->alloc_path[0])
+			printable(i->alloc_path, alloc, sizeof(alloc));
+		else
+			snprintf(alloc, sizeof(alloc), "glibc");
 		if (!i->tracing)
 			snprintf(mode, sizeof(mode), "-");
 		else if (!i->sampling)
 			snprintf(mode, sizeof(mode), "exact");
 		else
 			human(i->sampling, mode, sizeof(mode));
-		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s %10s\n",
+		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s %10s %10s"
+		       " %10s  %s\n",
 		       i->pid, printable(i->name, name, sizeof(name)),
 		       state_of(i), frames,
 		       human(i->traced_current, cur, sizeof(cur)),
 		       human(i->traced_peak, peak, sizeof(peak)),
-		       human(i->tracer_memory, mem, sizeof(mem)), mode);
+		       human(i->tracer_memory, mem, sizeof(mem)), rss, anon,
+		       mode, alloc);
 	}
 }
 

@@ -10,7 +10,7 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/fmt_json.c fcgi/fmt_json.h \
 	fcgi/fmt_pickle.c fcgi/fmt_pickle.h \
 	fcgi/params.c fcgi/params.h \
-	fcgi/route.c fcgi/route.h \
+	fcgi/route.c fcgi/route.h fcgi/route_status.c fcgi/route_status.h \
 	fcgi/config.c fcgi/fcgi_config.h
 fcgi_libresponder_la_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) $(CJSON_CFLAGS)
 fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) -lm

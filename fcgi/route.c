@@ -5,7 +5,8 @@
  * lighttpd ("/debug" => ...) gives SCRIPT_NAME=/debug and PATH_INFO=the
  * rest; with a "/debug/prof/" key SCRIPT_NAME runs one segment further;
  * mod_fcgid under ScriptAlias gives SCRIPT_NAME=the alias; mod_proxy_fcgi
- * sets no PATH_INFO at all (reference/domain-survey.md 4.5).  Joining
+ * sets no PATH_INFO at all (tests/t-route.c has each layout, the e2e
+ * tests run each server).  Joining
  * SCRIPT_NAME and PATH_INFO gives the request path in every one of these
  * layouts; REQUEST_URI (up to '?', percent-decoded) is the fallback when
  * the join does not carry the prefix (a server that rewrote SCRIPT_NAME).
@@ -14,7 +15,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,51 +85,4 @@ route_match(const char *prefix, const struct route_req *r)
 		free(p);
 	}
 	return id;
-}
-
-int
-route_status(int err)
-{
-	switch (err) {
-	case 0:
-		return 200;
-	case -EINVAL:
-		return 400;
-	case -EACCES:
-	case -EPERM:
-		return 403;
-	case -ENOENT:
-	case -ESRCH:
-		return 404;
-	case -EOPNOTSUPP:
-		return 405;
-	case -EALREADY:
-	case -ENOTCONN:
-		return 409;
-	case -ENOMEM:
-		return 503;
-	case -ETIMEDOUT:
-	case -EINPROGRESS:
-	case -EBUSY:
-		return 504;
-	default:
-		return 500;
-	}
-}
-
-const char *
-route_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Internal Server Error";
-	}
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * route.h - request path -> route, and errno -> HTTP status.
+ * route.h - request path -> route (route.c).  errno -> HTTP status is
+ * route_status.h.
  */
 #ifndef HAWK_FCGI_ROUTE_H
 #define HAWK_FCGI_ROUTE_H
@@ -33,13 +34,5 @@ struct route_req {
  * snapshot/,stop/,targets/}, the trailing slash optional.
  */
 enum route_id route_match(const char *prefix, const struct route_req *r);
-
-/* The one errno -> HTTP status table: 0 -> 200, -EINVAL -> 400,
- * -EACCES/-EPERM -> 403, -ENOENT/-ESRCH -> 404, -EALREADY/-ENOTCONN ->
- * 409, -ETIMEDOUT/-EINPROGRESS/-EBUSY -> 504, -ENOMEM -> 503, else 500. */
-int route_status(int err);
-
-/* "OK", "Bad Request", ... for a status code. */
-const char *route_reason(int status);
 
 #endif /* HAWK_FCGI_ROUTE_H */

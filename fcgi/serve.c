@@ -31,6 +31,7 @@
 #include "fmt_json.h"
 #include "fmt_pickle.h"
 #include "params.h"
+#include "route_status.h"
 #include "serve.h"
 #include "stats.h"
 #include "target.h"
@@ -127,6 +128,16 @@ select_targets(struct req *q, int live_only, struct target_list *l)
 			 q->cfg->dir, strerror(-err));
 		fail_errno(q, err, msg, 0);
 		return err;
+	}
+	if (l->n == 0 && live_only && l->n_refused) {
+		/* listed by hawk ps, but not ours to read: say why */
+		snprintf(msg, sizeof(msg), "target %d is owned by uid %ju, "
+			 "which allow_uids does not admit%s",
+			 (int)l->refused_pid, (uintmax_t)l->refused_uid,
+			 l->n_refused > 1 ? " (nor the owners of the other "
+			 "matching targets)" : "");
+		fail(q, 403, msg, NULL, NULL, l->refused_pid);
+		return -EACCES;
 	}
 	if (l->n == 0 && live_only) {
 		if (q->p.pid)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -28,6 +29,7 @@ struct select_arg {
 	int live_only;
 	struct target_list *out;
 	int err;
+	int dirfd;                 /* c->dir, for select_unreadable */
 };
 
 static int
@@ -38,11 +40,17 @@ select_one(const struct seg_info *info, void *arg)
 	size_t cap;
 	void *p;
 
-	if (!config_uid_allowed(a->c, info->uid) ||
-	    (a->pid && info->pid != a->pid) ||
+	if ((a->pid && info->pid != a->pid) ||
 	    (a->name[0] && strcmp(info->name, a->name) != 0) ||
 	    (a->live_only && !info->alive))
 		return 0;
+	if (!config_uid_allowed(a->c, info->uid)) {
+		if (!l->n_refused++) {
+			l->refused_pid = info->pid;
+			l->refused_uid = info->uid;
+		}
+		return 0;
+	}
 	if (l->n == l->cap) {
 		cap = l->cap ? l->cap * 2 : 16;
 		p = realloc(l->v, cap * sizeof(*l->v));
@@ -57,15 +65,44 @@ select_one(const struct seg_info *info, void *arg)
 	return 0;
 }
 
+/* A segment the responder could not read (typically 0600, another
+ * uid's): for pid= of that very file, note its owner when allow_uids does
+ * not admit it, so that the answer is 403 rather than 404. */
+static void
+select_unreadable(const char *file, const char *reason, void *arg)
+{
+	struct select_arg *a = arg;
+	struct target_list *l = a->out;
+	char want[32];
+	struct stat st;
+
+	(void)reason;
+	if (!a->pid)
+		return;
+	snprintf(want, sizeof(want), "%d.seg", (int)a->pid);
+	if (strcmp(file, want) != 0 || fstatat(a->dirfd, file, &st,
+					       AT_SYMLINK_NOFOLLOW) != 0 ||
+	    config_uid_allowed(a->c, st.st_uid))
+		return;
+	if (!l->n_refused++) {
+		l->refused_pid = a->pid;
+		l->refused_uid = st.st_uid;
+	}
+}
+
 int
 target_select(const struct config *c, int32_t pid, const char *name,
 	      int live_only, struct target_list *out)
 {
-	struct select_arg a = { c, pid, name ? name : "", live_only, out, 0 };
+	struct select_arg a = { c, pid, name ? name : "", live_only, out, 0,
+				-1 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = seg_list(c->dir, select_one, NULL, &a);
+	a.dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = seg_list(c->dir, select_one, select_unreadable, &a);
+	if (a.dirfd >= 0)
+		close(a.dirfd);
 	if (a.err)
 		return a.err;
 	if (rc == -ENOENT)
@@ -297,7 +334,7 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 {
 	struct sym_frame fr[INLINE_MAX];
 	struct addr_ent *e;
-	const char *file, *fn, *mod;
+	const char *file, *fn, *mod, *bid;
 	int64_t id;
 	size_t j;
 	int n, i;
@@ -313,6 +350,8 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 		fr[0].line = 0;
 		fr[0].function = "";
 		fr[0].module = "";
+		fr[0].offset = 0;
+		fr[0].build_id = "";
 		n = 1;
 	}
 	if (r->n_ids + (size_t)n > r->cap_ids) {
@@ -330,9 +369,11 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 		file = utf8_text(pool, fr[i].file ? fr[i].file : "<unknown>");
 		fn = utf8_text(pool, fr[i].function ? fr[i].function : "");
 		mod = utf8_text(pool, fr[i].module ? fr[i].module : "");
-		if (!file || !fn || !mod)
+		bid = utf8_text(pool, fr[i].build_id ? fr[i].build_id : "");
+		if (!file || !fn || !mod || !bid)
 			return NULL;
-		id = st_frame_intern(set, file, fr[i].line, fn, mod);
+		id = st_frame_intern_at(set, file, fr[i].line, fn, mod,
+					fr[i].offset, bid);
 		if (id < 0)
 			return NULL;
 		r->ids[r->n_ids++] = (uint32_t)id;

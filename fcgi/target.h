@@ -17,12 +17,19 @@
 struct target_list {
 	struct seg_info *v;
 	size_t n, cap;
+	/* matching targets left out because allow_uids does not admit their
+	 * owner: how many, and the first one's pid and uid */
+	size_t n_refused;
+	int32_t refused_pid;
+	uid_t refused_uid;
 };
 
 /*
  * The segments of c->dir whose owner is allowed (config_uid_allowed), that
  * match `pid` (0 = any) and `name` ("" = any), alive ones only when
  * `live_only`; in pid order.  A missing directory is an empty list.
+ * Those that match but whose owner is not allowed are counted in
+ * out->n_refused (so that a caller can say 403 rather than 404).
  * Returns 0 or a negative errno (the directory could not be read).
  */
 int target_select(const struct config *c, int32_t pid, const char *name,

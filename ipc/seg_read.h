@@ -42,9 +42,21 @@ struct seg_info {
 	uint64_t dropped;
 	int32_t  last_error;
 	uint64_t heartbeat_ns;
+	uint32_t alloc_mode;       /* SEG_ALLOC_* (validated) */
+	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* NUL-ended */
+	uint64_t rss_bytes;        /* the process's resident memory */
+	uint64_t anon_bytes;       /* of which anonymous (not file, shared) */
 	uint64_t sampling;         /* mean bytes between samples while
 				      tracing; 0 = exact (or not tracing) */
 };
+
+/* "glibc", "foreign" or "bypassed" for a SEG_ALLOC_* value. */
+static inline const char *
+seg_alloc_name(uint32_t mode)
+{
+	return mode == SEG_ALLOC_FOREIGN ? "foreign" :
+	       mode == SEG_ALLOC_BYPASSED ? "bypassed" : "glibc";
+}
 
 /* Read and validate one segment file of directory `dirfd`. */
 int seg_info_read(int dirfd, const char *file, struct seg_info *out,

@@ -67,9 +67,13 @@ print_status(const struct seg_info *i)
 {
 	printf("pid=%" PRId32 " name=%s alive=%d tracing=%d frames=%" PRIu32
 	       " current=%" PRIu64 " peak=%" PRIu64 " memory=%" PRIu64
-	       " dropped=%" PRIu64 " sampling=%" PRIu64 "\n", i->pid, i->name,
+	       " dropped=%" PRIu64 " alloc=%" PRIu32 " alloc_path=%s"
+	       " rss=%" PRIu64 " anon=%" PRIu64 " sampling=%" PRIu64 "\n",
+	       i->pid, i->name,
 	       i->alive, i->tracing, i->frames, i->traced_current,
-	       i->traced_peak, i->tracer_memory, i->dropped, i->sampling);
+	       i->traced_peak, i->tracer_memory, i->dropped, i->alloc_mode,
+	       i->alloc_path[0] ? i->alloc_path : "-", i->rss_bytes,
+	       i->anon_bytes, i->sampling);
 }
 
 static const struct snap_module *
@@ -227,12 +231,13 @@ main(int argc, char **argv)
 		return exit_code(rc);
 	}
 	if (op == CMD_STATUS) {
-		char file[32];
 		int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
+		/* the file the client opened: "<pid>.seg" or, when that
+		 * name was taken, "<pid>.<tag>.seg" */
 		rc = dirfd < 0 ? -errno :
-			seg_info_read(dirfd, file, &info, err, sizeof(err));
+			seg_info_read(dirfd, c.info.file, &info, err,
+				      sizeof(err));
 		if (dirfd >= 0)
 			close(dirfd);
 		if (rc < 0) {

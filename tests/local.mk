@@ -20,3 +20,4 @@ include tests/tracer.mk
 include tests/fcgi.mk
 include tests/sym.mk
 include tests/e2e.mk
+include tests/daemon.mk

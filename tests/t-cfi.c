@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t-cfi.c - unit test of tracer/fastunw.c's CFI reader and walk, on a
- * synthetic module built here byte by byte: an .eh_frame_hdr, a CIE and
+ * t-cfi.c - unit test of tracer/cfi.c, the CFI reader and interpreter,
+ * and of tracer/fastunw.c's walk, on a synthetic module built here byte
+ * by byte: an .eh_frame_hdr, a CIE and
  * FDEs whose rows are known (prologue with a frame pointer, remember/
  * restore state, a CFA expression, an undefined return address, a signal
  * frame), a walk over a fake stack laid out for them, a walk that leaves
  * the stack, and then 20000 randomly corrupted copies of the CFI, which
  * must only ever give "libunwind's" or a row - never a crash or a read
  * outside the bytes (run under ASan/UBSan in the sanitizer build).
- * fastunw.c is included so that its static functions can be reached.
+ * Linked with cfi.c and fastunw.c; the synthetic module reaches the
+ * walker through fu_modules_publish, the walk runs on this thread's real
+ * stack.
  */
 #include "config.h"
 
-#include "fastunw.c"
-
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cfi.h"
+#include "fastunw.h"
 #include "tap.h"
 
 #if defined(__x86_64__)
@@ -128,11 +134,18 @@ build(void)
 	}
 	memcpy(pristine, img, sizeof(img));
 
-	tabs[0].n = 1;
-	tabs[0].m[0].lo = F(0);
-	tabs[0].m[0].hi = F(0) + sizeof(text);
-	tabs[0].m[0].hdr = addr(0);
-	atomic_store(&cur_tab, &tabs[0]);
+	fu_modules_publish(&(struct fu_mod){ F(0), F(0) + sizeof(text),
+					     addr(0) }, 1);
+}
+
+/* The rule at pc, looked up as the walker does: the module, then its
+ * CFI (no module: libunwind's). */
+static void
+rule(uint64_t pc, struct cfi_rule *r)
+{
+	int in = pc >= F(0) && pc < F(0) + sizeof(text);
+
+	cfi_rule_at(in ? addr(0) : 0, pc, r);
 }
 
 /* "rsp+16 rbp@-16 ra@-8", "rbp+16 ...", "libunwind", "end" */
@@ -140,15 +153,15 @@ static const char *
 row_at(uint64_t pc)
 {
 	static char s[64];
-	struct ent e;
+	struct cfi_rule e;
 
-	compute(&e, pc);
-	if (e.flags & E_LIBUNWIND)
+	rule(pc, &e);
+	if (e.flags & CFI_LIBUNWIND)
 		return "libunwind";
-	if (e.flags & E_END)
+	if (e.flags & CFI_END)
 		return "end";
 	snprintf(s, sizeof(s), "%s+%d rbp@%d ra@%d",
-		 (e.flags & E_CFA_RBP) ? "rbp" : "rsp", e.cfa_off, e.rbp_off,
+		 (e.flags & CFI_CFA_RBP) ? "rbp" : "rsp", e.cfa_off, e.rbp_off,
 		 e.ra_off);
 	return s;
 }
@@ -176,29 +189,47 @@ rows(void)
 	       "in the module but no FDE covers it: libunwind's");
 }
 
-/*
- * A fake stack: frame A in F(1)'s body (cfa rsp+32), called from F(0)'s
- * body (cfa rbp+16, rbp saved at cfa-16), called from F(3) (outermost).
- */
-static uint64_t stk[64];
+static void
+bail(const char *what)
+{
+	printf("Bail out! %s\n", what);
+	exit(1);
+}
 
+/* Not on any thread's stack. */
+static uint64_t off_stack[16];
+
+/*
+ * A fake stack, laid out in an array on this thread's real stack (the
+ * walker only reads inside the thread's stack): frame A in F(1)'s body
+ * (cfa rsp+32), called from F(0)'s body (cfa rbp+16, rbp saved at
+ * cfa-16), called from F(3) (outermost).
+ */
 static void
 walk(void)
 {
+	uint64_t stk[64];
 	uint64_t buf[16], sp = (uint64_t)(uintptr_t)&stk[4], bp;
-	uint64_t cfa_a = sp + 32, cfa_b;
+	uint64_t cfa_a = sp + 32, cfa_b, stack_lo, stack_hi;
+	pthread_attr_t a;
+	void *lo;
+	size_t size;
 	int n;
 
+	memset(stk, 0, sizeof(stk));
+	if (pthread_getattr_np(pthread_self(), &a) != 0 ||
+	    pthread_attr_getstack(&a, &lo, &size) != 0)
+		bail("this thread's stack");
+	pthread_attr_destroy(&a);
 	stack_lo = (uint64_t)(uintptr_t)stk;
-	stack_hi = stack_lo + sizeof(stk);
-	cache = arena_map(FU_CACHE_BYTES);
-	cache_gen = atomic_load(&fu_gen);
+	stack_hi = (uint64_t)(uintptr_t)lo + size;
 	/* A's caller, in F(0) at +20, has cfa = its rbp + 16 */
 	cfa_b = cfa_a + 64;
 	bp = cfa_b - 16;           /* F(0)'s rbp, saved by nobody below */
 	stk[(cfa_a - 8 - stack_lo) / 8] = F(0) + 21;   /* RA: pc - 1 = +20 */
 	stk[(cfa_b - 8 - stack_lo) / 8] = F(3) + 9;    /* into F(3) */
 	stk[(cfa_b - 16 - stack_lo) / 8] = 0x1234;     /* saved rbp */
+	__asm__ volatile("" : : "r"(stk) : "memory");  /* the walk reads it */
 	n = fu_walk(buf, 16, F(1) + 6, sp, bp);
 	is_int(n, 3, "walk: three frames, the last one outermost");
 	ok(n == 3 && buf[0] == F(1) + 6 && buf[1] == F(0) + 21 &&
@@ -208,7 +239,7 @@ walk(void)
 	/* an RA slot outside the stack: libunwind's, nothing read */
 	n = fu_walk(buf, 16, F(1) + 6, stack_hi - 16, bp);
 	is_int(n, -1, "walk: a CFA past the stack's top: libunwind's");
-	n = fu_walk(buf, 16, F(1) + 6, (uint64_t)(uintptr_t)buf, bp);
+	n = fu_walk(buf, 16, F(1) + 6, (uint64_t)(uintptr_t)off_stack, bp);
 	is_int(n, -1, "walk: sp not on the thread's stack: libunwind's");
 	/* frame B's rbp points off the stack */
 	n = fu_walk(buf, 16, F(1) + 6, sp, 8);
@@ -222,7 +253,7 @@ fuzz(void)
 
 	for (i = 0; i < 20000; i++) {
 		unsigned k, flips = 1 + rand_r(&seed) % 8;
-		struct ent e;
+		struct cfi_rule e;
 		uint64_t pc;
 
 		memcpy(img, pristine, sizeof(img));
@@ -232,8 +263,8 @@ fuzz(void)
 			img[off] = (uint8_t)rand_r(&seed);
 		}
 		pc = F(0) - 64 + (uint64_t)(rand_r(&seed) % (6 * 0x40 + 128));
-		compute(&e, pc);
-		if (e.pc != pc || (e.flags & ~(E_LIBUNWIND | E_END | E_CFA_RBP)))
+		rule(pc, &e);
+		if (e.flags & ~(CFI_LIBUNWIND | CFI_END | CFI_CFA_RBP))
 			bad++;
 	}
 	memcpy(img, pristine, sizeof(img));
@@ -244,8 +275,8 @@ fuzz(void)
 int
 main(void)
 {
-	self_pid = getpid();
-	cache_ok = 1;
+	if (fu_init("fast") != 0 || fu_mode != FU_FAST)
+		bail("fu_init: the walker does not work here");
 	build();
 	rows();
 	walk();

@@ -167,6 +167,31 @@ echo "bad = 1" >"$tmpdir/bad.conf"
 is "$?:$(cat "$tmpdir/err")" "1:hawk-fcgi: $tmpdir/bad.conf:1: unknown setting \"bad\"" \
 	"bad configuration: exit 1 naming FILE:LINE"
 
+# a live target of a uid allow_uids does not admit: 403 saying so (hawk ps
+# lists it; a 404 "no traced process" would be a lie)
+fake=$top_builddir/tests/seg-fake
+if [ "$(id -u)" -eq 0 ]; then
+	"$fake" "$seg" hold other 0 0 0 0 4096 &
+	fpid=$!
+	bg_pids="$bg_pids $fpid"
+	waitfile "$seg/$fpid.seg"
+	chown 4242 "$seg/$fpid.seg"
+	q start "pid=$fpid"
+	is "$status:$(json 'j["error"]')" \
+		"403:target $fpid is owned by uid 4242, which allow_uids does not admit" \
+		"pid= of another uid not admitted: 403 naming the uid and the setting"
+	q snapshot "name=other"
+	is "$status:$(json 'j["pid"]')" "403:$fpid" "name= likewise"
+	q targets
+	is "$status:$(json '[t["pid"] for t in j if t["pid"] == '$fpid']')" "200:[]" \
+		"targets/ still lists only what it may read"
+	kill $fpid
+	wait $fpid 2>/dev/null
+	rm -f "$seg/$fpid.seg"
+else
+	skip "not root: cannot give a segment to another uid"
+fi
+
 touch "$tmpdir/t/quit"
 wait $pid
 ok $? "fixture exited cleanly"

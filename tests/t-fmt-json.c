@@ -138,6 +138,11 @@ main(void)
 	ti[0].traced_current = 4096000;
 	ti[0].traced_peak = 5000000;
 	ti[0].tracer_memory = 65536;
+	ti[0].rss_bytes = 9000000;
+	ti[0].anon_bytes = 6000000;
+	ti[0].alloc_mode = SEG_ALLOC_FOREIGN;
+	snprintf(ti[0].alloc_path, sizeof(ti[0].alloc_path),
+		 "/usr/lib/libjemalloc.so.2");
 	ti[1].pid = 13;
 	snprintf(ti[1].name, sizeof(ti[1].name), "t\"q");
 	sink_init(&s, sink_mem_fn, &m);
@@ -148,14 +153,19 @@ main(void)
 	       "\"frames\":30,"
 	       "\"max_frames\":512,\"traced_current_bytes\":4096000,"
 	       "\"traced_peak_bytes\":5000000,\"tracer_memory_bytes\":65536,"
-	       "\"dropped\":0,\"last_error\":0,\"mode\":\"exact\","
-	       "\"sampling_bytes\":0},{\"pid\":13,\"name\":"
+	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":9000000,"
+	       "\"anon_bytes\":6000000,\"allocator\":\"foreign\","
+	       "\"allocator_path\":\"/usr/lib/libjemalloc.so.2\","
+	       "\"mode\":\"exact\",\"sampling_bytes\":0},"
+	       "{\"pid\":13,\"name\":"
 	       "\"t\\\"q\",\"uid\":0,\"alive\":false,\"tracing\":false,"
 	       "\"responding\":false,"
 	       "\"frames\":0,\"max_frames\":0,\"traced_current_bytes\":0,"
 	       "\"traced_peak_bytes\":0,\"tracer_memory_bytes\":0,"
-	       "\"dropped\":0,\"last_error\":0,\"mode\":\"off\","
-	       "\"sampling_bytes\":0}]\n", "targets body");
+	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":0,"
+	       "\"anon_bytes\":0,\"allocator\":\"glibc\",\"mode\":\"off\","
+	       "\"sampling_bytes\":0}]\n",
+	       "targets body");
 	sink_mem_free(&m);
 
 	sink_init(&s, sink_mem_fn, &m);

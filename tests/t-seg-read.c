@@ -348,7 +348,13 @@ test_segments(void)
 	g = h; g.tracing = 2;
 	seg_bad(&g, 0, "bad tracing flag");
 	seg_bad(&h, 100, "truncated (100 bytes)");
-	seg_bad(&h, sizeof(h), "truncated (208 bytes)");
+	{
+		char why[64];
+
+		/* the whole struct, but less than SEG_HEADER_SIZE */
+		snprintf(why, sizeof(why), "truncated (%zu bytes)", sizeof(h));
+		seg_bad(&h, sizeof(h), why);
+	}
 	seg_bad(&h, 1, "truncated (1 bytes)");
 
 	/* not a regular file, a symbolic link, a bad name */

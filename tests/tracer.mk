@@ -6,7 +6,7 @@
 tracer_test_cppflags = $(AM_CPPFLAGS) $(TRACER_CPPFLAGS) $(TESTS_CPPFLAGS)
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
-	tests/fixtures/tr-sample \
+	tests/fixtures/tr-creds tests/fixtures/tr-sample \
 	tests/t-intern \
 	tests/t-blocks tests/t-cfi tests/t-guard
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
@@ -31,6 +31,9 @@ tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
 tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere
+tests_fixtures_tr_creds_SOURCES = tests/fixtures/tr-creds.c
+tests_fixtures_tr_creds_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_creds_LDFLAGS =
 tests_fixtures_tr_link_CPPFLAGS = $(tracer_test_cppflags)
 tests_fixtures_tr_link_SOURCES = tests/fixtures/tr-link.c
 tests_fixtures_tr_link_CFLAGS = $(BASE_CFLAGS) -g -O0
@@ -49,9 +52,10 @@ tests_t_blocks_CPPFLAGS = $(tracer_test_cppflags)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c \
 	tracer/guard.c
 tests_t_blocks_LDADD = -lpthread
-# includes tracer/fastunw.c, to reach its CFI reader
+# the CFI reader on its own, and the walker over it
 tests_t_cfi_CPPFLAGS = $(tracer_test_cppflags)
-tests_t_cfi_SOURCES = tests/t-cfi.c tracer/arena.c tracer/guard.c
+tests_t_cfi_SOURCES = tests/t-cfi.c tracer/cfi.c tracer/fastunw.c \
+	tracer/arena.c tracer/guard.c
 tests_t_cfi_LDADD = -lpthread
 # the lock-order check, compiled in whatever the configuration
 tests_t_guard_CPPFLAGS = $(tracer_test_cppflags) -DHAWK_DEBUG
@@ -61,6 +65,26 @@ EXTRA_DIST += tests/fixtures/tr-lib.sh
 tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
-	tests/t-tracer-defer.sh tests/t-tracer-sample.sh
+	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
+	tests/t-tracer-creds.sh tests/t-tracer-leftovers.sh \
+	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi tests/t-guard $(tracer_tests)
+# a static binary `hawk run` must refuse (t-cli-run.sh)
+check_PROGRAMS += tests/fixtures/cli-static
+tests_fixtures_cli_static_SOURCES = tests/fixtures/cli-static.c
+tests_fixtures_cli_static_CFLAGS = $(BASE_CFLAGS)
+tests_fixtures_cli_static_LDFLAGS = -all-static
+# an executable that defines malloc itself (t-tracer-foreign.sh)
+check_PROGRAMS += tests/fixtures/tr-ownmalloc
+tests_fixtures_tr_ownmalloc_SOURCES = tests/fixtures/tr-ownmalloc.c
+tests_fixtures_tr_ownmalloc_CFLAGS = $(BASE_CFLAGS) -O0
+tests_fixtures_tr_ownmalloc_LDFLAGS = -rdynamic
+# the foreign-allocator fixture (jemalloc linked as a library)
+if HAVE_JEMALLOC
+check_PROGRAMS += tests/fixtures/tr-jemalloc
+tests_fixtures_tr_jemalloc_SOURCES = tests/fixtures/tr-jemalloc.c
+tests_fixtures_tr_jemalloc_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_jemalloc_LDFLAGS =
+tests_fixtures_tr_jemalloc_LDADD = -ljemalloc
+endif

@@ -19,6 +19,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -32,13 +33,19 @@
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
+uint32_t agent_alloc_mode;
+char agent_alloc_path[SEG_ALLOC_PATH_MAX];
 mode_t agent_mode = 0600;
 gid_t agent_gid = (gid_t)-1;
 
 static pthread_t thread;
+static int thread_joinable;        /* `thread` was created, not yet joined */
 static _Atomic int quit;
 static _Atomic int running;
 static uint32_t snap_seq;          /* last snapshot written */
+static int said_untraced;          /* the "runs untraced" message was given
+				      (inherited by fork children: one per
+				      process tree) */
 
 void
 agent_msg(const char *a, const char *b, const char *c)
@@ -68,26 +75,99 @@ agent_msg2(const char *a, const char *b, const char *c, const char *d)
 		return;
 }
 
+/* The process's resident and anonymous memory from /proc/self/statm
+ * (raw read: no stdio, no allocation); left as they were if unreadable. */
+static void
+read_statm(struct seg_status *h)
+{
+	char buf[256];
+	uint64_t v[3] = { 0, 0, 0 };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ssize_t n;
+	int fd, i = 0, k;
+
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	for (k = 0; k < n && i < 3; k++) {
+		if (buf[k] >= '0' && buf[k] <= '9')
+			v[i] = v[i] * 10 + (uint64_t)(buf[k] - '0');
+		else
+			i++;
+	}
+	if (i < 2)
+		return;
+	/* size resident shared: shared = RssFile + RssShmem */
+	h->rss_bytes = v[1] * page;
+	h->anon_bytes = (v[1] > v[2] ? v[1] - v[2] : 0) * page;
+}
+
+void
+agent_cat(char *buf, size_t cap, size_t *len, const char *s)
+{
+	while (*s && *len + 1 < cap)
+		buf[(*len)++] = *s++;
+	buf[*len] = '\0';
+}
+
+/* Decimal form of v in buf (at least 12 bytes). */
+static const char *
+fmt_u32(char *buf, uint32_t v)
+{
+	char tmp[12];
+	int n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* No segment: nobody can ever see or stop this process's tracing, so it
+ * does not pay for it (the program itself is not affected). */
+static void
+untraced(int locked)
+{
+	if (!locked)
+		core_ctl_take();
+	core_stop();
+	if (!locked)
+		core_ctl_give();
+}
+
 void
 agent_publish_status(void)
 {
-	struct seg_header *h = agent_seg.h;
+	struct seg_status ss;
 	struct core_status st;
 
-	if (!h)
+	if (!agent_seg.h)
 		return;
 	core_get_status(&st);
-	h->frames = st.frames;
-	h->traced_current = st.current;
-	h->traced_peak = st.peak;
-	h->tracer_memory = st.memory;
-	h->dropped = st.dropped;
-	h->last_error = st.last_error;
-	h->sampling = st.sampling;
+	ss.flags = agent_seg.flags;
+	ss.rss_bytes = ss.anon_bytes = 0;
+	read_statm(&ss);
+	ss.alloc_mode = agent_alloc_mode;
+	ss.alloc_path = agent_alloc_path;
+	ss.sampling = st.sampling;
 	if (st.last_error)
-		h->flags |= SEG_F_TRACER_ERROR;
-	atomic_store_explicit((_Atomic uint32_t *)&h->tracing,
-			      (uint32_t)st.tracing, memory_order_release);
+		ss.flags |= SEG_F_TRACER_ERROR;
+	ss.tracing = (uint32_t)st.tracing;
+	ss.frames = st.frames;
+	ss.traced_current = st.current;
+	ss.traced_peak = st.peak;
+	ss.tracer_memory = st.memory;
+	ss.dropped = st.dropped;
+	ss.last_error = st.last_error;
+	seg_writer_publish(&agent_seg, &ss);
 }
 
 static int
@@ -100,7 +180,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 	case CMD_START:
 		rc = core_start_sampled(frames, flags, sampling);
 		if (rc == 0)
-			agent_seg.h->flags &= ~SEG_F_TRACER_ERROR;
+			agent_seg.flags &= ~SEG_F_TRACER_ERROR;
 		return rc;
 	case CMD_STOP:
 		return core_stop();
@@ -114,16 +194,75 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
-		*seq = ++snap_seq;
-		if (*seq == 0)
-			*seq = snap_seq = 1;
-		rc = snapshot_write(&agent_seg, *seq, flags);
+		snap_seq = 0;
+		rc = snapshot_write(&agent_seg, seq, flags);
 		if (rc < 0)
 			*seq = 0;
+		snap_seq = *seq;
 		return rc;
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Create the segment, with the message and consequences of a failure
+ * (agent_start's contract).  `locked`: the caller holds core_ctl_lock. */
+static int
+create_segment(int locked)
+{
+	int rc;
+
+	rc = seg_writer_create(&agent_seg, agent_dir, agent_name,
+			       SEG_FRAMES_MAX, agent_mode, agent_gid);
+	if (rc < 0) {
+		/* strerrordesc_np: a constant string, no locale, no malloc */
+		const char *why = agent_seg.why[0] ? agent_seg.why :
+				  rc == -ELOOP || rc == -ENOTDIR ?
+				  "not a directory (a symlink?)" :
+				  strerrordesc_np(-rc);
+		char in[4400], uid[12];
+		size_t len = 0;
+
+		/* "<dir> as uid N": who failed where, for a process that may
+		 * have changed its credentials since it was started */
+		agent_cat(in, sizeof(in), &len, agent_dir);
+		agent_cat(in, sizeof(in), &len, " as uid ");
+		agent_cat(in, sizeof(in), &len, fmt_u32(uid, geteuid()));
+		agent_cat(in, sizeof(in), &len, ": ");
+		agent_cat(in, sizeof(in), &len, why ? why : "unknown error");
+		if (!said_untraced)
+			agent_msg2(agent_seg.why[0] ?
+				   "refusing the segment directory " :
+				   "cannot create the segment in ", in,
+				   "; this process runs untraced", "");
+		said_untraced = 1;
+		untraced(locked);
+	}
+	return rc;
+}
+
+/*
+ * At the agent's tick: make a new segment when ours was truncated,
+ * removed or overwritten (by a group member, an operator's clean-up, a
+ * race with another process's clean-up), or when the process's
+ * credentials were changed behind glibc's back (creds_check).  Caller
+ * holds core_ctl_lock.  Returns 0, or -errno when the process has no
+ * segment any more (the agent then ends).
+ */
+static int
+renew_if_needed(void)
+{
+	int changed = creds_check_prepare();
+
+	if (!changed && seg_writer_check(&agent_seg) == 0)
+		return 0;
+	if (snap_seq)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	snap_seq = 0;
+	seg_writer_remove(&agent_seg);
+	if (changed)
+		creds_check_apply();
+	return create_segment(1);
 }
 
 static void *
@@ -134,30 +273,32 @@ agent_main(void *arg)
 		int rc;
 
 		core_ctl_take();
+		rc = renew_if_needed();
 		core_reap_error();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
 		core_ctl_give();
+		if (rc < 0)
+			break;
 
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
 			break;
 		if (rc == 1) {
-			struct seg_header *h = agent_seg.h;
 			uint32_t seq = 0;
 
 			core_ctl_take();
 			core_reap_error();
-			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
-				     h->cmd_sampling, &seq);
+			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
+				     agent_seg.cmd_flags, agent_seg.cmd_sampling,
+				     &seq);
 			agent_publish_status();
 			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
-		} else if (rc < 0) {
-			/* the mapping is unusable: nothing more to serve */
-			break;
 		}
+		/* rc < 0: the file is not what it was; the next turn's
+		 * check makes a new one */
 	}
 	atomic_store(&running, 0);
 	return NULL;
@@ -173,7 +314,6 @@ spawn(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	atomic_store(&quit, 0);
 	atomic_store(&running, 1);
@@ -184,26 +324,19 @@ spawn(void)
 		atomic_store(&running, 0);
 		return -rc;
 	}
+	thread_joinable = 1;
 	return 0;
 }
+
 
 int
 agent_start(void)
 {
 	int rc;
 
-	rc = seg_writer_create(&agent_seg, agent_dir, agent_name,
-			       SEG_FRAMES_MAX, agent_mode, agent_gid);
-	if (rc < 0) {
-		/* strerrordesc_np: a constant string, no locale, no malloc */
-		const char *why = rc == -ELOOP || rc == -ENOTDIR ?
-				  "not a directory (a symlink?)" :
-				  strerrordesc_np(-rc);
-
-		agent_msg2("cannot create the segment in ", agent_dir, ": ",
-			   why ? why : "unknown error");
+	rc = create_segment(0);
+	if (rc < 0)
 		return rc;
-	}
 	agent_publish_status();
 	rc = spawn();
 	if (rc < 0) {
@@ -211,6 +344,33 @@ agent_start(void)
 		seg_writer_remove(&agent_seg);
 	}
 	return rc;
+}
+
+/*
+ * Stop the thread and wait for it, however long its command takes (a
+ * snapshot).  Not from the agent itself (a gc hook changing credentials).
+ */
+static void
+stop_thread(void)
+{
+	if (!thread_joinable || pthread_equal(pthread_self(), thread))
+		return;
+	atomic_store(&quit, 1);
+	if (agent_seg.h)
+		seg_agent_kick(&agent_seg);
+	pthread_join(thread, NULL);
+	thread_joinable = 0;
+	atomic_store(&running, 0);
+}
+
+void
+agent_retire(void)
+{
+	stop_thread();
+	if (snap_seq && agent_seg.h)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	snap_seq = 0;
+	seg_writer_remove(&agent_seg);
 }
 
 void
@@ -223,14 +383,16 @@ agent_shutdown(void)
 	if (!agent_seg.h)
 		return;
 	atomic_store(&quit, 1);
-	syscall(SYS_futex, &agent_seg.h->cmd_state, FUTEX_WAKE, 1 << 30,
-		NULL, NULL, 0);
+	seg_agent_kick(&agent_seg);
 	for (i = 0; i < 100 && atomic_load(&running); i++)
 		nanosleep(&ts, NULL);
 	/* an uncollected snapshot (its client died) goes with the segment */
 	if (snap_seq)
 		snap_writer_unlink(&agent_seg, snap_seq);
 	if (!atomic_load(&running)) {
+		if (thread_joinable && !pthread_equal(pthread_self(), thread))
+			pthread_join(thread, NULL);
+		thread_joinable = 0;
 		seg_writer_remove(&agent_seg);
 		return;
 	}
@@ -245,10 +407,22 @@ agent_shutdown(void)
 }
 
 void
+agent_exit_now(void)
+{
+	if (!agent_seg.h || agent_seg.pid != (int32_t)getpid())
+		return;
+	/* the agent may be using them: names only, no munmap, no join */
+	if (snap_seq)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	seg_writer_unlink(&agent_seg);
+}
+
+void
 agent_after_fork_child(void)
 {
 	seg_writer_forget(&agent_seg);
 	snap_seq = 0;
+	thread_joinable = 0;       /* the parent's thread is not ours */
 	atomic_store(&running, 0);
 	if (agent_start() < 0)
 		return;

@@ -10,12 +10,12 @@
  * table, and a miss - every free of an untraced block - stops early).
  *
  * Memory: a record is 16 bytes (pointer with its probe distance in the
- * low 4 bits, then size << 24 | index); the table grows by 1.5x at 3/4
+ * low 3 bits, then size << 24 | index); the table grows by 1.5x at 3/4
  * load, so it stays between 50% and 75% full:
  * 21.3 to 32 bytes per live block once a shard has outgrown its initial
  * 1024 slots (64 shards: about 60000 blocks).  7/8 would save memory but
- * linear-probing inserts then walk ~30 slots (measured: the table was 35%
- * of the traced run of bench/alloc.py).  Capacities are not powers of
+ * linear-probing inserts then walk ~30 slots, and the table became a
+ * large part of a traced run (bench/README).  Capacities are not powers of
  * two: a home slot is (hash * cap) >> 64.
  *
  * current/peak: one global counter updated with an atomic add under the
@@ -43,8 +43,9 @@
 #define CAP_MIN   1024u
 
 /*
- * ptr: the block's address, whose low 4 bits are always 0 (glibc's
- * malloc alignment is 16 on 64-bit targets), or'ed with the record's
+ * ptr: the block's address, whose low 3 bits are always 0 (glibc's
+ * malloc alignment is 16 on 64-bit targets; jemalloc's, tcmalloc's and
+ * mimalloc's smallest size class is 8-aligned), or'ed with the record's
  * distance from its home slot, saturated at DIST_SAT (then recomputed):
  * probing and shifting compare distances without hashing the pointers
  * they pass.  0 = empty.
@@ -54,7 +55,7 @@ struct entry {
 	uint64_t meta;             /* size << IDX_BITS | idx */
 };
 
-#define DIST_SAT  15u
+#define DIST_SAT  7u
 #define ADDR(x)   ((x) & ~(uint64_t)DIST_SAT)
 
 struct shard {
@@ -83,8 +84,8 @@ static struct {
  * Fibonacci hash.  A program that frees an object it used recently (the
  * common case) then finds its record in a line that its neighbours'
  * operations brought in, instead of taking a cache miss per free
- * (bench/alloc.py: -10% run time against a fully mixing hash; a dense run
- * of 16-byte blocks costs about the same either way).
+ * (faster on bench/alloc.py than a fully mixing hash, the same on a dense
+ * run of 16-byte blocks: bench/README).
  */
 static inline uint64_t
 page_hash(uint64_t p)

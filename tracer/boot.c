@@ -2,8 +2,10 @@
 /*
  * boot.c - initialisation at load time and clean-up at exit.
  *
- * Order at load (constructor, guard set throughout): read the environment
- * (HAWK_DIR, HAWK_NAME, HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
+ * Order at load (constructor, guard set throughout): bind the interposed
+ * functions to the allocator they forward to (interpose.c), read the environment
+ * (HAWK_DIR, HAWK_NAME unless HAWK_NAME_PID names another process,
+ * HAWK_GROUP, HAWK_TRACEMALLOC), choose libunwind's
  * per-thread cache, install the fork handlers, create the segment and the
  * agent, then start tracing if HAWK_TRACEMALLOC asks (every start first
  * warms libunwind up, once: a process that never traces does not pay it).  Allocations
@@ -22,14 +24,21 @@
  *
  * At exit (destructor; also when a fork child exits): stop the agent and
  * remove this process's segment.  The tables are left alone: other
- * threads may still be allocating.
+ * threads may still be allocating.  _exit and _Exit, which skip the
+ * destructors (dash ends every `sh -c` with _exit, so every system() and
+ * popen() did; so do python's os._exit, forked workers, failed execs),
+ * are interposed to remove the segment too.  A process killed by a
+ * signal leaves its segment: the next target of the same uid removes it
+ * (seg_writer_create's clean-up).
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -47,6 +56,8 @@
 extern char *program_invocation_short_name;
 
 static int stats_at_exit;
+static void (*real_exit)(int);
+static void (*real_Exit)(int);
 
 /* Parse a decimal 1..SEG_FRAMES_MAX, or return 0. */
 static uint32_t
@@ -73,6 +84,25 @@ copy_str(char *dst, size_t cap, const char *src)
 		n = cap - 1;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* HAWK_NAME applies unless HAWK_NAME_PID names another process (hawk run
+ * --name: the name is the process it exec'd and its fork children's,
+ * which keep it in memory, not that of a program exec'd later). */
+static int
+name_is_ours(void)
+{
+	const char *s = getenv("HAWK_NAME_PID");
+	long v = 0;
+
+	if (!s || !*s)
+		return 1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000000L)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v == (long)getpid();
 }
 
 static void
@@ -109,10 +139,18 @@ boot_init(void)
 	int sample_env_bad = 0;
 
 	guard_active = 1;
+	/* first: which allocator every malloc goes to from now on */
+	interpose_bind();
+	agent_alloc_mode = (uint32_t)interpose_mode;
+	copy_str(agent_alloc_path, sizeof(agent_alloc_path),
+		 interpose_provider);
+	real_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+	real_Exit = (void (*)(int))dlsym(RTLD_NEXT, "_Exit");
+	creds_init();
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");
-	if (!s || !*s)
+	if (!s || !*s || !name_is_ours())
 		s = program_invocation_short_name;
 	copy_str(agent_name, sizeof(agent_name), s ? s : "");
 	s = getenv("HAWK_GROUP");
@@ -161,8 +199,8 @@ boot_init(void)
 	blocks_reset(0);
 	if (fork_init() < 0)
 		agent_msg("pthread_atfork failed", "", "");
-	agent_start();
-	if (frames && !sample_env_bad) {
+	/* without a segment nobody could see or stop it: no tracing */
+	if (agent_start() == 0 && frames && !sample_env_bad) {
 		core_ctl_take();
 		core_start_sampled(frames, 0, sampling);
 		agent_publish_status();
@@ -222,4 +260,31 @@ boot_fini(void)
 		print_stats();
 	agent_shutdown();
 	guard_active = 0;
+}
+
+/* _exit and _Exit: remove the segment, then the real one.  The real
+ * functions are resolved at load (boot_init): no dlsym here, which could
+ * wait for the loader's lock in a vfork child whose parent's other thread
+ * holds it. */
+static __attribute__((noreturn)) void
+leave(void (*real)(int), int status)
+{
+	guard_active = 1;
+	agent_exit_now();
+	if (real)
+		real(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+HAWK_EXPORT void
+_exit(int status)
+{
+	leave(real_exit, status);
+}
+
+HAWK_EXPORT void
+_Exit(int status)
+{
+	leave(real_Exit, status);
 }

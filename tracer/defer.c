@@ -12,6 +12,8 @@
 
 extern void __libc_free(void *);
 
+void (*defer_release)(void *) = __libc_free;
+
 __thread struct defer_q defer_q __attribute__((tls_model("initial-exec")));
 
 /* lock order: LOCK_RANK_DEFER (guard.h) */
@@ -32,7 +34,7 @@ drain(struct defer_q *q)
 					      __ATOMIC_SEQ_CST);
 
 		if (p)
-			__libc_free(p);
+			defer_release(p);
 	}
 }
 
@@ -110,7 +112,7 @@ defer_take(void *p)
 		    __atomic_compare_exchange_n(&q->slot[i], &x, NULL, 0,
 						__ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED)) {
-			__libc_free(p);
+			defer_release(p);
 			return;
 		}
 	}

@@ -49,6 +49,18 @@ int fu_init(const char *env);
  */
 void fu_refresh(void);
 
+/* One module of the table: an executable range and its .eh_frame_hdr
+ * (0: none). */
+struct fu_mod {
+	uint64_t lo, hi;
+	uint64_t hdr;
+};
+/* Make m[0..n) (sorted by lo, at most 1024) the table walks read, as
+ * fu_refresh does after a scan of the loader's list (control path; the
+ * caller serialises with fu_refresh).  tests/t-cfi.c publishes a
+ * synthetic module with it. */
+void fu_modules_publish(const struct fu_mod *m, uint32_t n);
+
 /*
  * Walk the calling thread's stack from (pc, sp, bp), the registers at a
  * point in the body of the caller (pc exact, not a return address):

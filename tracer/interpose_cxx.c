@@ -5,13 +5,15 @@
  * mangled names from one X-macro table, so that C programs do not need
  * libstdc++ and C++ programs get all of them from libhawk.
  *
- * - new: the real allocation is glibc's (__libc_malloc / __libc_memalign);
+ * - new: the real allocation is interpose_real's malloc / memalign (glibc's,
+ *   or the program's own allocator's: interpose.c);
  *   on failure the throwing forms loop on std::get_new_handler() and
  *   finally throw std::bad_alloc through libstdc++'s own
  *   std::__throw_bad_alloc (weak references: present whenever the program
  *   is C++); the nothrow forms return NULL;
  * - delete of every form is free(): sizes and alignments are not needed
- *   by glibc; like free, one indirect jump through core_hot (core.h);
+ *   by glibc (nor by jemalloc, tcmalloc, mimalloc); like free, one
+ *   indirect jump through core_hot (core.h);
  * - same guard and hot-path rules as interpose.c.
  */
 #include "config.h"
@@ -22,8 +24,6 @@
 #include "core.h"
 #include "interpose.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_memalign(size_t, size_t);
 
 typedef void (*new_handler_fn)(void);
 /* std::get_new_handler() and std::__throw_bad_alloc() from libstdc++ */
@@ -34,7 +34,8 @@ extern void _ZSt17__throw_bad_allocv(void)
 static inline __attribute__((always_inline)) void *
 real_new(size_t n, size_t align)
 {
-	return align ? __libc_memalign(align, n) : __libc_malloc(n);
+	return align ? interpose_real.memalign(align, n) :
+		       interpose_real.malloc(n);
 }
 
 static void *

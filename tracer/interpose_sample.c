@@ -4,9 +4,10 @@
  * sampled: what control.c points the jump table (interpose.h) at in that
  * mode.
  *
- * - an unsampled allocation costs the countdown (sample_skip: a compare
- *   with the rate, a subtraction and a store in initial-exec TLS) and a
- *   tail call to glibc: no guard, no generation, no table;
+ * - an unsampled allocation costs the countdown (sample_skip: a load, a
+ *   subtraction, a branch and a store in initial-exec TLS) and a tail
+ *   call to the real allocator (interpose_real: glibc's or the
+ *   program's own): no guard, no generation, no table;
  * - an unsampled free costs one bit of the free filter (sample_maybe: a
  *   multiply, a shift, one load from an 8 KiB bitmap) and a tail call;
  * - otherwise the exact mode's path: guard, real call, core_alloc (which
@@ -23,18 +24,13 @@
 #include "interpose.h"
 #include "sample.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-
 static __attribute__((noinline)) void *
 slow_malloc(size_t size)
 {
 	void *p;
 
 	guard_active = 1;
-	p = __libc_malloc(size);
+	p = interpose_real.malloc(size);
 	if (p)
 		core_alloc(p, size);
 	guard_active = 0;
@@ -45,7 +41,7 @@ static void *
 smp_malloc(size_t size)
 {
 	if (likely(sample_skip(size)) || guard_active)
-		return __libc_malloc(size);
+		return interpose_real.malloc(size);
 	return slow_malloc(size);
 }
 
@@ -55,7 +51,7 @@ slow_calloc(size_t n, size_t size)
 	void *p;
 
 	guard_active = 1;
-	p = __libc_calloc(n, size);
+	p = interpose_real.calloc(n, size);
 	if (p)
 		core_alloc(p, n * size);
 	guard_active = 0;
@@ -70,7 +66,7 @@ smp_calloc(size_t n, size_t size)
 	/* an overflowing product: glibc fails it, nothing to record */
 	if (__builtin_mul_overflow(n, size, &total) ||
 	    likely(sample_skip(total)) || guard_active)
-		return __libc_calloc(n, size);
+		return interpose_real.calloc(n, size);
 	return slow_calloc(n, size);
 }
 
@@ -79,7 +75,7 @@ slow_free(void *p)
 {
 	guard_active = 1;
 	core_free_sampled(p);
-	__libc_free(p);
+	interpose_real.free(p);
 	guard_active = 0;
 }
 
@@ -87,7 +83,7 @@ static void
 smp_free(void *p)
 {
 	if (likely(!sample_maybe(p)) || guard_active || !p) {
-		__libc_free(p);
+		interpose_real.free(p);
 		return;
 	}
 	slow_free(p);
@@ -101,7 +97,7 @@ slow_realloc(void *old, size_t size)
 
 	guard_active = 1;
 	core_realloc_take(old, &m);
-	p = __libc_realloc(old, size);
+	p = interpose_real.realloc(old, size);
 	if (p)
 		core_alloc(p, size);
 	else if (size)
@@ -114,12 +110,12 @@ static void *
 smp_realloc(void *old, size_t size)
 {
 	if (guard_active)
-		return __libc_realloc(old, size);
+		return interpose_real.realloc(old, size);
 	if (!old)
 		return smp_malloc(size);
 	/* the old block may be sampled: forget it first (interpose.c) */
 	if (likely(!sample_maybe(old)) && likely(sample_skip(size)))
-		return __libc_realloc(old, size);
+		return interpose_real.realloc(old, size);
 	return slow_realloc(old, size);
 }
 

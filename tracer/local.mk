@@ -7,7 +7,8 @@ dist_man_MANS += tracer/libhawk.3
 # Every call points down, by layer (README, "How it fits together"):
 #   interpose            the exported malloc family, C++ operators
 #   core                 the recording hot path and its per-thread cache
-#   unwind, intern, blocks, defer, modules   capture and tables
+#   unwind, fastunw, cfi, intern, blocks, defer, modules
+#                        capture and tables
 #   arena, guard         memory and the reentrancy flag, lock order
 # control (start/stop/status, the jump table's switch) sits above core,
 # with gc_hooks below it; snapshot, agent, api, boot and fork above
@@ -15,14 +16,15 @@ dist_man_MANS += tracer/libhawk.3
 tracer_libhawk_la_SOURCES = \
 	tracer/guard.h tracer/guard.c tracer/arena.h tracer/arena.c \
 	tracer/intern.h tracer/intern.c tracer/blocks.h tracer/blocks.c \
-	tracer/unwind.h tracer/unwind.c tracer/fastunw.h tracer/fastunw.c tracer/caches.h \
+	tracer/unwind.h tracer/unwind.c tracer/fastunw.h tracer/fastunw.c \
+	tracer/cfi.h tracer/cfi.c tracer/caches.h \
 	tracer/core.h tracer/core.c tracer/defer.h tracer/defer.c \
 	tracer/interpose.h tracer/interpose.c tracer/interpose_cxx.c \
 	tracer/gc_hooks.h tracer/gc_hooks.c tracer/control.h tracer/control.c \
 	tracer/interpose_sample.c tracer/sample.h tracer/sample.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.h tracer/fork.c \
-	tracer/boot.c tracer/api.c
+	tracer/boot.c tracer/api.c tracer/creds.c
 # -fno-plt: the off path jumps to glibc through the GOT directly
 tracer_libhawk_la_CFLAGS = $(BASE_CFLAGS) -fvisibility=hidden -fno-plt \
 	$(UNWIND_CFLAGS)

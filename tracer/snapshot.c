@@ -153,7 +153,7 @@ collect_totals(struct intern_totals **tot, uint64_t *end_out, size_t *map)
 }
 
 int
-snapshot_write(struct seg_writer *w, uint32_t seq, uint32_t view)
+snapshot_write(struct seg_writer *w, uint32_t *seq, uint32_t view)
 {
 	struct snap_header sh;
 	struct snap_writer sw;
@@ -240,8 +240,8 @@ snapshot_write(struct seg_writer *w, uint32_t seq, uint32_t view)
 	sh.header_size = sizeof(sh);
 	sh.pid = w->pid;
 	sh.frames = st.frames;
-	sh.start_time = w->h->start_time;
-	memcpy(sh.name, w->h->name, SEG_NAME_MAX);
+	sh.start_time = w->start_time;
+	memcpy(sh.name, w->name, SEG_NAME_MAX);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sh.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	sh.tracer_memory = st.memory;
@@ -356,7 +356,7 @@ snapshot_write(struct seg_writer *w, uint32_t seq, uint32_t view)
 	snap_writer_pwrite(&sw, &sh, sizeof(sh), 0);
 	rc = snap_writer_close(&sw);
 	if (rc < 0)
-		snap_writer_unlink(w, seq);
+		snap_writer_unlink(w, *seq);
 fail_mods:
 	modules_free(&mods);
 fail_map:
