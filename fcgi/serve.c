@@ -7,12 +7,20 @@
  * state (frames <= max_frames, started or not) -> commands.
  *
  * Multi-target rules (no pid=/name= selects every live target we may
- * read; name= every one of that name):
- *  - start/ and the fixed-duration route: 409 when any selected target is
- *    already tracing, and nothing is started; if a start fails halfway the
- *    targets this request started are stopped again (all or nothing);
+ * read; name= every one of that name).  A request answers per target: one
+ * target that fails (stopped, hung, hostile, already tracing) never spoils
+ * the answer of the others.
+ *  - start/ and the fixed-duration route start the selected targets that
+ *    are not tracing; one that is already tracing (someone else's
+ *    profile) is listed as failed (409) and left alone;
  *  - snapshot/ and stop/ act on the selected targets that are tracing;
  *    409 when none is;
+ *  - status: 200 when every target acted on succeeded; 207 when some
+ *    did and some failed: the body is the answer of the healthy ones plus
+ *    "failed": [{"pid", "status", "error"}] (a pickle names the failed
+ *    ones in the X-Hawk-Failed header instead: "PID STATUS, ..."); when
+ *    every one failed, the failure's own status (as for one target) or,
+ *    if they failed differently, 502, with the list;
  *  - statistics over several targets are merged (each statistic lists its
  *    pids); in a pickle each target is its own tracemalloc domain (= pid).
  * The fixed-duration route stops what it started on every path out
@@ -33,6 +41,7 @@
 #include "params.h"
 #include "route_status.h"
 #include "serve.h"
+#include "snapstat.h"
 #include "stats.h"
 #include "target.h"
 
@@ -61,7 +70,33 @@ struct req {
 	struct sink *out;
 	struct params p;
 	int status;
+	struct fmt_json_failure *failed;   /* targets that failed */
+	size_t n_failed, cap_failed;
+	int oom;                   /* a failure could not be recorded */
 };
+
+/* Record that target pid failed with err (negative errno) and why. */
+static void
+failed_add(struct req *q, int32_t pid, int err, const char *why)
+{
+	struct fmt_json_failure *f;
+
+	if (q->n_failed == q->cap_failed) {
+		size_t cap = q->cap_failed ? q->cap_failed * 2 : 8;
+
+		f = realloc(q->failed, cap * sizeof(*f));
+		if (!f) {
+			q->oom = 1;
+			return;
+		}
+		q->failed = f;
+		q->cap_failed = cap;
+	}
+	f = &q->failed[q->n_failed++];
+	f->pid = pid;
+	f->status = route_status(err);
+	snprintf(f->error, sizeof(f->error), "%s", why);
+}
 
 static void
 headers(struct req *q, int status, const char *ctype, const char *extra)
@@ -90,12 +125,41 @@ fail_errno(struct req *q, int err, const char *msg, int32_t pid)
 	return fail(q, route_status(err), msg, NULL, NULL, pid);
 }
 
+/* Every target acted on failed: the failure's own status when there is
+ * one (or all share it), else 502; the list in the body. */
 static int
-text(struct req *q, const char *body)
+fail_all(struct req *q)
 {
-	headers(q, 200, "text/plain; charset=utf-8", NULL);
-	sink_puts(q->out, body);
-	return 200;
+	size_t i;
+	int status;
+
+	if (q->n_failed == 0 || q->oom)
+		return fail(q, 503, "out of memory", NULL, NULL, 0);
+	if (q->n_failed == 1)
+		return fail(q, q->failed[0].status, q->failed[0].error, NULL,
+			    NULL, q->failed[0].pid);
+	status = q->failed[0].status;
+	for (i = 1; i < q->n_failed; i++)
+		if (q->failed[i].status != status)
+			status = 502;
+	headers(q, status, "application/json", NULL);
+	fmt_json_partial(q->out, "error", "every selected target failed",
+			 q->failed, q->n_failed);
+	return status;
+}
+
+/* 200 with `body` as text, or 207 with it and the failed targets. */
+static int
+done_text(struct req *q, const char *body)
+{
+	if (!q->n_failed) {
+		headers(q, 200, "text/plain; charset=utf-8", NULL);
+		sink_puts(q->out, body);
+		return 200;
+	}
+	headers(q, 207, "application/json", NULL);
+	fmt_json_partial(q->out, "message", body, q->failed, q->n_failed);
+	return 207;
 }
 
 /* 400 when frames exceeds a target's limit. */
@@ -121,11 +185,10 @@ static int
 select_targets(struct req *q, int live_only, struct target_list *l)
 {
 	char msg[4200];
-	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l);
+	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l,
+				msg, sizeof(msg));
 
 	if (err) {
-		snprintf(msg, sizeof(msg), "reading segment directory %s: %s",
-			 q->cfg->dir, strerror(-err));
 		fail_errno(q, err, msg, 0);
 		return err;
 	}
@@ -166,34 +229,47 @@ stop_all(struct req *q, const struct seg_info *v, size_t n)
 			   sizeof(err));
 }
 
-/* Start every target of l; all or nothing.  On error the response is
- * written. */
+/* Start every target of l that is not tracing; one that is, or that
+ * fails, is recorded in q->failed and dropped from l, which keeps the
+ * targets this request started.  With lease_ms, each start carries a
+ * lease (target_start_leased).  When none could be started the response
+ * is written and an error returned. */
 static int
-start_all(struct req *q, const struct target_list *l)
+start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 {
 	char err[512];
-	size_t i;
+	size_t i, n = 0;
 	int rc;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		if (l->v[i].tracing) {
 			snprintf(err, sizeof(err), "memory profiling already "
 				 "started in target %d", (int)l->v[i].pid);
-			return fail(q, 409, err, NULL, NULL, l->v[i].pid),
-				-EALREADY;
+			failed_add(q, l->v[i].pid, -EALREADY, err);
+			continue;
 		}
-	for (i = 0; i < l->n; i++) {
 		err[0] = '\0';
-		rc = target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
+		rc = lease_ms ?
+		     target_start_leased_sampled(q->cfg, &l->v[i],
+						 q->p.frames,
+						 q->p.gc ? CMD_FLAG_GC : 0,
+						 lease_ms, q->p.sampling, err,
+						 sizeof(err)) :
+		     target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
 					q->p.frames,
 					q->p.gc ? CMD_FLAG_GC : 0,
 					q->p.sampling, NULL, err,
 					sizeof(err));
 		if (rc) {
-			stop_all(q, l->v, i);
-			fail_errno(q, rc, err, l->v[i].pid);
-			return rc;
+			failed_add(q, l->v[i].pid, rc, err);
+			continue;
 		}
+		l->v[n++] = l->v[i];
+	}
+	l->n = n;
+	if (n == 0) {
+		fail_all(q);
+		return -EALREADY;
 	}
 	return 0;
 }
@@ -202,7 +278,7 @@ struct snaps {
 	struct snap *v;
 	size_t n;
 	struct st_set set;
-	struct target_pool pool;
+	struct textpool pool;
 	uint64_t heap;             /* sum of traced_current */
 	uint32_t limit;            /* largest traceback limit */
 };
@@ -216,61 +292,61 @@ snaps_free(struct snaps *s)
 		snap_free(&s->v[i]);
 	free(s->v);
 	st_set_free(&s->set);
-	target_pool_free(&s->pool);
+	textpool_free(&s->pool);
 }
 
-/* Snapshot every target of v[0..n) into s as generation gen, adding up
- * their traced_current in *heap.  With !keep the snapshots are dropped at
- * once (the first snapshot of a fixed-duration profile answered as a
- * pickle, which carries the second one only).  On error the response is
- * written. */
-static int
+/* Snapshot every target of v[0..n) into shots[i]; ok[i] says whether it
+ * worked (a failure is recorded in q->failed).  Returns how many did. */
+static size_t
 snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     enum st_gen gen, int keep, struct snaps *s, uint64_t *heap)
+	     struct snap *shots, int *ok)
 {
 	char err[512];
-	struct snap *grown;
-	size_t i;
+	size_t i, good = 0;
 	int rc;
 
-	*heap = 0;
-	grown = realloc(s->v, (s->n + n + 1) * sizeof(*s->v));
-	if (!grown)
-		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
-	s->v = grown;
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
-		memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
+		memset(&shots[i], 0, sizeof(shots[i]));
 		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, q->p.view,
-				&s->v[s->n], err, sizeof(err));
-		if (rc == -EOPNOTSUPP) {   /* view=peak of an exact target */
-			fail(q, 409, err, "view", NULL, v[i].pid);
-			return rc;
-		}
-		if (rc) {
-			fail_errno(q, rc, err, v[i].pid);
-			return rc;
-		}
-		if (s->v[s->n].h->sampling_bytes > s->set.sampling_bytes)
-			s->set.sampling_bytes = s->v[s->n].h->sampling_bytes;
-		s->set.view = q->p.view;
-		*heap += s->v[s->n].h->traced_current;
-		if (!keep) {
-			snap_free(&s->v[s->n]);
-			continue;
-		}
-		s->n++;
-		if (s->v[s->n - 1].h->frames > s->limit)
-			s->limit = s->v[s->n - 1].h->frames;
-		rc = target_symbolize(q->sym, &s->v[s->n - 1], gen, &s->set,
-				      &s->pool);
-		if (rc) {
-			fail_errno(q, rc, "symbolizing: out of memory",
-				   v[i].pid);
-			return rc;
-		}
+				&shots[i], err, sizeof(err));
+		if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+			rc = -ENOTCONN;    /* a conflict with its mode, 409 */
+		ok[i] = rc == 0;
+		if (rc)
+			failed_add(q, v[i].pid, rc, err);
+		else
+			good++;
 	}
-	return 0;
+	return good;
+}
+
+/* Symbolize *shot into s as generation gen, taking it over (s->v owns it
+ * from now on).  On error the response is written. */
+static int
+snaps_add(struct req *q, struct snaps *s, struct snap *shot, enum st_gen gen)
+{
+	struct snap *grown;
+	int rc;
+
+	grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!grown) {
+		snap_free(shot);
+		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
+	}
+	s->v = grown;
+	s->v[s->n++] = *shot;
+	memset(shot, 0, sizeof(*shot));
+	shot = &s->v[s->n - 1];
+	if (shot->h->frames > s->limit)
+		s->limit = shot->h->frames;
+	if (shot->h->sampling_bytes > s->set.sampling_bytes)
+		s->set.sampling_bytes = shot->h->sampling_bytes;
+	s->set.view = q->p.view;
+	rc = snapstat_add(q->sym, shot, gen, &s->set, &s->pool);
+	if (rc)
+		fail_errno(q, rc, "symbolizing: out of memory", shot->h->pid);
+	return rc;
 }
 
 static const char *
@@ -279,7 +355,26 @@ code_line(void *arg, const char *file, uint32_t line)
 	return sym_source_line(arg, file, line);
 }
 
-/* Write the statistics (or the pickle) of s. */
+/* Append "X-Hawk-Failed: PID STATUS, ...\r\n" to the header lines in
+ * buf (as much as fits). */
+static void
+failed_header(struct req *q, char *buf, size_t len)
+{
+	size_t i, o = strlen(buf);
+	int n;
+
+	n = snprintf(buf + o, len - o, "X-Hawk-Failed:");
+	o += (size_t)n;
+	for (i = 0; i < q->n_failed && o + 32 < len; i++) {
+		n = snprintf(buf + o, len - o, "%s %d %d", i ? "," : "",
+			     (int)q->failed[i].pid, q->failed[i].status);
+		o += (size_t)n;
+	}
+	snprintf(buf + o, len - o, "\r\n");
+}
+
+/* Write the statistics (or the pickle) of s: 200, or 207 when some
+ * targets failed (q->failed). */
 static int
 render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 {
@@ -290,10 +385,10 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	};
 	struct fmt_json_stats j = { 0 };
 	struct st_list l;
-	char disp[256], stamp[32];
+	char disp[1024], stamp[32];
 	struct tm tm;
 	time_t now;
-	int err;
+	int err, status;
 
 	if (q->p.format == FORMAT_PICKLE) {
 		if (st_pickle_traces(&s->set) > ST_PICKLE_TRACES_MAX)
@@ -310,9 +405,12 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 			 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
 			 "\r\n", stamp, st_view_name(s->set.view),
 			 s->set.sampling_bytes);
-		headers(q, 200, "application/octet-stream", disp);
+		status = q->n_failed ? 207 : 200;
+		if (q->n_failed)
+			failed_header(q, disp, sizeof(disp));
+		headers(q, status, "application/octet-stream", disp);
 		err = fmt_pickle_snapshot(&s->set, &f, s->limit, q->out);
-		return err ? err : 200;
+		return err ? err : status;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;
 	err = st_group(&s->set, j.key, q->p.cumulative, diff, &f, &l);
@@ -327,10 +425,13 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	j.heap_diff = heap_diff;
 	j.code = code_line;
 	j.code_arg = q->sym;
-	headers(q, 200, "application/json", NULL);
+	j.failed = q->failed;
+	j.n_failed = q->n_failed;
+	status = q->n_failed ? 207 : 200;
+	headers(q, status, "application/json", NULL);
 	err = fmt_json_stats(&j, q->out);
 	st_list_free(&l);
-	return err ? err : 200;
+	return err ? err : status;
 }
 
 static int
@@ -366,12 +467,12 @@ do_start(struct req *q)
 	struct target_list l;
 	int err = select_targets(q, 1, &l);
 
-	if (!err)
+	if (!err && l.n == 1)
 		err = check_frames(q, &l);
 	if (!err)
-		err = start_all(q, &l);
+		err = start_all(q, &l, 0);
 	target_list_free(&l);
-	return err ? q->status : text(q, "Memory profiling started");
+	return err ? q->status : done_text(q, "Memory profiling started");
 }
 
 /* The selected targets that are tracing; 409 when none is. */
@@ -396,16 +497,16 @@ tracing_targets(struct req *q, struct target_list *l)
 }
 
 /* Stop every selected target that is tracing; a target that stopped in
- * the meantime (-ENOTCONN) is not an error unless none was stopped, and a
- * failing target does not keep the others tracing. */
+ * the meantime (-ENOTCONN) is not a failure unless none was stopped, and
+ * a failing target does not keep the others tracing. */
 static int
 do_stop(struct req *q)
 {
 	struct target_list l;
-	char err[512], first[512] = "";
+	char err[512], gone[512] = "";
 	size_t i, stopped = 0;
-	int rc = tracing_targets(q, &l), hard = 0;
-	int32_t pid = 0;
+	int rc = tracing_targets(q, &l);
+	int32_t gone_pid = 0;
 
 	if (rc) {
 		target_list_free(&l);
@@ -417,19 +518,19 @@ do_stop(struct req *q)
 				sizeof(err));
 		if (rc == 0) {
 			stopped++;
-		} else if ((rc != -ENOTCONN && !hard) || !first[0]) {
-			if (rc != -ENOTCONN)
-				hard = rc;
-			snprintf(first, sizeof(first), "%s", err);
-			pid = l.v[i].pid;
+		} else if (rc == -ENOTCONN) {
+			snprintf(gone, sizeof(gone), "%s", err);
+			gone_pid = l.v[i].pid;
+		} else {
+			failed_add(q, l.v[i].pid, rc, err);
 		}
 	}
 	target_list_free(&l);
-	if (hard)
-		return fail_errno(q, hard, first, pid);
+	if (!stopped && !q->n_failed)
+		return fail_errno(q, -ENOTCONN, gone, gone_pid);
 	if (!stopped)
-		return fail_errno(q, -ENOTCONN, first, pid);
-	return text(q, "Memory profiling stopped");
+		return fail_all(q);
+	return done_text(q, "Memory profiling stopped");
 }
 
 static int
@@ -437,24 +538,54 @@ do_snapshot(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
-	uint64_t heap;
-	int rc = tracing_targets(q, &l);
+	struct snap *shots;
+	size_t i;
+	int rc = tracing_targets(q, &l), *ok;
 
 	if (rc) {
 		target_list_free(&l);
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap);
-	target_list_free(&l);
-	if (rc) {
-		snaps_free(&s);
-		return q->status;
+	shots = calloc(l.n, sizeof(*shots));
+	ok = calloc(l.n, sizeof(*ok));
+	if (!shots || !ok) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
 	}
-	s.heap = heap;
+	if (snapshot_all(q, l.v, l.n, shots, ok) == 0) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok[i])
+			continue;
+		s.heap += shots[i].h->traced_current;
+		if (snaps_add(q, &s, &shots[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
 	rc = render(q, &s, 0, 0);
+out:
+	for (i = 0; shots && i < l.n; i++)
+		snap_free(&shots[i]);
+	free(shots);
+	free(ok);
+	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
+}
+
+/* b - a of two unsigned figures from the targets, saturated to int64_t
+ * (a signed subtraction of them could overflow). */
+static int64_t
+diff_i64(uint64_t b, uint64_t a)
+{
+	if (b >= a)
+		return b - a > (uint64_t)INT64_MAX ? INT64_MAX :
+		       (int64_t)(b - a);
+	return a - b > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(a - b);
 }
 
 static void
@@ -466,12 +597,21 @@ sleep_s(uint32_t seconds)
 		;
 }
 
+/*
+ * Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * listed as failed and left out of the statistics (both of its snapshots),
+ * so the diff covers exactly the targets that answered twice; every
+ * target this request started is stopped, whatever happened.
+ */
 static int
 do_profile(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
+	struct snap *a = NULL, *b = NULL;
+	int *ok_a = NULL, *ok_b = NULL;
 	uint64_t heap_a = 0, heap_b = 0;
+	size_t i, good = 0;
 	int rc;
 
 	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
@@ -480,30 +620,84 @@ do_profile(struct req *q)
 			    "sampling=BYTES (e.g. sampling=512k)", "view",
 			    NULL, 0);
 	rc = select_targets(q, 1, &l);
-	if (!rc)
+
+	if (!rc && l.n == 1)
 		rc = check_frames(q, &l);
-	if (!rc)
-		rc = start_all(q, &l);
+	/* the lease: the whole profile, its two snapshots and its stop of
+	 * every target, each allowed the command timeout */
+	if (!rc) {
+		uint64_t ms = (uint64_t)q->p.duration * 1000u +
+			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
+
+		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
+			       UINT32_MAX);
+	}
 	if (rc) {
 		target_list_free(&l);
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_OLD,
-			  q->p.format != FORMAT_PICKLE, &s, &heap_a);
-	if (!rc) {
+	a = calloc(l.n, sizeof(*a));
+	b = calloc(l.n, sizeof(*b));
+	ok_a = calloc(l.n, sizeof(*ok_a));
+	ok_b = calloc(l.n, sizeof(*ok_b));
+	if (a && b && ok_a && ok_b && snapshot_all(q, l.v, l.n, a, ok_a)) {
 		sleep_s(q->p.duration);
-		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap_b);
+		/* again, those whose first snapshot worked */
+		for (i = 0; i < l.n; i++) {
+			char err[512] = "";
+			int e;
+
+			if (!ok_a[i])
+				continue;
+			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0, 0,
+				       &b[i], err, sizeof(err));
+			ok_b[i] = e == 0;
+			if (e)
+				failed_add(q, l.v[i].pid, e, err);
+			else
+				good++;
+		}
 	}
 	/* stop what we started, whatever happened, before writing */
 	stop_all(q, l.v, l.n);
-	target_list_free(&l);
-	if (!rc) {
-		s.heap = heap_b;
-		rc = render(q, &s, 1, (int64_t)heap_b - (int64_t)heap_a);
-	} else {
-		rc = q->status;
+	if (!a || !b || !ok_a || !ok_b) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
 	}
+	if (!good) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i] || !ok_b[i])
+			continue;
+		heap_a += a[i].h->traced_current;
+		heap_b += b[i].h->traced_current;
+		if (q->p.format != FORMAT_PICKLE &&
+		    snaps_add(q, &s, &a[i], ST_OLD)) {
+			rc = q->status;
+			goto out;
+		}
+		if (snaps_add(q, &s, &b[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	s.heap = heap_b;
+	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
+out:
+	for (i = 0; i < l.n; i++) {
+		if (a)
+			snap_free(&a[i]);
+		if (b)
+			snap_free(&b[i]);
+	}
+	free(a);
+	free(b);
+	free(ok_a);
+	free(ok_b);
+	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
 }
@@ -564,6 +758,7 @@ serve_request(const struct config *c, struct symbolizer *sym,
 		break;
 	}
 out:
+	free(q.failed);
 	params_free(&q.p);
 	err = sink_flush(q.out);
 	free(q.out);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * target.h - the traced processes a request acts on: selection, commands,
- * snapshots and their symbolization into a statistics set.
+ * target.h - the traced processes a request acts on: selection, commands
+ * and snapshots.
  */
 #ifndef HAWK_FCGI_TARGET_H
 #define HAWK_FCGI_TARGET_H
@@ -11,8 +11,6 @@
 
 #include "fcgi_config.h"
 #include "seg_read.h"
-#include "stats.h"
-#include "symbols.h"
 
 struct target_list {
 	struct seg_info *v;
@@ -30,10 +28,12 @@ struct target_list {
  * `live_only`; in pid order.  A missing directory is an empty list.
  * Those that match but whose owner is not allowed are counted in
  * out->n_refused (so that a caller can say 403 rather than 404).
- * Returns 0 or a negative errno (the directory could not be read).
+ * Returns 0 or a negative errno with the reason in err: the directory
+ * could not be read, or it is refused (-EPERM, see seg_dir_open).
  */
 int target_select(const struct config *c, int32_t pid, const char *name,
-		  int live_only, struct target_list *out);
+		  int live_only, struct target_list *out, char *err,
+		  size_t errlen);
 void target_list_free(struct target_list *l);
 
 /*
@@ -54,6 +54,21 @@ int target_cmd_sampled(const struct config *c, const struct seg_info *t,
 		       size_t errlen);
 
 /*
+ * CMD_START with a lease: the target stops tracing by itself if nobody
+ * has stopped it within lease_ms (plus SEG_LEASE_GRACE_NS), so a
+ * fixed-duration profile whose stop never arrives (responder killed,
+ * target paused past the timeout) does not trace forever.  As target_cmd.
+ */
+int target_start_leased(const struct config *c, const struct seg_info *t,
+			uint32_t frames, uint32_t flags, uint32_t lease_ms,
+			char *err, size_t errlen);
+/* The same, sampled at `sampling` bytes (0 = exact). */
+int target_start_leased_sampled(const struct config *c,
+				const struct seg_info *t, uint32_t frames,
+				uint32_t flags, uint32_t lease_ms,
+				uint64_t sampling, char *err, size_t errlen);
+
+/*
  * Ask live target t for fresh status (CMD_STATUS, waiting at most
  * TARGET_REFRESH_MS or the configured timeout if shorter) and re-read its
  * segment into *t.  Returns 0, or the error of cmd_run / the reader; *t is
@@ -61,27 +76,5 @@ int target_cmd_sampled(const struct config *c, const struct seg_info *t,
  */
 #define TARGET_REFRESH_MS 250u
 int target_refresh(const struct config *c, struct seg_info *t);
-
-/* Strings the symbolization had to copy (UTF-8 repairs); freed at once. */
-struct target_pool {
-	struct target_chunk *head;
-};
-void target_pool_free(struct target_pool *p);
-
-/*
- * Symbolize every trace of `snap` into `set` as generation `gen`: each
- * return address through sym_resolve (inlined calls are frames of their
- * own), then the expanded traceback is cut to the snapshot's traceback
- * limit, keeping the most recent frames; total_nframe grows by the inline
- * frames found, so it stays >= the frames kept.  A sampled snapshot or an
- * allocated view adds each trace's estimates (est_size, est_count) without
- * per-block sizes; an exact live or peak one adds the blocks' sizes.  A file, function or module
- * name that is not valid UTF-8 gets U+FFFD for each bad byte (JSON and
- * pickle need text).  The set keeps pointers into `snap` (block sizes) and
- * the pool: both must outlive it.  Returns 0 or -ENOMEM.
- */
-int target_symbolize(struct symbolizer *sym, const struct snap *snap,
-		     enum st_gen gen, struct st_set *set,
-		     struct target_pool *pool);
 
 #endif /* HAWK_FCGI_TARGET_H */
