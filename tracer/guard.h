@@ -46,6 +46,8 @@ extern __thread int guard_active __attribute__((tls_model("initial-exec")));
  *   LOCK_RANK_DEFER   the registry of deferred-free queues (defer.c)
  *   LOCK_RANK_INTERN  intern shards 0..63 (intern.c)
  *   LOCK_RANK_BLOCKS  blocks shards 0..63 (blocks.c)
+ *   LOCK_RANK_SAMPLE  the sampled-block table (sample.c)
+ *   LOCK_RANK_TCREG   the registry of traceback caches (core.c)
  *
  * The hot path never holds two at once; start/stop/snapshot and the fork
  * handlers (fork.c) take them in this order, so that fork's prepare, which
@@ -61,6 +63,8 @@ enum lock_rank {
 	LOCK_RANK_DEFER,
 	LOCK_RANK_INTERN,
 	LOCK_RANK_BLOCKS,
+	LOCK_RANK_SAMPLE,
+	LOCK_RANK_TCREG,
 	LOCK_RANK_N
 };
 
