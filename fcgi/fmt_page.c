@@ -221,7 +221,12 @@ fmt_page_index(const struct seg_info *v, const int *responding,
 			    "<span class=\"off\">not tracing</span>",
 			    t->alive && !(responding && responding[i]) ?
 			    " (not responding)" : "");
-		if (t->tracing)
+		if (t->tracing && t->sampling)
+			sink_printf(out, "<td class=\"mode\">sampled every "
+				    "%llu bytes, %u frames</td>",
+				    (unsigned long long)t->sampling,
+				    t->frames);
+		else if (t->tracing)
 			sink_printf(out, "<td class=\"mode\">exact, %u "
 				    "frames</td>", t->frames);
 		else
@@ -236,6 +241,8 @@ fmt_page_index(const struct seg_info *v, const int *responding,
 		if (t->alive && t->tracing) {
 			link(out, prefix, tm, "format=flamegraph", t->pid,
 			     "flame graph");
+			link(out, prefix, tm, "format=flamegraph&amp;"
+			     "view=allocated", t->pid, "flame graph (allocated)");
 			link(out, prefix, tm, "count=0", t->pid, "lineno");
 			link(out, prefix, tm, "format=traceback&amp;count=0",
 			     t->pid, "traceback");
@@ -246,6 +253,8 @@ fmt_page_index(const struct seg_info *v, const int *responding,
 			     "pickle");
 			link(out, prefix, "/pprof/heap", "", t->pid,
 			     "/pprof/heap");
+			link(out, prefix, "/pprof/allocs", "", t->pid,
+			     "/pprof/allocs");
 		} else if (t->alive) {
 			sink_puts(out, "<span class=\"off\">start tracing "
 				  "first, or take a fixed-duration "

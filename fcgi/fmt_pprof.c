@@ -574,9 +574,12 @@ builder_free(struct builder *b)
 static int
 emit(struct builder *b, struct sink *out)
 {
-	static const char *const names[NVALUES][2] = {
-		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+	static const char *const names[2][NVALUES][2] = {
+		{ { "inuse_objects", "count" }, { "inuse_space", "bytes" } },
+		{ { "alloc_objects", "count" }, { "alloc_space", "bytes" } },
 	};
+	int alloc = b->p->set->view == SNAP_VIEW_ALLOCATED;
+	uint64_t rate = b->p->set->sampling_bytes;
 	pb_value_type vt[NVALUES], period_type, *vtp[NVALUES];
 	pb_profile prof;
 	pb_sample *sv = NULL, **svp = NULL;
@@ -589,16 +592,17 @@ emit(struct builder *b, struct sink *out)
 	perftools__profiles__profile__init(&prof);
 	for (i = 0; i < NVALUES; i++) {
 		perftools__profiles__value_type__init(&vt[i]);
-		vt[i].type = str_idx(b, names[i][0]);
-		vt[i].unit = str_idx(b, names[i][1]);
+		vt[i].type = str_idx(b, names[alloc][i][0]);
+		vt[i].unit = str_idx(b, names[alloc][i][1]);
 		vtp[i] = &vt[i];
 	}
 	perftools__profiles__value_type__init(&period_type);
 	period_type.type = str_idx(b, "space");
 	period_type.unit = str_idx(b, "bytes");
 	pid_key = str_idx(b, "pid");
-	comment[0] = str_idx(b, b->p->period > 1 ?
-			     "hawk: sampled tracing, values are estimates" :
+	comment[0] = str_idx(b, rate ?
+			     "hawk: sampled tracing, values are unbiased "
+			     "estimates" :
 			     "hawk: exact tracing (every allocation)");
 	if (pid_key < 0 || comment[0] < 0 || period_type.unit < 0 ||
 	    vt[NVALUES - 1].unit < 0)
@@ -641,15 +645,11 @@ emit(struct builder *b, struct sink *out)
 	prof.time_nanos = b->p->time_ns;
 	prof.duration_nanos = b->p->duration_ns;
 	prof.period_type = &period_type;
-	prof.period = (int64_t)(b->p->period ? b->p->period : 1);
+	/* the sampling rate (values are already scaled, as Go's) */
+	prof.period = (int64_t)(rate ? rate :
+				b->p->period ? b->p->period : 1);
 	prof.n_comment = 1;
 	prof.comment = comment;
-	/* TODO(sampling, #12): once sampled tracing and the allocated view
-	 * are on main, period = the set's sampling rate (its traces' figures
-	 * are already the unbiased estimates), and a snapshot of the
-	 * allocated view (which /pprof/allocs should ask for) gives the
-	 * types alloc_objects/count and alloc_space/bytes, default
-	 * alloc_space, as Go's allocs profile. */
 	prof.default_sample_type = vt[1].type;
 	err = write_gz(&prof, out);
 out:

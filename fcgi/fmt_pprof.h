@@ -37,8 +37,11 @@ struct fmt_pprof {
 
 /*
  * Write p as a gzip-compressed Profile:
- *  - sample types inuse_objects/count and inuse_space/bytes, period type
- *    space/bytes, period p->period; default sample type inuse_space;
+ *  - sample types inuse_objects/count and inuse_space/bytes, or for the
+ *    allocated view (set->view) alloc_objects/count and alloc_space/bytes;
+ *    period type space/bytes; period the set's sampling rate (values are
+ *    the set's, already the unbiased estimates), else p->period; the
+ *    default sample type is the bytes one;
  *  - one sample per distinct (target, traceback), with a numeric label
  *    "pid"; in a delta, samples whose values are all 0 are left out;
  *  - a location per (target, return address, frames kept): address =

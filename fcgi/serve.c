@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,12 +254,16 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 		}
 		err[0] = '\0';
 		rc = lease_ms ?
-		     target_start_leased(q->cfg, &l->v[i], q->p.frames,
-					 q->p.gc ? CMD_FLAG_GC : 0, lease_ms,
-					 err, sizeof(err)) :
-		     target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
-				q->p.gc ? CMD_FLAG_GC : 0, NULL, err,
-				sizeof(err));
+		     target_start_leased_sampled(q->cfg, &l->v[i],
+						 q->p.frames,
+						 q->p.gc ? CMD_FLAG_GC : 0,
+						 lease_ms, q->p.sampling, err,
+						 sizeof(err)) :
+		     target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
+					q->p.frames,
+					q->p.gc ? CMD_FLAG_GC : 0,
+					q->p.sampling, NULL, err,
+					sizeof(err));
 		if (rc) {
 			failed_add(q, l->v[i].pid, rc, err);
 			continue;
@@ -308,8 +313,11 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
 		memset(&shots[i], 0, sizeof(shots[i]));
-		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, flags,
-				&shots[i], err, sizeof(err));
+		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0,
+				q->p.view | flags, &shots[i], err,
+				sizeof(err));
+		if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+			rc = -ENOTCONN;    /* a conflict with its mode, 409 */
 		ok[i] = rc == 0;
 		if (rc)
 			failed_add(q, v[i].pid, rc, err);
@@ -338,6 +346,9 @@ snaps_add(struct req *q, struct snaps *s, struct snap *shot, enum st_gen gen)
 	shot = &s->v[s->n - 1];
 	if (shot->h->frames > s->limit)
 		s->limit = shot->h->frames;
+	if (shot->h->sampling_bytes > s->set.sampling_bytes)
+		s->set.sampling_bytes = shot->h->sampling_bytes;
+	s->set.view = q->p.view;
 	rc = snapstat_add(q->sym, shot, gen, &s->set, &s->pool);
 	if (rc)
 		fail_errno(q, rc, "symbolizing: out of memory", shot->h->pid);
@@ -446,7 +457,11 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	    q->p.format == FORMAT_FLAMEGRAPH) {
 		struct fmt_flame fl = {
 			.set = &s->set, .filter = &f,
-			.title = diff ? "allocated during the profile and "
+			.title = s->set.view == SNAP_VIEW_ALLOCATED ?
+				 "allocated since tracing started" :
+				 s->set.view == SNAP_VIEW_PEAK ?
+				 "alive at the peak" : diff ?
+				 "allocated during the profile and "
 				 "still alive" : "alive now",
 		};
 
@@ -463,12 +478,20 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		return err ? err : status;
 	}
 	if (q->p.format == FORMAT_PICKLE) {
+		if (st_pickle_traces(&s->set) > ST_PICKLE_TRACES_MAX)
+			return fail(q, 413, "the pickle would hold more than "
+				    "50000000 traces (one per block, estimated "
+				    "or allocated); use format=lineno or "
+				    "traceback, or filters", "format", NULL,
+				    0);
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
 		snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
-			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n",
-			 stamp);
+			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n"
+			 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
+			 "\r\n", stamp, st_view_name(s->set.view),
+			 s->set.sampling_bytes);
 		status = q->n_failed ? 207 : 200;
 		if (q->n_failed)
 			failed_header(q, disp, sizeof(disp));
@@ -676,7 +699,14 @@ do_profile(struct req *q)
 	int *ok_a = NULL, *ok_b = NULL;
 	uint64_t heap_a = 0, heap_b = 0;
 	size_t i, good = 0;
-	int rc = select_targets(q, 1, &l);
+	int rc;
+
+	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
+		return fail(q, 409, "view=peak needs sampled tracing: exact "
+			    "tracing keeps only the peak's number; add "
+			    "sampling=BYTES (e.g. sampling=512k)", "view",
+			    NULL, 0);
+	rc = select_targets(q, 1, &l);
 
 	if (!rc && l.n == 1)
 		rc = check_frames(q, &l);
@@ -808,6 +838,9 @@ do_pprof(struct req *q, int allocs)
 		return fail(q, 409, msg, NULL, NULL, q->p.pid);
 	}
 	l.n = n;
+	/* Go's heap is the live heap, its allocs every allocation since the
+	 * start (the allocated view), whatever view= says */
+	q->p.view = allocs ? SNAP_VIEW_ALLOCATED : SNAP_VIEW_LIVE;
 	st_set_init(&s.set);
 	a = calloc(l.n, sizeof(*a));
 	b = calloc(l.n, sizeof(*b));
@@ -828,8 +861,9 @@ do_pprof(struct req *q, int allocs)
 
 			if (!ok_a[i])
 				continue;
-			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0, flags,
-				       &b[i], err, sizeof(err));
+			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0,
+				       q->p.view | flags, &b[i], err,
+				       sizeof(err));
 			ok_b[i] = e == 0;
 			if (e)
 				failed_add(q, l.v[i].pid, e, err);

@@ -163,9 +163,17 @@ snapstat_add(struct symbolizer *sym, const struct snap *snap,
 		}
 		if (err)
 			break;
-		err = st_trace_add(set, (uint32_t)target, gen, tmp, len,
-				   t->total_nframe + extra, t->size, t->count,
-				   snap->sizes + t->block_first);
+		/* sampled or allocated: the estimates, no per-block sizes
+		 * (the pickle spreads est_size over est_count traces) */
+		if (h->sampling_bytes || h->view == SNAP_VIEW_ALLOCATED)
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->est_size, t->est_count, NULL);
+		else
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->size, t->count,
+					   snap->sizes + t->block_first);
 	}
 	free(tmp);
 	free(r.tab);

@@ -645,6 +645,7 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 		put_str(b.alloc_path, sizeof(b.alloc_path), &len,
 			st->alloc_path);
 	}
+	b.sampling = st->sampling;
 	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
 	if (rc < 0)
 		return rc;
@@ -652,6 +653,10 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 	lo = FIELD_OFF(alloc_mode);
 	hi = FIELD_OFF(alloc_path) + sizeof(b.alloc_path);
 	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	if (rc < 0)
+		return rc;
+	rc = seg_pwrite(w, &b.sampling, sizeof(b.sampling),
+			FIELD_OFF(sampling));
 	if (rc < 0)
 		return rc;
 	/* the lease of the tracing session: its own field */
@@ -751,6 +756,11 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 	w->cmd_lease_ns = 0;
 	rc = seg_pread(w, &w->cmd_lease_ns, sizeof(w->cmd_lease_ns),
 		       FIELD_OFF(cmd_lease_ns));
+	if (rc < 0)
+		return rc;
+	w->cmd_sampling = 0;
+	rc = seg_pread(w, &w->cmd_sampling, sizeof(w->cmd_sampling),
+		       FIELD_OFF(cmd_sampling));
 	if (rc < 0)
 		return rc;
 	return 1;

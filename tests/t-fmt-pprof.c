@@ -306,6 +306,21 @@ test_pprof(void)
 	if (prof)
 		perftools__profiles__profile__free_unpacked(prof, NULL);
 
+	/* sampled, allocated view: the set's figures are the estimates */
+	set.sampling_bytes = 524288;
+	set.view = SNAP_VIEW_ALLOCATED;
+	prof = run(&p, &err);
+	ok(prof && prof->period == 524288 &&
+	   strcmp(str(prof, prof->sample_type[0]->type), "alloc_objects") == 0
+	   && strcmp(str(prof, prof->default_sample_type), "alloc_space") == 0
+	   && prof->n_comment == 1 &&
+	   strstr(str(prof, prof->comment[0]), "sampled"),
+	   "sampled allocated view: period = rate, alloc_* types, said so");
+	if (prof)
+		perftools__profiles__profile__free_unpacked(prof, NULL);
+	set.sampling_bytes = 0;
+	set.view = SNAP_VIEW_LIVE;
+
 	p.n_snaps = 1;
 	prof = run(&p, &err);
 	is_int(err, -EINVAL, "snapshots that do not match the set: EINVAL");

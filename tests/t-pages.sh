@@ -171,7 +171,7 @@ is "$(dom "$tmpdir/index.html" "[(r['pid'], r['cells'][1], r['cells'][2], r['cel
 is "$(dom "$tmpdir/index.html" "[r['cells'][4] for r in d['rows'] if r['pid'] == $a]")" \
 	"['$(awk "BEGIN { printf \"%.1f MB\", $cur / 1048576 }")']" "index: current bytes as targets/ says"
 is "$(dom "$tmpdir/index.html" "sorted(t for r in d['rows'] if r['pid'] == $a for t, h in r['links'] if h.endswith('pid=$a'))")" \
-	"['/pprof/heap', 'collapsed', 'flame graph', 'lineno', 'pickle', 'pprof', 'traceback']" \
+	"['/pprof/allocs', '/pprof/heap', 'collapsed', 'flame graph', 'flame graph (allocated)', 'lineno', 'pickle', 'pprof', 'traceback']" \
 	"index: a link to each view and format"
 href=$(dom "$tmpdir/index.html" "[h for r in d['rows'] if r['pid'] == $a for t, h in r['links'] if t == 'flame graph'][0]")
 get "$href"

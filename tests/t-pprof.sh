@@ -137,9 +137,11 @@ r /pprof/allocs "pid=$a"
 is "$status" 200 "/pprof/allocs: 200"
 cp "$tmpdir/body" "$tmpdir/allocs.pb.gz"
 pprof -raw -symbolize=none "$tmpdir/allocs.pb.gz" >"$tmpdir/allocs.raw"
-r $T/snapshot/ "pid=$a&format=traceback&count=0"
+is "$(pyq "$tmpdir/allocs.raw" 'p["types"]')" \
+	"['alloc_objects/count', 'alloc_space/bytes']" "/pprof/allocs: alloc_* types"
+r $T/snapshot/ "pid=$a&format=traceback&count=0&view=allocated"
 is "$("$PYTHON3" "$raw_py" compare "$tmpdir/allocs.raw" "$tmpdir/body")" same \
-	"/pprof/allocs: the live heap, as the JSON"
+	"/pprof/allocs: every allocation since the start, as view=allocated's JSON"
 
 # ?gc=1: the collection hook empties the cache before the snapshot, and
 # its frees are recorded
@@ -198,6 +200,23 @@ is "$(pyq "$tmpdir/part.raw" "sorted(set(p for s in p['samples'] for p in s['pid
 	"[$a]" "the profile holds a's samples only"
 kill -CONT $b
 
+# sampled tracing: period = the rate, values already the estimates (a
+# block of at least the rate is always sampled and weighs 1: exact here)
+start_fix d; ok $? "fixture d started"
+d=$fpid
+r $T/start/ "pid=$d&sampling=4096"
+is "$status" 200 "start d sampled every 4096 bytes"
+touch "$tmpdir/d/go"
+waitfile "$tmpdir/d/done"; ok $? "d leaked"
+r /pprof/heap "pid=$d"
+cp "$tmpdir/body" "$tmpdir/sampled.pb.gz"
+pprof -raw -symbolize=none "$tmpdir/sampled.pb.gz" >"$tmpdir/sampled.raw"
+grep -q '^Period: 4096$' "$tmpdir/sampled.raw" &&
+	grep -q '^Comment: hawk: sampled tracing' "$tmpdir/sampled.raw"
+ok $? "sampled: period 4096, and the profile says it is sampled"
+is "$(pyq "$tmpdir/sampled.raw" "[s['values'] for s in p['samples'] if s['locs'][0][0][0] == 'leak_4096']")" \
+	"[[1000, 4096000]]" "sampled: the 4096-byte blocks, each sampled, weigh 1"
+
 # the fixed-duration route: start, snapshot, wait, snapshot, stop; pprof
 # gets the difference
 start_fix c; ok $? "fixture c started"
@@ -222,7 +241,7 @@ is "$(pyq "$tmpdir/fixed.raw" "sorted((s['locs'][0][0][0], s['values']) for s in
 r $T/targets/ "pid=$c"
 is "$(json 'j[0]["tracing"]')" False "the fixed-duration route stopped tracing"
 
-for d in a b c; do touch "$tmpdir/$d/quit"; done
-for p in $a $b $c; do wait "$p"; done
+for x in a b c d; do touch "$tmpdir/$x/quit"; done
+for p in $a $b $c $d; do wait "$p"; done
 bg_pids=""
 done_testing
