@@ -34,7 +34,10 @@ bad(const char *q, const char *param, const char *acc)
 static int
 good(const char *q)
 {
-	int r = params_parse(&p, q, 60, &e);
+	int r;
+
+	params_free(&p);        /* the previous good()'s, if the caller kept it */
+	r = params_parse(&p, q, 60, &e);
 
 	if (r)
 		diag("\"%s\": %d %s", q, r, e.msg);
