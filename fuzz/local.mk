@@ -18,7 +18,7 @@ FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer \
 FUZZ_INC = -I$(top_builddir) $(IPC_CPPFLAGS) $(FCGI_CPPFLAGS) $(CJSON_CFLAGS)
 fuzz_reader_src = ipc/seg_read.c ipc/seg_list.c ipc/seg_dir.c \
 	ipc/seg_client.c ipc/seg_remove.c ipc/seg_live.c ipc/seg_proc.c \
-	ipc/snap_read.c ipc/cmd.c ipc/shmguard.c ipc/utf8.c
+	ipc/snap_read.c ipc/cmd.c ipc/shmguard.c ipc/utf8.c ipc/estimate.c
 fuzz_resp_src = fcgi/sink.c fcgi/stats.c fcgi/fmt_json.c fcgi/fmt_pickle.c \
 	fcgi/params.c fcgi/route.c fcgi/route_status.c fcgi/textpool.c
 fuzz_snapshot_deps = fuzz/fuzz-snapshot.c $(fuzz_reader_src) $(fuzz_resp_src)

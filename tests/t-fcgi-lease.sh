@@ -44,7 +44,7 @@ ok $? "the target stopped tracing by itself: lease_expired"
   echo "$status" >"$tmpdir/../status2" ) &
 sub=$!
 wait_for 20 "(True, False)"; ok $? "a second profile started (the flag was cleared)"
-kill -STOP $pid
+stop_process $pid
 wait $sub
 is "$(cat "$tmpdir/status2")" 504 "its snapshot and stop time out: 504"
 kill -CONT $pid

@@ -83,7 +83,7 @@ assert [(o["stat"], o["mem_blocks_count"], o["mem_blocks_size_bytes"]) for o in 
 PY
 ok $? "pickle: one domain per process; python3 statistics == JSON"
 # one target stopped with SIGSTOP spoils nothing for the other
-kill -STOP $pb
+stop_process $pb
 TMO=500 q snapshot/ "name=fc-multi&count=0"
 is "$status" 207 "snapshot/ with B stopped: 207"
 is "$(json "[(s['mem_blocks_count'], s['pid']) for s in j['stats'] if s['lineno'] == $line], [(f['pid'], f['status']) for f in j['failed']]")" \
@@ -97,7 +97,7 @@ ok $? "the pickle holds A's traces only"
 TMO=500 q stop/ "name=fc-multi"
 is "$status:$(json '[f["pid"] for f in j["failed"]]')" "207:[$pb]" \
 	"stop/ with B stopped: 207, A stopped, B listed"
-kill -STOP $pa
+stop_process $pa
 TMO=500 q start/ "name=fc-multi"
 is "$status:$(json 'sorted((f["pid"], f["status"]) for f in j["failed"])')" \
 	"502:$("$PYTHON3" -c "print(sorted([($pa, 504), ($pb, 409)]))")" \
