@@ -20,7 +20,10 @@ static struct params_error e;
 static void
 bad(const char *q, const char *param, const char *acc)
 {
-	int r = params_parse(&p, q, 60, &e);
+	int r;
+
+	params_free(&p);        /* a previous good()'s, as good() does */
+	r = params_parse(&p, q, 60, &e);
 
 	ok(r == -EINVAL && strcmp(e.param, param) == 0 &&
 	   strcmp(e.accepted, acc) == 0 && e.msg[0],
