@@ -196,7 +196,7 @@ start_all(struct req *q, const struct target_list *l)
 }
 
 struct snaps {
-	struct snap *v;
+	struct snap_stream *v;     /* streams kept open for the pickle */
 	size_t n;
 	struct st_set set;
 	struct target_pool pool;
@@ -210,7 +210,7 @@ snaps_free(struct snaps *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		snap_free(&s->v[i]);
+		snap_stream_close(&s->v[i]);
 	free(s->v);
 	st_set_free(&s->set);
 	target_pool_free(&s->pool);
@@ -221,12 +221,31 @@ snaps_free(struct snaps *s)
  * once (the first snapshot of a fixed-duration profile answered as a
  * pickle, which carries the second one only).  On error the response is
  * written. */
+/* How the traces of a snapshot are aggregated as they are read for what
+ * q asks (target.h): what the statistics need, never one record per
+ * block. */
+static enum target_agg
+agg_mode(const struct req *q)
+{
+	int filters = q->p.n_include || q->p.n_exclude;
+
+	if (q->p.format == FORMAT_PICKLE)
+		return TARGET_AGG_PICKLE;
+	if (q->p.format == FORMAT_TRACEBACK)
+		return TARGET_AGG_FULL;
+	if (q->p.cumulative)
+		return filters ? TARGET_AGG_FULL : TARGET_AGG_EACH_FRAME;
+	return filters && q->p.all_frames ? TARGET_AGG_FULL :
+		TARGET_AGG_FRAME0;
+}
+
 static int
 snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 	     enum st_gen gen, int keep, struct snaps *s, uint64_t *heap)
 {
 	char err[512];
-	struct snap *grown;
+	struct snap_stream *grown, *ss;
+	enum target_agg mode = agg_mode(q);
 	size_t i;
 	int rc;
 
@@ -237,30 +256,75 @@ snapshot_all(struct req *q, const struct seg_info *v, size_t n,
 	s->v = grown;
 	for (i = 0; i < n; i++) {
 		err[0] = '\0';
-		memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
-		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0, 0,
-				&s->v[s->n], err, sizeof(err));
+		ss = &s->v[s->n];
+		rc = target_snapshot_stream(q->cfg, &v[i], ss, err,
+					    sizeof(err));
 		if (rc) {
 			fail_errno(q, rc, err, v[i].pid);
 			return rc;
 		}
-		*heap += s->v[s->n].h->traced_current;
+		*heap += ss->h.traced_current;
+		if (ss->h.frames > s->limit && keep)
+			s->limit = ss->h.frames;
 		if (!keep) {
-			snap_free(&s->v[s->n]);
+			snap_stream_close(ss);
 			continue;
 		}
-		s->n++;
-		if (s->v[s->n - 1].h->frames > s->limit)
-			s->limit = s->v[s->n - 1].h->frames;
-		rc = target_symbolize(q->sym, &s->v[s->n - 1], gen, &s->set,
-				      &s->pool);
+		if (mode == TARGET_AGG_PICKLE) {
+			/* streamed later, when the response is under way:
+			 * every byte is checked now */
+			s->n++;
+			rc = snap_stream_check(ss, err, sizeof(err));
+		} else {
+			rc = target_symbolize_stream(q->sym, ss, gen, mode,
+						     &s->set, &s->pool, NULL,
+						     NULL, err, sizeof(err));
+			snap_stream_close(ss);
+		}
 		if (rc) {
-			fail_errno(q, rc, "symbolizing: out of memory",
-				   v[i].pid);
+			fail_errno(q, rc, err, v[i].pid);
 			return rc;
 		}
 	}
 	return 0;
+}
+
+struct pickle_arg {
+	struct fmt_pickle *fp;
+	const struct st_filter *f;
+};
+
+static int
+pickle_flush(void *arg, struct st_set *set)
+{
+	struct pickle_arg *a = arg;
+
+	return fmt_pickle_traces(a->fp, set, a->f);
+}
+
+/* The pickle of the streams kept in s, written as they are read. */
+static int
+render_pickle(struct req *q, struct snaps *s, const struct st_filter *f)
+{
+	struct pickle_arg a = { .f = f };
+	char err[512] = "";
+	size_t i;
+	int rc = 0;
+
+	a.fp = fmt_pickle_begin(q->out);
+	if (!a.fp)
+		return -ENOMEM;
+	for (i = 0; i < s->n && !rc; i++)
+		rc = target_symbolize_stream(q->sym, &s->v[i], ST_NEW,
+					     TARGET_AGG_PICKLE, &s->set,
+					     &s->pool, pickle_flush, &a, err,
+					     sizeof(err));
+	if (rc)
+		fprintf(stderr, "hawk-fcgi: pickle cut short: %s\n",
+			err[0] ? err : strerror(-rc));
+	i = (size_t)fmt_pickle_end(a.fp, s->limit ? s->limit :
+				   s->set.traceback_limit);
+	return rc ? rc : (int)i;
 }
 
 static const char *
@@ -293,7 +357,7 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n",
 			 stamp);
 		headers(q, 200, "application/octet-stream", disp);
-		err = fmt_pickle_snapshot(&s->set, &f, s->limit, q->out);
+		err = render_pickle(q, s, &f);
 		return err ? err : 200;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;

@@ -75,4 +75,41 @@ int target_symbolize(struct symbolizer *sym, const struct snap *snap,
 		     enum st_gen gen, struct st_set *set,
 		     struct target_pool *pool);
 
+/* ---------------------------------------------------------------------- */
+/* Streaming (snap_stream.c): a snapshot read through bounded buffers and
+ * aggregated as it is read, so that the responder's memory grows with the
+ * distinct frames, not with the blocks. */
+
+/* Run CMD_SNAPSHOT on t and open the file it wrote as a stream. */
+int target_snapshot_stream(const struct config *c, const struct seg_info *t,
+			   struct snap_stream *ss, char *err, size_t errlen);
+
+enum target_agg {
+	TARGET_AGG_FULL = 0,       /* one trace per snapshot trace, every
+				      frame (traceback key, filters) */
+	TARGET_AGG_FRAME0 = 1,     /* lineno: one 1-frame trace per (target,
+				      generation, most recent frame) */
+	TARGET_AGG_EACH_FRAME = 2, /* cumulative lineno without filters: one
+				      1-frame trace per (target, generation,
+				      frame), each occurrence of a frame in a
+				      traceback added (as tracemalloc does) */
+	TARGET_AGG_PICKLE = 3,     /* every block, in chunks: flush(arg, set)
+				      is called with at most 65536 traces
+				      and 2^20 block sizes, then they are
+				      dropped from the set (frames stay) */
+};
+
+/*
+ * Symbolize the traces of ss into set as generation gen, aggregated as
+ * `mode` says.  Grouping the result with st_group (lineno, cumulative as
+ * asked) gives what target_symbolize's set would.  Returns 0, -ENOMEM, a
+ * flush error, or the stream's error (-EPROTO...) with the reason in
+ * errmsg.
+ */
+int target_symbolize_stream(struct symbolizer *sym, struct snap_stream *ss,
+			    enum st_gen gen, enum target_agg mode,
+			    struct st_set *set, struct target_pool *pool,
+			    int (*flush)(void *, struct st_set *), void *arg,
+			    char *errmsg, size_t errlen);
+
 #endif /* HAWK_FCGI_TARGET_H */
