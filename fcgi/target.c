@@ -152,6 +152,13 @@ cmd_any(const struct config *c, const struct seg_info *t,
 	if (rc == 0 && op == CMD_SNAPSHOT && snap)
 		rc = snap_load(snap, c->dir, t->pid, seq, cl.info.uid, err,
 			       errlen);
+	if (rc == -ESRCH && op == CMD_SNAPSHOT) {
+		/* died while writing it: leave nothing behind (its segment
+		 * and partial snapshot; best effort, dead targets only) */
+		char e2[256];
+
+		seg_remove_dead(c->dir, t->pid, e2, sizeof(e2));
+	}
 	if (rc == 0 && op == CMD_SNAPSHOT && !snap && ss)
 		rc = snap_stream_open(ss, c->dir, t->pid, seq, cl.info.uid,
 				      err, errlen);

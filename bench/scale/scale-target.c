@@ -5,7 +5,7 @@
  * 1,000,000 distinct 30-frame tracebacks), one thread allocating and
  * freeing continuously, and a probe thread timing its own allocations.
  *
- *   scale-target DIR [BLOCKS [TRACEBACKS]]
+ *   scale-target DIR [BLOCKS [TRACEBACKS [quiet]]]
  * Writes DIR/ready; on DIR/go allocates the live set and writes DIR/done,
  * then starts the churn thread (frees a random block of its own 65,536 and
  * allocates another, without pause).  The probe thread allocates and frees
@@ -13,7 +13,9 @@
  * it forgets what it measured, on DIR/probe-off it writes DIR/lat
  * ("samples p50 p90 p99 p99.9 max" in microseconds, then the churn's
  * operations during the window) and removes both files.  Exits on
- * DIR/quit (or after an hour).
+ * DIR/quit (or after an hour).  With `quiet` (the tests) neither thread
+ * runs: the live set is exactly BLOCKS / TRACEBACKS * TRACEBACKS blocks
+ * and 520 bytes per ten of them.
  *
  * Traceback of code c (0 .. TRACEBACKS-1), most recent first: leafL
  * (L = c % 100, the malloc call site), then 20 levels, level k being a
@@ -248,8 +250,9 @@ main(int argc, char **argv)
 	pthread_t th;
 	int i;
 
-	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: scale-target DIR [BLOCKS [TRACEBACKS]]\n");
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr, "usage: scale-target DIR [BLOCKS [TRACEBACKS "
+			"[quiet]]]\n");
 		return 2;
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
@@ -278,7 +281,9 @@ main(int argc, char **argv)
 	for (c = 0; c < nt; c++)
 		pad(8, (unsigned)c);
 	put("done", "");
-	if (pthread_create(&th, NULL, churn, NULL) ||
+	if (argc > 4 && strcmp(argv[4], "quiet") == 0)
+		;
+	else if (pthread_create(&th, NULL, churn, NULL) ||
 	    pthread_create(&th, NULL, probe, NULL))
 		return 1;
 	for (i = 0; i < 36000 && !has("quit"); i++)
