@@ -26,6 +26,15 @@ cq() {
 		PATH_INFO=/prof/mem/tracemalloc/snapshot/ QUERY_STRING="$2" \
 		"$fcgi" >"$1" 2>"$1.err"
 }
+# cq_start OUT QUERY: the same in the background, its pid (hawk-fcgi's,
+# env execs it) in $cpid
+cq_start() {
+	env -i PATH="$PATH" HAWK_DIR="$seg" HAWK_TIMEOUT_MS=60000 \
+		REQUEST_METHOD=GET SCRIPT_NAME=/debug \
+		PATH_INFO=/prof/mem/tracemalloc/snapshot/ QUERY_STRING="$2" \
+		"$fcgi" >"$1" 2>"$1.err" &
+	cpid=$!
+}
 # exact OUT: "blocks bytes" summed over the lineno stats of OUT
 exact() {
 	sed '1,/^\r$/d' "$1" | "$PYTHON3" -c 'import json,sys
@@ -75,8 +84,8 @@ print(len(s.traces), sum(t.size for t in s.traces), len({t.traceback for t in s.
 # a client that goes away while the target writes
 q targets/
 mem0=$(json "j[0]['tracer_memory_bytes']")
-cq "$tmpdir/c" "format=lineno" &
-c=$!
+cq_start "$tmpdir/c" "format=lineno"
+c=$cpid
 wait_snap
 kill -9 $c
 wait $c 2>/dev/null
@@ -94,8 +103,8 @@ cq "$tmpdir/d" "format=lineno"
 is "$(exact "$tmpdir/d")" "1000000 52000000" "the next snapshot is exact"
 
 # a target killed while it writes
-cq "$tmpdir/e" "format=lineno" &
-e=$!
+cq_start "$tmpdir/e" "format=lineno"
+e=$cpid
 wait_snap
 kill -9 $tpid
 wait $tpid 2>/dev/null
