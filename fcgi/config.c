@@ -155,6 +155,20 @@ set(struct config *c, const char *k, char *v, char *why, size_t len)
 	return 0;
 }
 
+int
+config_set(struct config *c, const char *key, const char *value,
+	   char *why, size_t len)
+{
+	char v[4096];
+
+	if (strlen(value) >= sizeof(v)) {
+		snprintf(why, len, "%s: value too long", key);
+		return -EINVAL;
+	}
+	memcpy(v, value, strlen(value) + 1);
+	return set(c, key, v, why, len);
+}
+
 static char *
 trim(char *s)
 {

@@ -43,6 +43,15 @@ int config_load(struct config *c, const char *path, int explicit,
  * HAWK_TIMEOUT_MS, HAWK_ALLOW_UIDS; err is "HAWK_X: reason". */
 int config_env(struct config *c, char *err, size_t errlen);
 
+/*
+ * Set one setting by its hawk.conf name ("threads", "socket_mode", ...)
+ * from its text, validated as in the file: 0, or -EINVAL with the reason
+ * ("threads must be 1..256") in why.  The command line's options go
+ * through here too, so every setting is checked in one place.
+ */
+int config_set(struct config *c, const char *key, const char *value,
+	       char *why, size_t len);
+
 /* Whether segments owned by `uid` may be read. */
 int config_uid_allowed(const struct config *c, uid_t uid);
 

@@ -2,7 +2,7 @@
 /*
  * fmt_json.c - JSON bodies through cJSON.
  *
- * Shapes follow Python Hawk (reference/hawk-http-contract.md):
+ * Shapes follow Python Hawk's responses (README, hawk-fcgi(8) FORMATS):
  *  - lineno:    stat, mem_blocks_count, mem_blocks_size_bytes,
  *               mem_blocks_size, filename, lineno, code; plus function,
  *               module (of the most recent frame) and pid or pids.
@@ -10,6 +10,10 @@
  *               mem_blocks_size, traceback (Traceback.format() lines, oldest
  *               frame first); plus frames [{filename, lineno, function,
  *               module}] in the same order and pid or pids.
+ * A frame without a line that lies in a module (lineno: the most recent
+ * frame; traceback: each of frames) also has "offset", the return address
+ * minus the module's load bias (its ELF virtual address), and "build_id"
+ * (hex, "" when unknown): what symbolizing it elsewhere needs.
  * "pid" is a number when the request covers one target; with several
  * targets every statistic has "pids", the sorted list of the targets that
  * contributed to it.  In a diff (fixed-duration route) mem_blocks_* are the
@@ -97,6 +101,19 @@ code_of(const struct fmt_json_stats *j, const struct st_frame *f)
 	return c ? c : "";
 }
 
+/* "offset" and "build_id" of a frame without a line in a module. */
+static int
+add_offset(cJSON *o, const struct st_frame *f)
+{
+	int err;
+
+	if (f->line || !f->module || !*f->module)
+		return 0;
+	err = add_u64(o, "offset", f->offset);
+	return err ? err : add_str(o, "build_id",
+				   f->build_id ? f->build_id : "");
+}
+
 static int
 frame_obj(cJSON *arr, const struct st_frame *f)
 {
@@ -111,7 +128,7 @@ frame_obj(cJSON *arr, const struct st_frame *f)
 	err = err ? err : add_u64(o, "lineno", f->line);
 	err = err ? err : add_str(o, "function", f->function);
 	err = err ? err : add_str(o, "module", f->module);
-	return err;
+	return err ? err : add_offset(o, f);
 }
 
 /* Build the object of statistic s. */
@@ -144,6 +161,7 @@ stat_obj(const struct fmt_json_stats *j, size_t s, cJSON *o, char *buf,
 		err = err ? err : add_str(o, "code", code_of(j, f));
 		err = err ? err : add_str(o, "function", f->function);
 		err = err ? err : add_str(o, "module", f->module);
+		err = err ? err : add_offset(o, f);
 		return err ? err : add_pids(o, set, j->list, s);
 	}
 	tb = cJSON_AddArrayToObject(o, "traceback");

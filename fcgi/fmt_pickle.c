@@ -3,7 +3,7 @@
  * fmt_pickle.c - tracemalloc.Snapshot as a protocol 4 pickle.
  *
  * The opcode stream is the one CPython's pickle.dumps(snapshot, 4) writes
- * (reference/domain-survey.md 3.1; check with pickletools.dis), without the
+ * (PEP 3154; compare with pickletools.dis of python3's own), without the
  * optional FRAME opcodes and without memoizing the per-block trace tuples:
  *   PROTO 4
  *   'tracemalloc' 'Snapshot' STACK_GLOBAL EMPTY_TUPLE NEWOBJ EMPTY_DICT MARK

@@ -247,10 +247,9 @@ main(int argc, char **argv)
 	const char *config = HAWK_SYSCONFDIR "/hawk/hawk.conf";
 	const char *listen_opt = NULL, *mode_opt = NULL, *threads_opt = NULL;
 	int explicit = 0, o, rc, reexec;
-	char err[8192], *end;
+	char err[8192];
 	static pthread_t tids[256 + 1];  /* threads <= 256 (config.c) */
 	sigset_t sigs;
-	unsigned long v;
 	uint32_t i, started = 0;
 
 	scrub_preload(argv);
@@ -292,20 +291,13 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (listen_opt)
 		snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen_opt);
-	if (mode_opt) {
-		v = strtoul(mode_opt, &end, 8);
-		if (!*mode_opt || *end || v > 0777)
-			die("--socket-mode: expected an octal mode, not "
-			    "\"%s\"", mode_opt);
-		cfg.socket_mode = (unsigned)v;
-	}
-	if (threads_opt) {
-		v = strtoul(threads_opt, &end, 10);
-		if (!*threads_opt || *end || v < 1 || v > 256)
-			die("--threads: expected 1..256, not \"%s\"",
-			    threads_opt);
-		cfg.threads = (uint32_t)v;
-	}
+	/* the options' values are checked where the file's are */
+	if (mode_opt && config_set(&cfg, "socket_mode", mode_opt, err,
+				   sizeof(err)))
+		die("--socket-mode: %s, not \"%s\"", err, mode_opt);
+	if (threads_opt && config_set(&cfg, "threads", threads_opt, err,
+				      sizeof(err)))
+		die("--threads: %s, not \"%s\"", err, threads_opt);
 	/* libhawk made a segment for us before the re-exec: remove it */
 	if (reexec)
 		seg_remove_dead(cfg.dir, (int32_t)getpid(), err, sizeof(err));

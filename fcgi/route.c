@@ -5,7 +5,8 @@
  * lighttpd ("/debug" => ...) gives SCRIPT_NAME=/debug and PATH_INFO=the
  * rest; with a "/debug/prof/" key SCRIPT_NAME runs one segment further;
  * mod_fcgid under ScriptAlias gives SCRIPT_NAME=the alias; mod_proxy_fcgi
- * sets no PATH_INFO at all (reference/domain-survey.md 4.5).  Joining
+ * sets no PATH_INFO at all (tests/t-route.c has each layout, the e2e
+ * tests run each server).  Joining
  * SCRIPT_NAME and PATH_INFO gives the request path in every one of these
  * layouts; REQUEST_URI (up to '?', percent-decoded) is the fallback when
  * the join does not carry the prefix (a server that rewrote SCRIPT_NAME).

@@ -196,6 +196,14 @@ int64_t
 st_frame_intern(struct st_set *set, const char *file, uint32_t line,
 		const char *function, const char *module)
 {
+	return st_frame_intern_at(set, file, line, function, module, 0, NULL);
+}
+
+int64_t
+st_frame_intern_at(struct st_set *set, const char *file, uint32_t line,
+		   const char *function, const char *module, uint64_t offset,
+		   const char *build_id)
+{
 	int64_t fid = file_intern(set, file);
 	uint64_t h;
 	size_t j;
@@ -221,6 +229,8 @@ st_frame_intern(struct st_set *set, const char *file, uint32_t line,
 	f->file_id = (uint32_t)fid;
 	f->function = function ? function : "";
 	f->module = module ? module : "";
+	f->offset = offset;
+	f->build_id = build_id ? build_id : "";
 	if (set->n_frames * 2 > set->frame_hash_size)
 		return rehash(&set->frame_hash, &set->frame_hash_size,
 			      set->n_frames, frame_hash_of, set) ?

@@ -19,14 +19,19 @@
 #include <stdint.h>
 
 /* An interned frame: tracemalloc's (filename, lineno) plus what hawk adds.
- * function/module are those of the first frame interned with this
- * (file, line).  Strings are not copied: they must outlive the set. */
+ * function/module/offset/build_id are those of the first frame interned
+ * with this (file, line).  A frame without a line has a file of its own
+ * per address ("MODULE(SYMBOL+0xOFF)", symbols.h), so (file, 0) keys it as
+ * exactly as a line does, here and in tracemalloc.  Strings are not
+ * copied: they must outlive the set. */
 struct st_frame {
 	const char *file;
 	uint32_t line;
 	uint32_t file_id;          /* interned file string (pickle memo) */
 	const char *function;
 	const char *module;
+	uint64_t offset;           /* return address - load bias, or 0 */
+	const char *build_id;      /* module's build-id (hex) or "" */
 };
 
 enum st_gen { ST_NEW = 0, ST_OLD = 1 };
@@ -78,6 +83,11 @@ int st_target(struct st_set *set, int32_t pid);
 /* Intern a frame; returns its id (>= 0) or -ENOMEM. */
 int64_t st_frame_intern(struct st_set *set, const char *file, uint32_t line,
 			const char *function, const char *module);
+/* The same with the frame's module offset and build-id (NULL: ""). */
+int64_t st_frame_intern_at(struct st_set *set, const char *file,
+			   uint32_t line, const char *function,
+			   const char *module, uint64_t offset,
+			   const char *build_id);
 
 /*
  * Add a trace of target index `target` (from st_target) whose frames are

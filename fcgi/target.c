@@ -346,7 +346,7 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 {
 	struct sym_frame fr[INLINE_MAX];
 	struct addr_ent *e;
-	const char *file, *fn, *mod;
+	const char *file, *fn, *mod, *bid;
 	int64_t id;
 	size_t j;
 	int n, i;
@@ -362,6 +362,8 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 		fr[0].line = 0;
 		fr[0].function = "";
 		fr[0].module = "";
+		fr[0].offset = 0;
+		fr[0].build_id = "";
 		n = 1;
 	}
 	if (r->n_ids + (size_t)n > r->cap_ids) {
@@ -379,9 +381,11 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 		file = utf8_text(pool, fr[i].file ? fr[i].file : "<unknown>");
 		fn = utf8_text(pool, fr[i].function ? fr[i].function : "");
 		mod = utf8_text(pool, fr[i].module ? fr[i].module : "");
-		if (!file || !fn || !mod)
+		bid = utf8_text(pool, fr[i].build_id ? fr[i].build_id : "");
+		if (!file || !fn || !mod || !bid)
 			return NULL;
-		id = st_frame_intern(set, file, fr[i].line, fn, mod);
+		id = st_frame_intern_at(set, file, fr[i].line, fn, mod,
+					fr[i].offset, bid);
 		if (id < 0)
 			return NULL;
 		r->ids[r->n_ids++] = (uint32_t)id;

@@ -9,11 +9,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "seg_read.h"
 
-/* Parse "<pid>.seg" (decimal, no sign, no leading zero): pid or -1. */
+/* Parse "<pid>.seg" or "<pid>.<tag>.seg" (decimal pid, no sign, no
+ * leading zero; tag: 8 lowercase hex digits; segment.h): pid or -1. */
 int32_t seg_file_pid(const char *file);
+
+/* A segment file found by a listing. */
+struct seg_name {
+	int32_t pid;
+	char file[32];
+};
+
+/* seg_list.c: every segment file name of dirfd (of pid `only`, if > 0),
+ * sorted by pid then name, in *out (malloc'd, free() it); count or
+ * -errno. */
+ssize_t seg_names(int dirfd, int32_t only, struct seg_name **out);
 
 /* Open and validate <dirfd>/<file> with open flags `flags` (O_RDONLY or
  * O_RDWR) and fill *out, alive included; on success the descriptor is

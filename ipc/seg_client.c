@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -46,6 +47,34 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 	}
 	rc = seg_open_check(dirfd, file, O_RDWR, &c->info, &c->fd, err,
 			    errlen);
+	if (rc < 0 || !c->info.alive) {
+		/* "<pid>.seg" missing, invalid or dead: the live target may
+		 * have published "<pid>.<tag>.seg" because someone else's
+		 * file held its name (segment.h) */
+		struct seg_name *alt;
+		ssize_t n = seg_names(dirfd, pid, &alt), i;
+
+		for (i = 0; i < n; i++) {
+			struct seg_info info;
+			int fd;
+
+			if (strcmp(alt[i].file, file) == 0 ||
+			    seg_open_check(dirfd, alt[i].file, O_RDWR, &info,
+					   &fd, NULL, 0) < 0)
+				continue;
+			if (!info.alive) {
+				close(fd);
+				continue;
+			}
+			if (rc == 0)
+				close(c->fd);
+			c->info = info;
+			c->fd = fd;
+			rc = 0;
+			break;
+		}
+		free(n > 0 ? alt : NULL);
+	}
 	close(dirfd);
 	if (rc < 0) {
 		c->fd = -1;

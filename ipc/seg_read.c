@@ -35,6 +35,7 @@ seg_file_pid(const char *file)
 {
 	const char *p = file;
 	int64_t v = 0;
+	int i;
 
 	if (*p < '1' || *p > '9')
 		return -1;
@@ -43,6 +44,14 @@ seg_file_pid(const char *file)
 		if (v > INT32_MAX)
 			return -1;
 	}
+	if (strcmp(p, SEG_SUFFIX) == 0)
+		return (int32_t)v;
+	/* "<pid>.<tag>.seg": tag = 8 lowercase hex digits (segment.h) */
+	if (*p++ != '.')
+		return -1;
+	for (i = 0; i < 8; i++, p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return -1;
 	if (strcmp(p, SEG_SUFFIX) != 0)
 		return -1;
 	return (int32_t)v;

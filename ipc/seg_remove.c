@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,20 +50,16 @@ remove_snaps(int dirfd, int32_t pid)
 	closedir(dp);
 }
 
-int
-seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
+/* seg_remove_dead for one file name of that pid. */
+static int
+remove_dead_one(const char *dir, const char *file, int32_t pid, char *err,
+		size_t errlen)
 {
 	struct seg_info info;
 	struct stat before, now;
-	char file[32], path[4200];
+	char path[4200];
 	int dirfd, fd, rc;
 
-	if (pid <= 0) {
-		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
-		       pid);
-		return -EINVAL;
-	}
-	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -119,5 +116,43 @@ out_fd:
 	close(fd);
 out_dir:
 	close(dirfd);
+	return rc;
+}
+
+int
+seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen)
+{
+	struct seg_name *alt;
+	char file[32];
+	ssize_t n, i;
+	int dirfd, rc;
+
+	if (pid <= 0) {
+		seg_seterr(err, errlen, "removing segment: bad pid %" PRId32,
+		       pid);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
+	rc = remove_dead_one(dir, file, pid, err, errlen);
+	/* and the dead "<pid>.<tag>.seg" of that pid (segment.h) */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return rc;
+	n = seg_names(dirfd, pid, &alt);
+	close(dirfd);
+	for (i = 0; i < n; i++) {
+		char why[4400];
+		int r;
+
+		if (strcmp(alt[i].file, file) == 0)
+			continue;
+		r = remove_dead_one(dir, alt[i].file, pid, why, sizeof(why));
+		if (rc == -ENOENT && r != -EBUSY) {
+			rc = r;
+			if (r < 0)
+				seg_seterr(err, errlen, "%s", why);
+		}
+	}
+	free(n > 0 ? alt : NULL);
 	return rc;
 }

@@ -20,19 +20,45 @@
 
 struct seg_writer {
 	int fd;                    /* O_CLOEXEC, holds the SEG_LOCK_ALIVE lock */
-	struct seg_header *h;      /* shared mapping of the header */
+	struct seg_header *h;      /* shared mapping of the header: its
+				      address names the futex word; the
+				      target never loads or stores through
+				      it (seg_write.c: SIGBUS) */
 	int dirfd;                 /* O_CLOEXEC directory descriptor */
 	int32_t pid;
-	char path[256];            /* "<dir>/<pid>.seg", for messages */
+	uint64_t start_time;       /* as written in the header */
+	char name[SEG_NAME_MAX];   /* as written in the header */
+	uint32_t flags;            /* SEG_F_* as last published */
+	uint64_t heartbeat_ns;     /* as last published */
+	uint32_t cmd_op;           /* the TAKEN command (seg_agent_wait) */
+	uint32_t cmd_frames;
+	uint32_t cmd_flags;
+	uint32_t cmd_count;
+	char file[64];             /* "<pid>.seg" or "<pid>.<tag>.seg" */
+	char path[256];            /* "<dir>/<file>", for messages */
+	char why[128];             /* why the directory was refused (-EPERM
+				      from seg_writer_create), else "" */
 };
 
+/* Bounds of the dead-file clean-up made by each seg_writer_create. */
+#define SEG_CLEAN_SCAN   4096u     /* directory entries looked at */
+#define SEG_CLEAN_OPEN   64u       /* segments opened to test the lock */
+#define SEG_CLEAN_UNLINK 64u       /* files removed */
+
 /*
- * Create "<dir>/<pid>.seg" for the calling process (creating `dir` 01777 /
- * 0700-owned-by-us if missing), atomically replacing any file of that pid
- * (an exec'd predecessor's or a dead process's): it is written as a
- * temporary file, locked, then renamed into place.  `mode` is 0600 or 0660;
- * `gid` (or -1) is applied with fchown when mode is 0660.  Opened with
- * O_NOFOLLOW.  On success the header is initialised with `ready` = 1.
+ * Create the calling process's segment in `dir` (creating `dir` 01777 if
+ * it is the default, else 0700, when missing), atomically replacing a
+ * file of this pid and uid (an exec'd predecessor's or a dead
+ * process's): written as a temporary file of an unpredictable name,
+ * allocated, locked, then renamed to "<pid>.seg" - or to
+ * "<pid>.<tag>.seg" if another user's file holds that name.  `mode` is
+ * 0600 or 0660; `gid` (or -1) is applied with fchown when mode is 0660.
+ * Opened with O_NOFOLLOW.  Refuses (-EPERM, reason in w->why) a directory
+ * owned by neither the effective uid nor root, or writable by others
+ * without the sticky bit.  Then removes up to SEG_CLEAN_UNLINK dead
+ * files of this uid (segments nobody holds the alive lock of, snapshots
+ * and temporary files of pids that no longer exist).  -ENOSPC when the
+ * file system is full.
  */
 int seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
 		      uint32_t max_frames, mode_t mode, gid_t gid);
@@ -40,14 +66,44 @@ int seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
 /* Normal exit: unlink the segment (if it is still ours) and release it. */
 void seg_writer_remove(struct seg_writer *w);
 
+/* Unlink the segment's name (if it is still ours), keep the descriptors
+ * and mapping (exit paths where the agent may still use them). */
+void seg_writer_unlink(struct seg_writer *w);
+
 /* Fork child: drop the parent's mapping and descriptors without touching
  * the parent's file.  Async-signal-safe. */
 void seg_writer_forget(struct seg_writer *w);
 
 /*
+ * Is the segment still whole and ours: linked, SEG_HEADER_SIZE bytes,
+ * with our identity in its header?  0, or -ENOENT (removed), -EIO
+ * (truncated, extended or overwritten), -errno.  The caller makes a new
+ * one otherwise.
+ */
+int seg_writer_check(struct seg_writer *w);
+
+/* The status fields, written with two pwrites (heartbeat_ns as last set). */
+struct seg_status {
+	uint32_t flags;            /* SEG_F_* */
+	uint32_t tracing;
+	uint32_t frames;
+	uint64_t traced_current;
+	uint64_t traced_peak;
+	uint64_t tracer_memory;
+	uint64_t dropped;
+	int32_t  last_error;
+	uint32_t alloc_mode;       /* SEG_ALLOC_* */
+	uint64_t rss_bytes;
+	uint64_t anon_bytes;
+	const char *alloc_path;    /* NUL-ended, or NULL */
+};
+int seg_writer_publish(struct seg_writer *w, const struct seg_status *st);
+
+/*
  * Agent side of the command protocol.  Wait up to `timeout_ms` for a posted
- * command, refreshing heartbeat_ns.  Returns 1 with the command TAKEN (read
- * op/frames/flags from w->h), 0 on timeout, negative errno on error.
+ * command, refreshing heartbeat_ns.  Returns 1 with the command TAKEN (its
+ * op/frames/flags in w->cmd_*), 0 on timeout, negative errno on error
+ * (-EIO, -EFAULT: the file was truncated; see seg_writer_check).
  */
 int seg_agent_wait(struct seg_writer *w, int timeout_ms);
 
@@ -58,8 +114,9 @@ void seg_agent_kick(struct seg_writer *w);
 void seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq);
 
 /*
- * Snapshot file writer: "<dir>/<pid>.snap.<seq>", same owner and mode as
- * the segment, O_EXCL|O_NOFOLLOW.  The caller writes the sections with
+ * Snapshot file writer: "<dir>/<pid>.snap.<seq>" with a new random seq
+ * (returned in *seq; retried while the name exists), same owner and mode
+ * as the segment, O_EXCL|O_NOFOLLOW.  The caller writes the sections with
  * snap_writer_write (sequential, buffered in the caller's buffer), then
  * patches the header with snap_writer_pwrite and closes.  A sticky error:
  * the first failure is kept and returned by snap_writer_close.
@@ -71,12 +128,10 @@ struct snap_writer {
 };
 
 int snap_writer_open(struct snap_writer *sw, struct seg_writer *w,
-		     uint32_t seq);
+		     uint32_t *seq);
 void snap_writer_write(struct snap_writer *sw, const void *buf, size_t len);
 void snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
 			uint64_t off);
-/* Pads with zero bytes to a multiple of 8. */
-void snap_writer_align(struct snap_writer *sw);
 int snap_writer_close(struct snap_writer *sw);
 /* Remove a snapshot file nobody collected (e.g. the client died). */
 void snap_writer_unlink(struct seg_writer *w, uint32_t seq);

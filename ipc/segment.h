@@ -1,15 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * segment.h - the layout of a hawk segment and of a snapshot file: the only
- * contract between a traced process (tracer/) and a reader (fcgi/, hawk ps).
+ * contract between a traced process (tracer/, through the writer
+ * seg_write.h) and a reader (fcgi/, hawk ps, through seg_read.h).  How the
+ * processes and files fit together: README.md, "How it fits together".
  *
- * One segment file per target process, "<pid>.seg" in the segment directory
- * (HAWK_DIR, default /dev/shm/hawk).  It holds a fixed 4096-byte header:
- * identity, status and one command block.  Snapshots are not written into
- * the segment: the target's agent writes each one to its own file
- * "<pid>.snap.<seq>" in the same directory, which the client that asked for
- * it opens, unlinks and reads at leisure (so a slow HTTP client never holds
- * up the next command, and nothing is ever truncated under a reader).
+ * Files, in the segment directory (HAWK_DIR, default /dev/shm/hawk):
+ * "<pid>.seg", one per target process, a fixed 4096-byte header (identity,
+ * status, one command block); "<pid>.snap.<seq>", one per snapshot, written
+ * by the target's agent, opened, unlinked and read by the client that
+ * asked for it (nothing is ever truncated under a reader).
+ *
+ * Names.  In a directory others may write in (the default is 01777), any
+ * user can create any name first, so no name a target needs may be
+ * predictable by others:
+ *  - "<pid>.seg" is the usual name.  If a file of another uid holds it (a
+ *    squatter's, or a dead process's of another user), the target
+ *    publishes "<pid>.<tag>.seg" instead, tag = 8 random lowercase hex
+ *    digits; a reader looking for pid P tries "<P>.seg" and, if that is
+ *    missing, invalid or dead, every "<P>.<tag>.seg" (seg_client_open).
+ *  - a segment is built as ".<pid>.seg.<tag>.tmp" (random tag, O_EXCL)
+ *    and renamed into place once complete and locked;
+ *  - snapshot seq numbers are random (never 0), the file created O_EXCL
+ *    and another seq tried while the name exists; the reader learns the
+ *    seq from snap_seq, so it never guesses a name.
+ * Readers must still check that a file belongs to the process it names
+ * (owner = the process's effective uid, pid and start time): names are
+ * claims, not proofs.  The target refuses a directory owned by neither
+ * its effective uid nor root, or writable by others without the sticky
+ * bit (in such a directory its files could be replaced under it).
+ *
+ * Files are owned by the process's filesystem uid (its effective uid)
+ * at the time the segment was created; a process that changes its
+ * credentials makes a new segment (tracer/creds.c).
+ *
+ * Dead files.  Each new segment's creation removes up to SEG_CLEAN_UNLINK
+ * dead files of its own uid (seg.h): segments nobody holds the alive lock
+ * of, and snapshots and temporary files of pids that no longer exist.
+ * `hawk ps --clean` removes any user's dead segments it may.
+ *
+ * The target never loads or stores through its mapping of the segment
+ * (see seg_write.c): a truncation by someone allowed to write the file
+ * cannot kill it.  The file is preallocated: no SIGBUS for a reader on a
+ * full file system either.
  *
  * Invariants
  *  - Position-independent: offsets and indexes, never pointers.  All

@@ -204,12 +204,13 @@ main(int argc, char **argv)
 		return exit_code(rc);
 	}
 	if (op == CMD_STATUS) {
-		char file[32];
 		int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
+		/* the file the client opened: "<pid>.seg" or, when that
+		 * name was taken, "<pid>.<tag>.seg" */
 		rc = dirfd < 0 ? -errno :
-			seg_info_read(dirfd, file, &info, err, sizeof(err));
+			seg_info_read(dirfd, c.info.file, &info, err,
+				      sizeof(err));
 		if (dirfd >= 0)
 			close(dirfd);
 		if (rc < 0) {

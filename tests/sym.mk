@@ -13,13 +13,13 @@ TESTS += tests/t-symbols tests/t-symbols-flush
 tests_t_symbols_SOURCES = tests/t-symbols.c $(fcgi_symbols_sources)
 tests_t_symbols_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
 	$(TESTS_CPPFLAGS) $(fcgi_symbols_cflags)
-tests_t_symbols_LDADD = $(fcgi_symbols_libs)
+tests_t_symbols_LDADD = ipc/libipc.la $(fcgi_symbols_libs)
 tests_t_symbols_flush_SOURCES = $(tests_t_symbols_SOURCES)
 tests_t_symbols_flush_CPPFLAGS = $(tests_t_symbols_CPPFLAGS) -DSYM_TINY
-tests_t_symbols_flush_LDADD = $(fcgi_symbols_libs)
+tests_t_symbols_flush_LDADD = ipc/libipc.la $(fcgi_symbols_libs)
 
 tests_fixtures_sy_fix_SOURCES = tests/fixtures/sy-fix.c \
-	tests/fixtures/sy-fix-cxx.cc
+	tests/fixtures/sy-fix-cxx.cc tests/fixtures/sy-fix-deputy.c
 tests_fixtures_sy_fix_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_sy_fix_CXXFLAGS = -g -O2
 tests_fixtures_sy_fix_LDFLAGS = -rdynamic
@@ -35,4 +35,13 @@ tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAG
 	$(fcgi_symbols_cflags)
 tests_fixtures_sy_bench_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_sy_bench_LDFLAGS =
-tests_fixtures_sy_bench_LDADD = $(fcgi_symbols_libs)
+tests_fixtures_sy_bench_LDADD = ipc/libipc.la $(fcgi_symbols_libs)
+
+# t-sym-stripped.sh: a stripped -rdynamic program through hawk-fcgi (its
+# fixture runs under libhawk, so no sanitizers in it)
+check_PROGRAMS += tests/fixtures/sy-strip
+tests_fixtures_sy_strip_SOURCES = tests/fixtures/sy-strip.c
+tests_fixtures_sy_strip_CFLAGS = $(BASE_CFLAGS) -O1
+tests_fixtures_sy_strip_LDFLAGS = -rdynamic
+dist_check_SCRIPTS += tests/t-sym-stripped.sh
+TESTS += tests/t-sym-stripped.sh

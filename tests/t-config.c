@@ -133,5 +133,22 @@ main(void)
 		skip("top_srcdir not set");
 	}
 	unlink(path);
+
+	/* the command line's --threads and --socket-mode go through here */
+	config_defaults(&c);
+	is_int(config_set(&c, "threads", "8", err, sizeof(err)), 0,
+	       "config_set threads 8");
+	is_int(c.threads, 8, "threads set");
+	is_int(config_set(&c, "threads", "0", err, sizeof(err)), -EINVAL,
+	       "config_set threads 0: refused");
+	is_str(err, "threads must be 1..256", "with the file's reason");
+	is_int(c.threads, 8, "threads unchanged by the refusal");
+	is_int(config_set(&c, "socket_mode", "0600", err, sizeof(err)), 0,
+	       "config_set socket_mode 0600");
+	is_int(c.socket_mode, 0600, "socket_mode set (octal)");
+	is_int(config_set(&c, "socket_mode", "999", err, sizeof(err)),
+	       -EINVAL, "config_set socket_mode 999: refused");
+	is_int(config_set(&c, "nosuch", "1", err, sizeof(err)), -EINVAL,
+	       "config_set of an unknown setting: refused");
 	return done_testing();
 }

@@ -80,8 +80,9 @@ is "$status:$(nblocks)" "200:$k" "snapshot name=ngx: exactly $k blocks of $pool 
 is "$(pkl "sorted({t.domain for t in s.traces})")" "[$(echo "$w0" | sed 's/ /, /')]" \
 	"pickle: one domain per worker, nothing of the master's (root's)"
 q snapshot/ "name=ngx&count=0"
-is "$status:$(js "sum(x['mem_blocks_count'] for x in j['stats'] if x['mem_blocks_count'] and x['mem_blocks_size_bytes'] == $pool * x['mem_blocks_count'])")" \
-	"200:$k" "JSON (lineno): the pool site has exactly the $k blocks (needs #9 item 4: nginx is stripped)"
+todo_is "$status:$(js "sum(x['mem_blocks_count'] for x in j['stats'] if x['mem_blocks_count'] and x['mem_blocks_size_bytes'] == $pool * x['mem_blocks_count'])")" \
+	"200:$k" "JSON (lineno): the pool site has exactly the $k blocks" \
+	"nginx is stripped: its frames merge (issue #9 item 4)"
 touch "$tmpdir/release"
 wait $holder
 wait_for '[ "$(q snapshot/ "name=ngx&format=pickle"; nblocks)" = 0 ]'

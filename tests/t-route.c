@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t-route.c - route matching under the variable layouts of lighttpd
- * mod_fastcgi, Apache mod_fcgid and mod_proxy_fcgi
- * (reference/domain-survey.md 4.5), plus the errno -> status table.
+ * mod_fastcgi, Apache mod_fcgid and mod_proxy_fcgi (as each server
+ * sets SCRIPT_NAME, PATH_INFO and REQUEST_URI), plus the errno -> status
+ * table.
  */
 #include "config.h"
 

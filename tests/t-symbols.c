@@ -31,10 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc-stat.h"
+#include "sym_int.h"
 #include "symbols.h"
 #include "tap.h"
 
@@ -68,6 +71,20 @@ static char fixture_nopie[PATH_MAX];
 static char srcfile[PATH_MAX];  /* realpath of sy-fix.c */
 static char srccxx[PATH_MAX];   /* realpath of sy-fix-cxx.cc */
 static uint64_t snap_clock = 1;
+
+/* sym_cred_hook for snapshots of made-up processes (a new process of the
+ * same file, without the file having to run again): the test's own
+ * rights. */
+static int
+cred_self(int32_t pid, uint64_t start_time, struct sym_cred *c)
+{
+	(void)pid;
+	(void)start_time;
+	memset(c, 0, sizeof(*c));
+	c->mode = SYM_CRED_SELF;
+	strcpy(c->key, "self");
+	return 0;
+}
 
 static void
 die(const char *what)
@@ -178,7 +195,7 @@ run_start_argv(struct run *r, const char *path, char *const *argv)
 		}
 	}
 	fclose(f);
-	run_snap(r, r->pid, 1000, 1);
+	run_snap(r, r->pid, proc_start_time(r->pid), 1);
 }
 
 static void
@@ -353,7 +370,13 @@ test_unreadable(struct symbolizer *s)
 	m.path_len = (uint32_t)strlen(p);
 	n = sym_resolve(s, &snap, 0x12345, f, 4);
 	is_int(n, 1, "unreadable module: one frame");
-	check_frame(&f[0], "<unknown>", 0, "", p, "unreadable module");
+	check_frame(&f[0], "/nonexistent/hawk/libnope.so(+0x2345)", 0, "", p,
+		    "unreadable module: module and offset");
+	ok(f[0].offset == 0x2345 && strcmp(f[0].build_id, "") == 0,
+	   "unreadable module: offset 0x2345, no build-id");
+	n = sym_resolve(s, &snap, 0x12346, f + 1, 3);
+	ok(n == 1 && strcmp(f[1].file, "/nonexistent/hawk/libnope.so(+0x2346)")
+	   == 0, "unreadable module: the next address is another frame");
 }
 
 static void
@@ -363,12 +386,17 @@ check_symoff(struct symbolizer *s, struct run *r, const char *label,
 	const struct rec *c = rec_get(r, label);
 	struct sym_frame f[4];
 	char want[256];
+	char file[PATH_MAX + 300];
 	int n;
 
 	snprintf(want, sizeof(want), "%s+0x%" PRIx64, name, c->addr - c->fn);
+	snprintf(file, sizeof(file), "%s(%s)", r->path, want);
 	n = sym_resolve(s, &r->snap, c->addr, f, 4);
 	is_int(n, 1, "%s %s: one frame", what, label);
-	check_frame(&f[0], r->path, 0, want, r->path, what);
+	check_frame(&f[0], file, 0, want, r->path, what);
+	ok(f[0].offset == c->addr - r->mods[0].bias &&
+	   strlen(f[0].build_id) == 2u * r->mods[0].build_id_len &&
+	   f[0].build_id[0], "%s %s: offset and build-id", what, label);
 }
 
 /*
@@ -624,13 +652,34 @@ test_rebuilt(void)
 	    rename(next, path) != 0)
 		die("rebuilding");
 	c = rec_get(&r, "plain");
+	/* the running process still maps the file it loaded: read through
+	 * /proc/<pid>/map_files, it gives the right lines */
 	is_int(sym_resolve(s, &r.snap, c->addr, f, 4), 1,
-	       "build-id mismatch: one frame");
-	check_frame(&f[0], path, 0, "", path, "build-id mismatch");
+	       "replaced while running: one frame");
+	check_frame(&f[0], srcfile, c->lines[0], "sy_plain", path,
+		    "replaced while running, through /proc/<pid>/map_files");
+	/* a process whose maps cannot be read (a fresh symbolizer: the
+	 * first rightly caches the original under its build-id): the file at
+	 * the path has another build-id, so nothing of it is served */
+	run_snap(&r, r.pid + 300000, 1, 1);
+	{
+		struct symbolizer *s2 = sym_new();
+		char want[PATH_MAX + 64];
+
+		is_int(sym_resolve(s2, &r.snap, c->addr, f, 4), 1,
+		       "build-id mismatch: one frame");
+
+		snprintf(want, sizeof(want), "%s(+0x%" PRIx64 ")", path,
+			 c->addr - r.mods[0].bias);
+		check_frame(&f[0], want, 0, "", path,
+			    "build-id mismatch: module and offset");
+		sym_free(s2);
+	}
 
 	/* without build-ids the file identity (inode, mtime, size) says a
 	 * new file replaced the old one: a new process must not get the
-	 * old file's cached lines */
+	 * old file's cached lines (made-up processes: the test's rights) */
+	sym_cred_hook = cred_self;
 	run_snap(&r, r.pid + 100000, 1, 0);
 	if (run_cmd("cp '%s' '%s'", fixture, next) != 0 ||
 	    rename(next, path) != 0)
@@ -647,7 +696,15 @@ test_rebuilt(void)
 	is_int(sym_resolve(s, &r.snap, c->addr, f, 4), 1,
 	       "no build-id, file replaced: one frame");
 	is_int(f[0].line, 0, "no build-id, file replaced: no stale line");
-	is_str(f[0].file, path, "no build-id, file replaced: module path");
+	{
+		char want[PATH_MAX + 64];
+
+		snprintf(want, sizeof(want), "%s(sy_plain+0x%" PRIx64 ")",
+			 path, c->addr - c->fn);
+		is_str(f[0].file, want,
+		       "no build-id, file replaced: the new file's symbol");
+	}
+	sym_cred_hook = sym_cred_default;
 	run_end(&r);
 	sym_free(s);
 }
@@ -715,6 +772,17 @@ write_file(const char *path, const char *data, size_t len)
 		die(path);
 }
 
+/* A source line read with the test's own rights (the lines a frame's
+ * DWARF names are read with its target's: test_dwarf). */
+static const char *
+src_self(struct symbolizer *s, const char *file, uint32_t line)
+{
+	struct sym_cred c;
+
+	cred_self(0, 0, &c);
+	return sym_source_text(s, &c, file, line);
+}
+
 static void
 test_source(struct symbolizer *s)
 {
@@ -731,44 +799,46 @@ test_source(struct symbolizer *s)
 
 	snprintf(path, sizeof(path), "%s/src.c", tmpdir);
 	write_file(path, text, sizeof(text) - 1);
-	is_str(sym_source_line(s, path, 1), "first line", "source: BOM, tab");
-	is_str(sym_source_line(s, path, 2), "second", "source: CRLF");
-	is_str(sym_source_line(s, path, 3), "third", "source: lone CR ends");
-	is_str(sym_source_line(s, path, 4), "fourth", "source: VT FF strip");
-	is_str(sym_source_line(s, path, 5), "ideographic",
+	is_str(src_self(s, path, 1), "first line", "source: BOM, tab");
+	is_str(sym_source_line(s, path, 1), "",
+	       "source: a path no frame of the symbolizer named is not read");
+	is_str(src_self(s, path, 2), "second", "source: CRLF");
+	is_str(src_self(s, path, 3), "third", "source: lone CR ends");
+	is_str(src_self(s, path, 4), "fourth", "source: VT FF strip");
+	is_str(src_self(s, path, 5), "ideographic",
 	       "source: Unicode white space stripped as str.strip()");
-	is_str(sym_source_line(s, path, 6), "", "source: empty line");
-	is_str(sym_source_line(s, path, 7), "caf\xc3\xa9",
+	is_str(src_self(s, path, 6), "", "source: empty line");
+	is_str(src_self(s, path, 7), "caf\xc3\xa9",
 	       "source: UTF-8 kept, \\x1f stripped");
-	is_str(sym_source_line(s, path, 8), "last without newline",
+	is_str(src_self(s, path, 8), "last without newline",
 	       "source: last line without newline");
-	is_str(sym_source_line(s, path, 9), "", "source: past the end");
-	is_str(sym_source_line(s, path, 0), "", "source: line 0");
-	a = sym_source_line(s, path, 2);
-	b = sym_source_line(s, path, 2);
+	is_str(src_self(s, path, 9), "", "source: past the end");
+	is_str(src_self(s, path, 0), "", "source: line 0");
+	a = src_self(s, path, 2);
+	b = src_self(s, path, 2);
 	ok(a == b, "source: interned, same pointer");
 
 	write_file(path, "edited line one\nsecond line, now longer\n", 40);
-	is_str(sym_source_line(s, path, 2), "second line, now longer",
+	is_str(src_self(s, path, 2), "second line, now longer",
 	       "source: an edit is noticed");
-	is_str(sym_source_line(s, path, 3), "", "source: edited, past end");
+	is_str(src_self(s, path, 3), "", "source: edited, past end");
 
 	write_file(path, "abc\ndef\0ghi\n", sizeof("abc\ndef\0ghi\n") - 1);
-	is_str(sym_source_line(s, path, 1), "abc",
+	is_str(src_self(s, path, 1), "abc",
 	       "source: a NUL elsewhere does not spoil the file");
-	is_str(sym_source_line(s, path, 2), "",
+	is_str(src_self(s, path, 2), "",
 	       "source: a line holding a NUL reads as \"\"");
 	write_file(path, "abc\n\xff\xfe junk\n",
 		   sizeof("abc\n\xff\xfe junk\n") - 1);
-	is_str(sym_source_line(s, path, 1), "", "source: invalid UTF-8");
+	is_str(src_self(s, path, 1), "", "source: invalid UTF-8");
 	snprintf(path, sizeof(path), "%s/missing.c", tmpdir);
-	is_str(sym_source_line(s, path, 1), "", "source: missing file");
+	is_str(src_self(s, path, 1), "", "source: missing file");
 	snprintf(dir, sizeof(dir), "%s", tmpdir);
-	is_str(sym_source_line(s, dir, 1), "", "source: a directory");
+	is_str(src_self(s, dir, 1), "", "source: a directory");
 	snprintf(path, sizeof(path), "%s/fifo.c", tmpdir);
 	if (mkfifo(path, 0600) != 0)
 		die("mkfifo");
-	is_str(sym_source_line(s, path, 1), "",
+	is_str(src_self(s, path, 1), "",
 	       "source: a FIFO is not read (and does not block)");
 	snprintf(path, sizeof(path), "%s/noperm.c", tmpdir);
 	write_file(path, "secret\n", 7);
@@ -776,8 +846,257 @@ test_source(struct symbolizer *s)
 	if (geteuid() == 0)
 		skip("running as root: mode 0 files are readable");
 	else
-		is_str(sym_source_line(s, path, 1), "",
+		is_str(src_self(s, path, 1), "",
 		       "source: unreadable file");
+}
+
+/* -------------------------------------------------- the confused deputy */
+
+/* The first line of `path` stripped of its newline, read by the test. */
+static void
+first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\r\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/* Resolve c in a snapshot of r whose module 0 is replaced by a module at
+ * [0x10000, 0x10000 + size of module 0) with path `path`, which the
+ * process does not map there: only `path` itself can serve it (or a file
+ * of the same build-id, with_id, seen with the same rights). */
+static int
+resolve_as_path(struct symbolizer *s, struct run *r, const struct rec *c,
+		const char *path, int with_id, struct sym_frame *f)
+{
+	struct run q = *r;
+	struct snap_module *m = &q.mods[0];
+	uint64_t rel = c->addr - r->mods[0].bias;
+
+	m->hi = 0x10000 + (m->hi - m->lo);
+	m->lo = 0x10000;
+	m->bias = 0x10000 - (r->mods[0].lo - r->mods[0].bias);
+	m->path_off = (uint32_t)(sizeof(q.strings) - PATH_MAX);
+	m->path_len = (uint32_t)strlen(path);
+	m->build_id_len = with_id ? m->build_id_len : 0;
+	snprintf(q.strings + m->path_off, PATH_MAX, "%s", path);
+	q.h.time_ns = snap_clock++;
+	q.snap.buf = q.buf;
+	q.snap.h = &q.h;
+	q.snap.modules = q.mods;
+	q.snap.strings = q.strings;
+	return sym_resolve(s, &q.snap, m->bias + rel, f, 4);
+}
+
+/*
+ * A target's debug info and module paths name files; a root responder
+ * reads them only as the target's owner could.  sy-fix's record "shadow"
+ * is a call whose DWARF names /etc/shadow, line 1.  As root (the owner is
+ * root) the line is read; run as an unprivileged user, whose rights the
+ * responder takes, it is not, and a module path of a root-only copy of
+ * the fixture gives nothing of it.
+ */
+static void
+test_deputy(struct run *root)
+{
+	static const char user[] = "hawk-t-symbols";
+	char want[1024], priv[PATH_MAX + 32], runnable[PATH_MAX + 32];
+	char uid[32], gid[32], reuid[64], regid[64];
+	char *argv[] = { "setpriv", reuid, regid, "--clear-groups", runnable,
+			 NULL };
+	const struct rec *c = rec_get(root, "shadow");
+	struct symbolizer *s = sym_new();
+	struct sym_frame f[4];
+	struct passwd *pw;
+	struct run r;
+	int n;
+
+	first_line("/etc/shadow", want, sizeof(want));
+	if (geteuid() != 0 || !*want) {
+		skip("not root, or no /etc/shadow: no deputy to confuse");
+		sym_free(s);
+		return;
+	}
+	n = sym_resolve(s, &root->snap, c->addr, f, 4);
+	ok(n == 1 && strcmp(f[0].file, "/etc/shadow") == 0 && f[0].line == 1,
+	   "deputy: the fixture's DWARF names /etc/shadow:1");
+	is_str(sym_source_line(s, f[0].file, 1), want,
+	       "deputy, root target: /etc/shadow's line 1 (its owner may)");
+
+	if (!getpwnam(user))
+		run_cmd("useradd -r -M -d /nonexistent -s /usr/sbin/nologin "
+			"%s >/dev/null 2>&1", user);
+	pw = getpwnam(user);
+	if (!pw || run_cmd("command -v setpriv >/dev/null") != 0) {
+		skip("cannot create user hawk-t-symbols, or no setpriv");
+		sym_free(s);
+		return;
+	}
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	snprintf(reuid, sizeof(reuid), "--reuid=%s", uid);
+	snprintf(regid, sizeof(regid), "--regid=%s", gid);
+	/* a copy the user can run, and a copy only root can read */
+	snprintf(runnable, sizeof(runnable), "%s/pub/fx", tmpdir);
+	snprintf(priv, sizeof(priv), "%s/priv/fx", tmpdir);
+	if (run_cmd("chmod 755 '%s' && mkdir -m 755 '%s/pub' && "
+		    "mkdir -m 700 '%s/priv' && cp '%s' '%s' && cp '%s' '%s'",
+		    tmpdir, tmpdir, tmpdir, fixture, runnable, fixture,
+		    priv) != 0)
+		die("copying the fixture");
+	run_start_argv(&r, runnable, argv);
+	c = rec_get(&r, "shadow");
+	n = sym_resolve(s, &r.snap, c->addr, f, 4);
+	ok(n == 1 && strcmp(f[0].file, "/etc/shadow") == 0 && f[0].line == 1,
+	   "deputy, target of %s: its DWARF (readable) names /etc/shadow:1",
+	   user);
+	is_str(sym_source_line(s, f[0].file, 1), "",
+	       "deputy, target of %s: /etc/shadow is not read for it", user);
+	c = rec_get(&r, "plain");
+	n = resolve_as_path(s, &r, c, priv, 0, f);
+	ok(n == 1 && f[0].line == 0 && strcmp(f[0].function, "") == 0,
+	   "deputy, target of %s: a module only root can read gives no "
+	   "symbol (%s:%u %s)", user, f[0].file, f[0].line, f[0].function);
+	{
+		/* root has read it under its build-id: not for the user */
+		struct symbolizer *s2 = sym_new();
+		const struct rec *rc = rec_get(root, "plain");
+
+		n = resolve_as_path(s2, root, rc, priv, 1, f);
+		ok(n == 1 && f[0].line == (uint32_t)rc->lines[0],
+		   "deputy, root target: the same module path is read "
+		   "(line %u)", f[0].line);
+		n = resolve_as_path(s2, &r, c, priv, 1, f);
+		ok(n == 1 && f[0].line == 0 && !*f[0].function,
+		   "deputy, target of %s claiming its build-id: not served "
+		   "from root's cache (%s:%u %s)", user, f[0].file, f[0].line,
+		   f[0].function);
+		sym_free(s2);
+	}
+	/* a pid that is not the snapshot's process: nothing is opened */
+	run_snap(&r, 1, 12345, 1);
+	n = sym_resolve(s, &r.snap, rec_get(&r, "plain")->addr, f, 4);
+	ok(n == 1 && f[0].line == 0 && strcmp(f[0].function, "") == 0,
+	   "deputy: pid 1 with another start time: nothing opened");
+	run_end(&r);
+	sym_free(s);
+}
+
+/* Run fn(arg) in a child; 0 when it exits 0 within `secs` seconds, else
+ * the signal that ended it, or -1 on time out (the child is killed). */
+static int
+in_child(void (*fn)(void *), void *arg, int secs)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		alarm((unsigned)secs + 5);
+		fn(arg);
+		_exit(0);
+	}
+	for (int i = 0; i < secs * 50; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFSIGNALED(st) ? WTERMSIG(st) :
+			       WEXITSTATUS(st) ? -2 : 0;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+struct fifo_arg {
+	struct run *r;
+	const char *path;
+};
+
+static void
+fifo_resolve(void *arg)
+{
+	struct fifo_arg *a = arg;
+	struct symbolizer *s = sym_new();
+	struct sym_frame f[4];
+	int n = resolve_as_path(s, a->r, rec_get(a->r, "plain"), a->path, 0,
+				f);
+
+	sym_free(s);
+	_exit(n == 1 ? 0 : 3);
+}
+
+/* Module paths naming a FIFO or a device: never opened, never blocking. */
+static void
+test_untrusted_paths(struct run *r)
+{
+	char fifo[PATH_MAX + 32];
+	struct fifo_arg a = { r, fifo };
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	if (mkfifo(fifo, 0666) != 0)
+		die("mkfifo");
+	is_int(in_child(fifo_resolve, &a, 20), 0,
+	       "a module path naming a FIFO: resolved at once, no block");
+	a.path = "/dev/zero";
+	is_int(in_child(fifo_resolve, &a, 20), 0,
+	       "a module path naming a device: resolved, nothing read");
+}
+
+struct trunc_arg {
+	struct run *r;
+	const char *path;
+};
+
+/* Resolve the plain call, cut the module file to nothing, resolve the
+ * other records: with the file mapped by libdw, SIGBUS. */
+static void
+trunc_resolve(void *arg)
+{
+	struct trunc_arg *a = arg;
+	struct symbolizer *s = sym_new();
+	const struct rec *c = rec_get(a->r, "namespace");
+	struct sym_frame f[4];
+	int n;
+
+	resolve_as_path(s, a->r, rec_get(a->r, "plain"), a->path, 0, f);
+	if (truncate(a->path, 0) != 0)
+		_exit(4);
+	for (int i = 0; i < a->r->nrec; i++)
+		resolve_as_path(s, a->r, &a->r->recs[i], a->path, 0, f);
+	n = resolve_as_path(s, a->r, c, a->path, 0, f);
+	/* the private copy still has the DWARF */
+	if (n == 1 && (int)f[0].line == c->lines[0])
+		_exit(0);
+	printf("# after the cut: %d frames, %s:%u %s\n", n, f[0].file,
+	       f[0].line, f[0].function);
+	fflush(stdout);
+	_exit(3);
+}
+
+/*
+ * A module file whose owner (not root) cuts it after libdw opened it: the
+ * responder must not die of SIGBUS.  The module is a copy of the fixture
+ * owned by nobody (so it is given to libdw as a private copy, not mapped).
+ */
+static void
+test_truncated(struct run *r)
+{
+	char path[PATH_MAX + 32];
+	struct trunc_arg a = { r, path };
+
+	snprintf(path, sizeof(path), "%s/fx-trunc", tmpdir);
+	if (run_cmd("cp '%s' '%s' && chown 65534 '%s'", fixture, path,
+		    path) != 0)
+		die("cp");
+	is_int(in_child(trunc_resolve, &a, 30), 0,
+	       "module file truncated under the symbolizer: no SIGBUS, "
+	       "its DWARF still served");
 }
 
 int
@@ -810,7 +1129,7 @@ main(void)
 	s = sym_new();
 	ok(s != NULL, "sym_new");
 	run_start(&r, fixture);
-	ok(r.nmod >= 2 && r.nrec == 6, "fixture: %d modules, %d records",
+	ok(r.nmod >= 2 && r.nrec == 7, "fixture: %d modules, %d records",
 	   r.nmod, r.nrec);
 	test_dwarf(s, &r);
 	test_unknown(s, &r);
@@ -832,6 +1151,9 @@ main(void)
 	test_debug_by_build_id(&r);
 	test_threads(&r);
 	test_source(s);
+	test_deputy(&r);
+	test_untrusted_paths(&r);
+	test_truncated(&r);
 	run_end(&r);
 	sym_free(s);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../fcgi/target.c"
+#include "proc-stat.h"
 #include "tap.h"
 
 #define NOIPA __attribute__((noipa))
@@ -93,6 +94,9 @@ make_snap(struct snap *s, char *exe)
 	h.version = SNAP_VERSION;
 	h.header_size = sizeof(h);
 	h.pid = getpid();
+	/* the symbolizer reads a process's files only with its rights,
+	 * known only for the process the pid and start time name */
+	h.start_time = proc_start_time(getpid());
 	h.frames = 2;
 	m.lo = mlo;
 	m.hi = mhi;

@@ -92,7 +92,25 @@ for t in "" HAWK_TRACEMALLOC=4; do
 	is $? 0 "it exited 0 (no abort)"
 done
 
-# 5. Debian's setpriv itself, preloaded
+# 5. a change behind glibc's back (raw system calls in the main thread):
+# the agent sees it at its tick and follows
+fx_start "$fxdir/tr-creds" HAWK_TRACEMALLOC=8
+pid=${fx_ready#ready }
+fx malloc 10 1000 >/dev/null
+is "$(fx rawdrop "$uid" "$gid")" ok "setresuid by a raw system call"
+n=0
+while [ "$(owner "$shared/$pid.seg")" != "$uid" ] && [ $n -lt 100 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+is "$(owner "$shared/$pid.seg")" "$uid" "the agent made a new segment as $user"
+n=$(uhd "$shared" "$pid" snapshot | grep -c "^trace size=10000 count=10 ")
+is "$n" 1 "$user takes a snapshot with the traces of before"
+is "$(find "$shared" -uid 0 -type f | wc -l)" 0 "no root-owned file left"
+fx_stop
+is $? 0 "fixture exited 0"
+
+# 6. Debian's setpriv itself, preloaded
 for t in "" HAWK_TRACEMALLOC=4; do
 	out=$(env HAWK_DIR="$shared" $t LD_PRELOAD="$libhawk" setpriv \
 		--reuid=nobody --regid=nogroup --clear-groups id -u 2>"$tmpdir/sp.err")

@@ -62,7 +62,8 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-cxx.sh tests/t-tracer-fork.sh tests/t-tracer-exec.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
-	tests/t-tracer-creds.sh
+	tests/t-tracer-creds.sh tests/t-tracer-leftovers.sh \
+	tests/t-tracer-hostile.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-cfi tests/t-guard $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)

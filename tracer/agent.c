@@ -94,7 +94,7 @@ agent_msg2(const char *a, const char *b, const char *c, const char *d)
 /* The process's resident and anonymous memory from /proc/self/statm
  * (raw read: no stdio, no allocation); left as they were if unreadable. */
 static void
-read_statm(struct seg_header *h)
+read_statm(struct seg_status *h)
 {
 	char buf[256];
 	uint64_t v[3] = { 0, 0, 0 };
@@ -130,39 +130,59 @@ agent_cat(char *buf, size_t cap, size_t *len, const char *s)
 	buf[*len] = '\0';
 }
 
+/* Decimal form of v in buf (at least 12 bytes). */
+static const char *
+fmt_u32(char *buf, uint32_t v)
+{
+	char tmp[12];
+	int n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* No segment: nobody can ever see or stop this process's tracing, so it
  * does not pay for it (the program itself is not affected). */
 static void
-untraced(void)
+untraced(int locked)
 {
-	pthread_mutex_lock(&core_ctl_lock);
+	if (!locked)
+		core_ctl_take();
 	core_stop();
-	pthread_mutex_unlock(&core_ctl_lock);
+	if (!locked)
+		core_ctl_give();
 }
 
 void
 agent_publish_status(void)
 {
-	struct seg_header *h = agent_seg.h;
+	struct seg_status ss;
 	struct core_status st;
 
-	if (!h)
+	if (!agent_seg.h)
 		return;
 	core_get_status(&st);
-	read_statm(h);
-	h->alloc_mode = agent_alloc_mode;
-	if (!h->alloc_path[0] && agent_alloc_path[0])
-		memcpy(h->alloc_path, agent_alloc_path, sizeof(h->alloc_path));
-	h->frames = st.frames;
-	h->traced_current = st.current;
-	h->traced_peak = st.peak;
-	h->tracer_memory = st.memory;
-	h->dropped = st.dropped;
-	h->last_error = st.last_error;
+	ss.flags = agent_seg.flags;
+	ss.rss_bytes = ss.anon_bytes = 0;
+	read_statm(&ss);
+	ss.alloc_mode = agent_alloc_mode;
+	ss.alloc_path = agent_alloc_path;
 	if (st.last_error)
-		h->flags |= SEG_F_TRACER_ERROR;
-	atomic_store_explicit((_Atomic uint32_t *)&h->tracing,
-			      (uint32_t)st.tracing, memory_order_release);
+		ss.flags |= SEG_F_TRACER_ERROR;
+	ss.tracing = (uint32_t)st.tracing;
+	ss.frames = st.frames;
+	ss.traced_current = st.current;
+	ss.traced_peak = st.peak;
+	ss.tracer_memory = st.memory;
+	ss.dropped = st.dropped;
+	ss.last_error = st.last_error;
+	seg_writer_publish(&agent_seg, &ss);
 }
 
 static int
@@ -174,7 +194,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_START:
 		rc = core_start(frames, flags);
 		if (rc == 0)
-			agent_seg.h->flags &= ~SEG_F_TRACER_ERROR;
+			agent_seg.flags &= ~SEG_F_TRACER_ERROR;
 		return rc;
 	case CMD_STOP:
 		return core_stop();
@@ -186,17 +206,76 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
-		*seq = ++snap_seq;
-		if (*seq == 0)
-			*seq = snap_seq = 1;
-		rc = snapshot_write(&agent_seg, *seq);
+		snap_seq = 0;
+		rc = snapshot_write(&agent_seg, seq);
 		if (rc < 0)
 			*seq = 0;
+		snap_seq = *seq;
 		snap_unclaimed_ns = rc < 0 ? 0 : agent_now_ns();
 		return rc;
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Create the segment, with the message and consequences of a failure
+ * (agent_start's contract).  `locked`: the caller holds core_ctl_lock. */
+static int
+create_segment(int locked)
+{
+	int rc;
+
+	rc = seg_writer_create(&agent_seg, agent_dir, agent_name,
+			       SEG_FRAMES_MAX, agent_mode, agent_gid);
+	if (rc < 0) {
+		/* strerrordesc_np: a constant string, no locale, no malloc */
+		const char *why = agent_seg.why[0] ? agent_seg.why :
+				  rc == -ELOOP || rc == -ENOTDIR ?
+				  "not a directory (a symlink?)" :
+				  strerrordesc_np(-rc);
+		char in[4400], uid[12];
+		size_t len = 0;
+
+		/* "<dir> as uid N": who failed where, for a process that may
+		 * have changed its credentials since it was started */
+		agent_cat(in, sizeof(in), &len, agent_dir);
+		agent_cat(in, sizeof(in), &len, " as uid ");
+		agent_cat(in, sizeof(in), &len, fmt_u32(uid, geteuid()));
+		agent_cat(in, sizeof(in), &len, ": ");
+		agent_cat(in, sizeof(in), &len, why ? why : "unknown error");
+		if (!said_untraced)
+			agent_msg2(agent_seg.why[0] ?
+				   "refusing the segment directory " :
+				   "cannot create the segment in ", in,
+				   "; this process runs untraced", "");
+		said_untraced = 1;
+		untraced(locked);
+	}
+	return rc;
+}
+
+/*
+ * At the agent's tick: make a new segment when ours was truncated,
+ * removed or overwritten (by a group member, an operator's clean-up, a
+ * race with another process's clean-up), or when the process's
+ * credentials were changed behind glibc's back (creds_check).  Caller
+ * holds core_ctl_lock.  Returns 0, or -errno when the process has no
+ * segment any more (the agent then ends).
+ */
+static int
+renew_if_needed(void)
+{
+	int changed = creds_check_prepare();
+
+	if (!changed && seg_writer_check(&agent_seg) == 0)
+		return 0;
+	if (snap_seq)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	snap_seq = 0;
+	seg_writer_remove(&agent_seg);
+	if (changed)
+		creds_check_apply();
+	return create_segment(1);
 }
 
 static void *
@@ -207,6 +286,7 @@ agent_main(void *arg)
 		int rc;
 
 		core_ctl_take();
+		rc = renew_if_needed();
 		core_reap_error();
 		if (snap_unclaimed_ns &&
 		    agent_now_ns() - snap_unclaimed_ns > SNAP_UNCLAIMED_NS) {
@@ -217,25 +297,25 @@ agent_main(void *arg)
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
 		core_ctl_give();
+		if (rc < 0)
+			break;
 
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
 			break;
 		if (rc == 1) {
-			struct seg_header *h = agent_seg.h;
 			uint32_t seq = 0;
 
 			core_ctl_take();
 			core_reap_error();
-			rc = execute(h->cmd_op, h->cmd_frames, h->cmd_flags,
-				     &seq);
+			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
+				     agent_seg.cmd_flags, &seq);
 			agent_publish_status();
 			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);
-		} else if (rc < 0) {
-			/* the mapping is unusable: nothing more to serve */
-			break;
 		}
+		/* rc < 0: the file is not what it was; the next turn's
+		 * check makes a new one */
 	}
 	atomic_store(&running, 0);
 	return NULL;
@@ -265,52 +345,15 @@ spawn(void)
 	return 0;
 }
 
-/* Decimal form of v in buf (at least 12 bytes). */
-static const char *
-fmt_u32(char *buf, uint32_t v)
-{
-	char tmp[12];
-	int n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		buf[i++] = tmp[--n];
-	buf[i] = '\0';
-	return buf;
-}
 
 int
 agent_start(void)
 {
 	int rc;
 
-	rc = seg_writer_create(&agent_seg, agent_dir, agent_name,
-			       SEG_FRAMES_MAX, agent_mode, agent_gid);
-	if (rc < 0) {
-		/* strerrordesc_np: a constant string, no locale, no malloc */
-		const char *why = rc == -ELOOP || rc == -ENOTDIR ?
-				  "not a directory (a symlink?)" :
-				  strerrordesc_np(-rc);
-		char in[4200], uid[12];
-		size_t len = 0;
-
-		/* "<dir> as uid N": who failed where, for a process that may
-		 * have changed its credentials since it was started */
-		agent_cat(in, sizeof(in), &len, agent_dir);
-		agent_cat(in, sizeof(in), &len, " as uid ");
-		agent_cat(in, sizeof(in), &len, fmt_u32(uid, geteuid()));
-		agent_cat(in, sizeof(in), &len, ": ");
-		agent_cat(in, sizeof(in), &len, why ? why : "unknown error");
-		if (!said_untraced)
-			agent_msg2("cannot create the segment in ", in,
-				   "; this process runs untraced", "");
-		said_untraced = 1;
-		untraced();
+	rc = create_segment(0);
+	if (rc < 0)
 		return rc;
-	}
 	agent_publish_status();
 	rc = spawn();
 	if (rc < 0) {
@@ -378,6 +421,17 @@ agent_shutdown(void)
 	copy = agent_seg;
 	copy.h = NULL;
 	seg_writer_remove(&copy);
+}
+
+void
+agent_exit_now(void)
+{
+	if (!agent_seg.h || agent_seg.pid != (int32_t)getpid())
+		return;
+	/* the agent may be using them: names only, no munmap, no join */
+	if (snap_seq)
+		snap_writer_unlink(&agent_seg, snap_seq);
+	seg_writer_unlink(&agent_seg);
 }
 
 void

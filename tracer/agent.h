@@ -32,6 +32,14 @@ void agent_shutdown(void);
  */
 void agent_retire(void);
 
+/*
+ * The process leaves without running destructors (_exit, _Exit): unlink
+ * the segment and an uncollected snapshot, touch nothing else (other
+ * threads, the agent included, run until the kernel ends them).  Nothing
+ * in a vfork child (whose pid is not the segment's).
+ */
+void agent_exit_now(void);
+
 /* fork child: forget the parent's segment and thread, start our own. */
 void agent_after_fork_child(void);
 
@@ -48,6 +56,20 @@ extern uint32_t agent_alloc_mode;
 extern char agent_alloc_path[SEG_ALLOC_PATH_MAX];
 extern mode_t agent_mode;
 extern gid_t agent_gid;
+
+/*
+ * creds.c, for the agent's tick: 1 when the process's credentials (those
+ * /proc/self/status shows: the main thread's) differ from the agent
+ * thread's own - a change made by a raw system call, which glibc did not
+ * apply to the other threads; creds_check_apply then gives the agent
+ * thread the same uids, gids and groups (raw calls, this thread only),
+ * so that the next segment is created as the process is now.
+ */
+int creds_check_prepare(void);
+/* creds.c: resolve the real set*id functions (at load: a lazy dlsym could
+ * wait for the loader's lock in a vfork child). */
+void creds_init(void);
+void creds_check_apply(void);
 
 /* Append s to buf[cap] at *len, NUL-terminated, truncating. */
 void agent_cat(char *buf, size_t cap, size_t *len, const char *s);

@@ -14,8 +14,8 @@
  * load, so it stays between 50% and 75% full:
  * 21.3 to 32 bytes per live block once a shard has outgrown its initial
  * 1024 slots (64 shards: about 60000 blocks).  7/8 would save memory but
- * linear-probing inserts then walk ~30 slots (measured: the table was 35%
- * of the traced run of bench/alloc.py).  Capacities are not powers of
+ * linear-probing inserts then walk ~30 slots, and the table became a
+ * large part of a traced run (bench/README).  Capacities are not powers of
  * two: a home slot is (hash * cap) >> 64.
  *
  * current/peak: one global counter updated with an atomic add under the
@@ -84,8 +84,8 @@ static struct {
  * Fibonacci hash.  A program that frees an object it used recently (the
  * common case) then finds its record in a line that its neighbours'
  * operations brought in, instead of taking a cache miss per free
- * (bench/alloc.py: -10% run time against a fully mixing hash; a dense run
- * of 16-byte blocks costs about the same either way).
+ * (faster on bench/alloc.py than a fully mixing hash, the same on a dense
+ * run of 16-byte blocks: bench/README).
  */
 static inline uint64_t
 page_hash(uint64_t p)

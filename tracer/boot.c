@@ -20,14 +20,21 @@
  *
  * At exit (destructor; also when a fork child exits): stop the agent and
  * remove this process's segment.  The tables are left alone: other
- * threads may still be allocating.
+ * threads may still be allocating.  _exit and _Exit, which skip the
+ * destructors (dash ends every `sh -c` with _exit, so every system() and
+ * popen() did; so do python's os._exit, forked workers, failed execs),
+ * are interposed to remove the segment too.  A process killed by a
+ * signal leaves its segment: the next target of the same uid removes it
+ * (seg_writer_create's clean-up).
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -43,6 +50,8 @@
 extern char *program_invocation_short_name;
 
 static int stats_at_exit;
+static void (*real_exit)(int);
+static void (*real_Exit)(int);
 
 /* Parse a decimal 1..SEG_FRAMES_MAX, or return 0. */
 static uint32_t
@@ -127,6 +136,9 @@ boot_init(void)
 	agent_alloc_mode = (uint32_t)interpose_mode;
 	copy_str(agent_alloc_path, sizeof(agent_alloc_path),
 		 interpose_provider);
+	real_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+	real_Exit = (void (*)(int))dlsym(RTLD_NEXT, "_Exit");
+	creds_init();
 	s = getenv("HAWK_DIR");
 	copy_str(agent_dir, sizeof(agent_dir), s && *s ? s : SEG_DIR_DEFAULT);
 	s = getenv("HAWK_NAME");
@@ -221,4 +233,31 @@ boot_fini(void)
 		print_stats();
 	agent_shutdown();
 	guard_active = 0;
+}
+
+/* _exit and _Exit: remove the segment, then the real one.  The real
+ * functions are resolved at load (boot_init): no dlsym here, which could
+ * wait for the loader's lock in a vfork child whose parent's other thread
+ * holds it. */
+static __attribute__((noreturn)) void
+leave(void (*real)(int), int status)
+{
+	guard_active = 1;
+	agent_exit_now();
+	if (real)
+		real(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+HAWK_EXPORT void
+_exit(int status)
+{
+	leave(real_exit, status);
+}
+
+HAWK_EXPORT void
+_Exit(int status)
+{
+	leave(real_Exit, status);
 }

@@ -42,7 +42,8 @@ _Atomic int32_t core_error;             /* pending internal error */
  * allocating again from a site it used recently skips the shared intern
  * table (a lock and two or three cache misses).  16 KiB from arena_map,
  * 2-way set-associative (512 sets of two 16-byte entries, most recent
- * first: bench/churn's 834 tracebacks mostly hit; 128 sets missed 70%),
+ * first: enough sets that bench/churn's tracebacks mostly hit, where 128
+ * missed most of the time - figures in bench/README),
  * reached through one initial-exec TLS pointer and released by a
  * thread-exit destructor; emptied when the generation changes
  * (tcache_gen).  A hit requires the same 64-bit hash, depth, total depth

@@ -7,8 +7,8 @@
  * slot and on glibc's chunk header.  Without a tracer the processor hides
  * much of glibc's miss behind the application's next operations; with one,
  * the recording work in between leaves it nothing to overlap, and the miss
- * was the largest single cost of a traced free (bench/churn: the free
- * path took 2.2x its untraced time).  So a traced free does its
+ * was the largest single cost of a traced free (measured on bench/churn:
+ * bench/README).  So a traced free does its
  * bookkeeping at once (the record is removed and current/peak lowered
  * exactly as before), prefetches the chunk header, and queues the block;
  * the block glibc receives is the one queued DEFER_N frees ago, whose

@@ -2,12 +2,12 @@
 /*
  * fastunw.c - see fastunw.h.
  *
- * Why: libunwind's unw_backtrace costs about 33 ns of set-up per call
- * (unw_getcontext, a cursor of every register) and 5.5 ns per frame (a
- * probed hash of the frame's address, then the rule) on this machine -
- * the largest part of a traced malloc.  Here a walk starts from three
- * registers read by the caller, and a frame is one direct-mapped lookup,
- * an add and one or two loads.
+ * Why: libunwind's unw_backtrace sets up a cursor of every register per
+ * call (unw_getcontext) and probes a hash of each frame's address before
+ * its rule - the largest part of a traced malloc (per-call and per-frame
+ * figures: bench/README).  Here a walk starts from three registers read
+ * by the caller, and a frame is one direct-mapped lookup, an add and one
+ * or two loads.
  *
  * Exactness: a rule is the row of the frame's FDE for its address
  * (return addresses are looked up at ra - 1, inside the call), computed

@@ -125,14 +125,11 @@ struct lock {
 
 #define LOCK_INIT { 0 }
 
-/* Take shard `idx` of rank `rank` (the rank and index only feed the
- * debug build's order check). */
 static inline void
-lock_take(struct lock *l, unsigned rank, unsigned idx)
+lock_spin(struct lock *l)
 {
 	int spins = 0;
 
-	witness_take(rank, idx);
 	for (;;) {
 		if (!atomic_exchange_explicit(&l->held, 1,
 					      memory_order_acquire))
@@ -147,11 +144,26 @@ lock_take(struct lock *l, unsigned rank, unsigned idx)
 }
 
 static inline void
-lock_give(struct lock *l, unsigned rank, unsigned idx)
+lock_release(struct lock *l)
 {
 	atomic_store_explicit(&l->held, 0, memory_order_release);
-	witness_give(rank, idx);
 }
+
+/*
+ * Take / give shard `idx` of rank `rank`.  The rank and the index only
+ * feed the debug build's order check; in a release build they are not
+ * even evaluated (macros), so that the hot path's code is the plain
+ * spinlock's, instruction for instruction.
+ */
+#ifdef HAWK_DEBUG
+#define lock_take(l, rank, idx) \
+	(witness_take((rank), (idx)), lock_spin(l))
+#define lock_give(l, rank, idx) \
+	(lock_release(l), witness_give((rank), (idx)))
+#else
+#define lock_take(l, rank, idx) lock_spin(l)
+#define lock_give(l, rank, idx) lock_release(l)
+#endif
 
 /* Fork child: the threads that held locks are gone. */
 static inline void

@@ -8,10 +8,10 @@
  * from different sites almost always take different locks (1 in 64 share
  * one), and no lock is held while unwinding.  Each shard owns an
  * open-addressing table of (hash high 32 bits, local index + 1) words,
- * grown at half load, a bump allocator of 64 KiB chunks for trace
- * records, and a directory local index -> record in 1024-entry pages.  An
- * index is (local << INTERN_SHARD_BITS | shard), so no counter is shared
- * between shards.
+ * grown at half load, a bump allocator of CHUNK_SIZE (8 KiB) chunks for
+ * trace records, and a directory local index -> record in 1024-entry
+ * pages.  An index is (local << INTERN_SHARD_BITS | shard), so no counter
+ * is shared between shards.
  *
  * Invariants
  *  - memory from arena_map only; nothing is freed before intern_reset;

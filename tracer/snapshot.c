@@ -108,7 +108,7 @@ sort_by_idx(struct block_rec *a, struct block_rec *tmp, uint64_t n)
 }
 
 int
-snapshot_write(struct seg_writer *w, uint32_t seq)
+snapshot_write(struct seg_writer *w, uint32_t *seq)
 {
 	struct snap_header sh;
 	struct snap_writer sw;
@@ -162,8 +162,8 @@ snapshot_write(struct seg_writer *w, uint32_t seq)
 	sh.header_size = sizeof(sh);
 	sh.pid = w->pid;
 	sh.frames = st.frames;
-	sh.start_time = w->h->start_time;
-	memcpy(sh.name, w->h->name, SEG_NAME_MAX);
+	sh.start_time = w->start_time;
+	memcpy(sh.name, w->name, SEG_NAME_MAX);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sh.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	sh.traced_peak = st.peak > sum ? st.peak : sum;
@@ -231,7 +231,7 @@ snapshot_write(struct seg_writer *w, uint32_t seq)
 	snap_writer_pwrite(&sw, &sh, sizeof(sh), 0);
 	rc = snap_writer_close(&sw);
 	if (rc < 0)
-		snap_writer_unlink(w, seq);
+		snap_writer_unlink(w, *seq);
 fail_mods:
 	modules_free(&mods);
 fail_map:
