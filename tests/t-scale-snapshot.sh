@@ -81,6 +81,35 @@ s=tracemalloc.Snapshot.load(sys.argv[1])
 print(len(s.traces), sum(t.size for t in s.traces), len({t.traceback for t in s.traces}))' "$tmpdir/b.pkl")" \
 	"1000000 52000000 100000" "pickle: every block, its size, 100,000 tracebacks"
 
+# the statistics aggregated as the snapshot is read equal python's over
+# the pickle of the same (quiet) heap: cumulative counts each occurrence
+# of a recursive frame (pad, lvl0, lvl1); include with all_frames reads
+# every frame; exclude keeps the most recent frame only
+for v in "cumulative=true" "include=*scale-target.c&all_frames=true" \
+	"exclude=*nosuch*" "cumulative=true&include=*scale-target.c"; do
+	cq "$tmpdir/v" "format=lineno&count=0&$v"
+	sed '1,/^\r$/d' "$tmpdir/v" >"$tmpdir/v.json"
+	"$PYTHON3" - "$tmpdir/b.pkl" "$tmpdir/v.json" "$v" <<'PY'
+import json, sys, tracemalloc
+snap = tracemalloc.Snapshot.load(sys.argv[1])
+q = dict(kv.split("=", 1) for kv in sys.argv[3].split("&"))
+filters = []
+if "include" in q:
+    filters.append(tracemalloc.Filter(True, q["include"],
+                                      all_frames="all_frames" in q))
+if "exclude" in q:
+    filters.append(tracemalloc.Filter(False, q["exclude"]))
+if filters:
+    snap = snap.filter_traces(filters)
+theirs = snap.statistics("lineno", cumulative="cumulative" in q)
+ours = json.load(open(sys.argv[2]))["stats"]
+assert len(ours) == len(theirs), (len(ours), len(theirs))
+for o, s in zip(ours, theirs):
+    assert o["stat"] == str(s), (o["stat"], str(s))
+PY
+	ok $? "lineno $v: python3's statistics over the pickle"
+done
+
 # a client that goes away while the target writes
 q targets/
 mem0=$(json "j[0]['tracer_memory_bytes']")
