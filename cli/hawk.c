@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "seg_read.h"
+#include "utf8.h"
 
 #define HAWK_LIB_DEFAULT HAWK_LIBDIR "/libhawk.so.0"
 #define HAWK_SERVE_DEFAULT HAWK_PKGLIBEXECDIR "/hawk-serve"
@@ -455,36 +456,8 @@ state_of(const struct seg_info *i)
 	return !i->alive ? "dead" : i->tracing ? "tracing" : "idle";
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* A JSON string; a byte that is not valid UTF-8 becomes U+FFFD (a name is
- * whatever bytes the target chose). */
+/* A JSON string; a byte that is not valid UTF-8 becomes \xNN, as Python's
+ * backslashreplace shows it (a name is whatever bytes the target chose). */
 static void
 json_string(const char *str)
 {
@@ -492,14 +465,14 @@ json_string(const char *str)
 
 	putchar('"');
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n = utf8_seq(s, strlen((const char *)s), NULL);
 
 		if (*s == '"' || *s == '\\')
 			printf("\\%c", *s);
 		else if (*s < 0x20)
 			printf("\\u%04x", *s);
 		else if (n == 0)
-			fputs("\\ufffd", stdout);
+			printf("\\\\x%02x", *s);
 		else
 			fwrite(s, 1, n, stdout);
 		s += n ? n : 1;
@@ -645,6 +618,16 @@ cmd_hawk_ps(int argc, char **argv)
 	rc = seg_list(dir, ps_collect, ps_invalid, &b);
 	if (l.oom) {
 		fprintf(stderr, "hawk: ps: out of memory\n");
+		free(l.v);
+		return 1;
+	}
+	if (rc == -EPERM) {
+		char why[4400];
+		int fd = seg_dir_open(dir, why, sizeof(why));
+
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "hawk: ps: %s\n", why);
 		free(l.v);
 		return 1;
 	}

@@ -34,6 +34,7 @@ config_defaults(struct config *c)
 	c->allow[0] = getuid();
 	c->n_allow = 1;
 	c->socket_mode = 0660;
+	c->max_snapshot_mb = 1024;
 }
 
 static int
@@ -133,6 +134,12 @@ set(struct config *c, const char *k, char *v, char *why, size_t len)
 			return -EINVAL;
 		}
 		c->timeout_ms = (uint32_t)n;
+	} else if (strcmp(k, "max_snapshot_mb") == 0) {
+		if (parse_num(v, 1, 1048576, 10, &n)) {
+			snprintf(why, len, "max_snapshot_mb must be 1..1048576");
+			return -EINVAL;
+		}
+		c->max_snapshot_mb = (uint32_t)n;
 	} else if (strcmp(k, "allow_uids") == 0) {
 		return parse_uids(c, v, why, len);
 	} else if (strcmp(k, "listen") == 0) {
@@ -240,6 +247,7 @@ config_env(struct config *c, char *err, size_t errlen)
 		{ "HAWK_THREADS", "threads" },
 		{ "HAWK_TIMEOUT_MS", "timeout_ms" },
 		{ "HAWK_ALLOW_UIDS", "allow_uids" },
+		{ "HAWK_MAX_SNAPSHOT_MB", "max_snapshot_mb" },
 	};
 	char buf[4096], why[256];
 	const char *v;

@@ -24,11 +24,12 @@ struct config {
 	size_t n_allow;
 	char listen[4096];         /* --listen / listen=: "" = fd 0 */
 	unsigned socket_mode;      /* unix socket mode for listen */
+	uint32_t max_snapshot_mb;  /* largest snapshot file read (MiB) */
 };
 
 /* Defaults: dir /dev/shm/hawk, prefix /debug, max_duration 300, threads
  * 4, timeout_ms 5000, allow_uids = the responder's own uid, socket_mode
- * 0660. */
+ * 0660, max_snapshot_mb 1024. */
 void config_defaults(struct config *c);
 
 /*
@@ -40,7 +41,7 @@ int config_load(struct config *c, const char *path, int explicit,
 		char *err, size_t errlen);
 
 /* Apply HAWK_DIR, HAWK_PREFIX, HAWK_MAX_DURATION, HAWK_THREADS,
- * HAWK_TIMEOUT_MS, HAWK_ALLOW_UIDS; err is "HAWK_X: reason". */
+ * HAWK_TIMEOUT_MS, HAWK_ALLOW_UIDS, HAWK_MAX_SNAPSHOT_MB; err is "HAWK_X: reason". */
 int config_env(struct config *c, char *err, size_t errlen);
 
 /*

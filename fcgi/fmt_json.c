@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 
 #include "fmt_json.h"
+#include "utf8.h"
 
 static int
 add_u64(cJSON *o, const char *k, uint64_t v)
@@ -51,10 +52,25 @@ add_i64(cJSON *o, const char *k, int64_t v)
 	return cJSON_AddRawToObject(o, k, b) ? 0 : -ENOMEM;
 }
 
+/* Every string goes through here, so every body is valid UTF-8: a name
+ * or a parameter value that is not gets its bad bytes as \xNN. */
 static int
 add_str(cJSON *o, const char *k, const char *v)
 {
-	return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+	size_t n = strlen(v), len;
+	char probe[1], *fixed;
+	int ok;
+
+	if (utf8_valid(v, n))
+		return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+	len = utf8_repair(v, n, probe, sizeof(probe));
+	fixed = malloc(len + 1);
+	if (!fixed)
+		return -ENOMEM;
+	utf8_repair(v, n, fixed, len + 1);
+	ok = cJSON_AddStringToObject(o, k, fixed) != NULL;
+	free(fixed);
+	return ok ? 0 : -ENOMEM;
 }
 
 static int
@@ -189,6 +205,32 @@ stat_obj(const struct fmt_json_stats *j, size_t s, cJSON *o, char *buf,
 	return err ? err : add_pids(o, set, j->list, s);
 }
 
+/* [{"pid": N, "status": N, "error": "..."}, ...] or NULL (no memory). */
+static cJSON *
+failures(const struct fmt_json_failure *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+	int err = a ? 0 : -ENOMEM;
+
+	for (i = 0; i < n && !err; i++) {
+		o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			err = -ENOMEM;
+			break;
+		}
+		err = add_i64(o, "pid", v[i].pid);
+		err = err ? err : add_i64(o, "status", v[i].status);
+		err = err ? err : add_str(o, "error", v[i].error);
+	}
+	if (err) {
+		cJSON_Delete(a);
+		return NULL;
+	}
+	return a;
+}
+
 int
 fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 {
@@ -237,6 +279,16 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 		st_format_bytes(size, sizeof(size), (double)j->heap_diff);
 		sink_printf(out, ", \"heap_diff_bytes\": %" PRId64
 			    ", \"heap_diff\": \"%s\"", j->heap_diff, size);
+	}
+	if (j->n_failed) {
+		cJSON *a = failures(j->failed, j->n_failed);
+
+		txt = a ? cJSON_PrintUnformatted(a) : NULL;
+		cJSON_Delete(a);
+		if (!txt)
+			return -ENOMEM;
+		sink_printf(out, ", \"failed\": %s", txt);
+		cJSON_free(txt);
 	}
 	sink_puts(out, "}\n");
 	return 0;
@@ -303,6 +355,9 @@ fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 					  seg_alloc_name(v[i].alloc_mode));
 		if (!err && v[i].alloc_path[0])
 			err = add_str(o, "allocator_path", v[i].alloc_path);
+		if (!err && !cJSON_AddBoolToObject(o, "lease_expired",
+				v[i].flags & SEG_F_LEASE_EXPIRED))
+			err = -ENOMEM;
 	}
 	return emit(out, a, err);
 }
@@ -320,5 +375,20 @@ fmt_json_error(struct sink *out, const char *msg, const char *param,
 		err = add_str(o, "accepted", accepted);
 	if (!err && pid > 0)
 		err = add_i64(o, "pid", pid);
+	return emit(out, o, err);
+}
+
+int
+fmt_json_partial(struct sink *out, const char *key, const char *msg,
+		 const struct fmt_json_failure *v, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *a = failures(v, n);
+	int err = o && a ? add_str(o, key, msg) : -ENOMEM;
+
+	if (!err && !cJSON_AddItemToObject(o, "failed", a))
+		err = -ENOMEM;
+	else if (!err)
+		a = NULL;
+	cJSON_Delete(a);
 	return emit(out, o, err);
 }

@@ -17,6 +17,13 @@
 typedef const char *(*fmt_code_fn)(void *arg, const char *file,
 				   uint32_t line);
 
+/* A target that failed in a request over several (serve.c). */
+struct fmt_json_failure {
+	int32_t pid;
+	int status;                /* its HTTP status, as if alone */
+	char error[512];           /* what failed */
+};
+
 struct fmt_json_stats {
 	const struct st_set *set;
 	const struct st_list *list;
@@ -27,11 +34,14 @@ struct fmt_json_stats {
 	int64_t heap_diff;
 	fmt_code_fn code;          /* NULL: every code line is "" */
 	void *code_arg;
+	const struct fmt_json_failure *failed; /* targets left out */
+	size_t n_failed;
 };
 
 /*
  * {"stats": [...], "heap_current_bytes": N, "heap_current": "...",
- *  ["heap_diff_bytes": N, "heap_diff": "..."]}.  Each statistic is printed
+ *  ["heap_diff_bytes": N, "heap_diff": "..."],
+ *  ["failed": [{"pid": N, "status": N, "error": "..."}, ...]]}.  Each statistic is printed
  * by cJSON on its own, so memory stays bounded by one statistic.
  * Returns 0 or -ENOMEM (sink errors stay in the sink).
  */
@@ -49,5 +59,10 @@ int fmt_json_targets(const struct seg_info *v, const int *responding,
  * when pid > 0. */
 int fmt_json_error(struct sink *out, const char *msg, const char *param,
 		   const char *accepted, int32_t pid);
+
+/* {key: msg, "failed": [{"pid": N, "status": N, "error": "..."}, ...]}
+ * (key "message" for a partial success, "error" when all failed). */
+int fmt_json_partial(struct sink *out, const char *key, const char *msg,
+		     const struct fmt_json_failure *v, size_t n);
 
 #endif /* HAWK_FCGI_FMT_JSON_H */

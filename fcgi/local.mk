@@ -19,7 +19,8 @@ fcgi_libresponder_la_LIBADD = $(CJSON_LIBS) -lm
 # `hawk serve` start it; nobody types its name.
 pkglibexec_PROGRAMS += fcgi/hawk-fcgi
 fcgi_hawk_fcgi_SOURCES = fcgi/main.c fcgi/serve.c fcgi/serve.h \
-	fcgi/target.c fcgi/target.h $(fcgi_symbols_sources)
+	fcgi/target.c fcgi/target.h fcgi/snapstat.c fcgi/snapstat.h \
+	fcgi/textpool.c fcgi/textpool.h $(fcgi_symbols_sources)
 fcgi_hawk_fcgi_CPPFLAGS = $(AM_CPPFLAGS) $(IPC_CPPFLAGS) $(CJSON_CFLAGS) \
 	$(FCGI_CFLAGS)
 fcgi_hawk_fcgi_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags)

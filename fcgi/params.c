@@ -132,6 +132,10 @@ shown(const char *v, char *buf, size_t len)
 	return buf;
 }
 
+/* one()'s answer for a key it does not know (ignored) */
+#define PARAMS_UNKNOWN 1
+
+/* Apply key k = value v: 0, -EINVAL with *e filled, or PARAMS_UNKNOWN. */
 static int
 one(struct params *p, const char *k, char *v, uint32_t max_duration,
     struct params_error *e)
@@ -208,6 +212,8 @@ one(struct params *p, const char *k, char *v, uint32_t max_duration,
 			return bad(e, k, "at most 32 patterns", "too many %s "
 				   "patterns", k);
 		arr[(*np)++] = v;
+	} else {
+		return PARAMS_UNKNOWN;
 	}
 	return 0;
 }
@@ -216,12 +222,13 @@ int
 params_parse(struct params *p, const char *query, uint32_t max_duration,
 	     struct params_error *e)
 {
-	char *s, *next, *eq, sv[72];
+	char *s, *next, *eq;
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	memset(e, 0, sizeof(*e));
-	p->duration = 5;
+	/* the default, but never above a smaller configured maximum */
+	p->duration = max_duration < 5 ? max_duration : 5;
 	p->format = FORMAT_LINENO;
 	p->frames = SEG_FRAMES_DEFAULT;
 	p->count = 10;
@@ -242,15 +249,27 @@ params_parse(struct params *p, const char *query, uint32_t max_duration,
 			*eq++ = '\0';
 		else
 			eq = s + strlen(s);     /* "key" alone: empty value */
+		/* unknown keys are ignored with their values: a key that
+		 * does not decode is no key we know, and a value that does
+		 * not decode is an error only for a key we know */
 		if (params_decode(s, 1))
-			return bad(e, "query", "percent-encoded key=value "
-				   "pairs", "bad percent-escape in key \"%s\"",
-				   shown(s, sv, sizeof(sv)));
-		if (params_decode(eq, 1))
+			continue;
+		if (params_decode(eq, 1)) {
+			struct params scratch;
+			struct params_error se;
+			char probe[] = "0";
+
+			memset(&scratch, 0, sizeof(scratch));
+			if (one(&scratch, s, probe, max_duration, &se) ==
+			    PARAMS_UNKNOWN)
+				continue;
 			return bad(e, s, "percent-encoded value",
 				   "bad percent-escape in the value of %s",
 				   s);
+		}
 		err = one(p, s, eq, max_duration, e);
+		if (err == PARAMS_UNKNOWN)
+			continue;
 		if (err)
 			return err;
 	}

@@ -14,7 +14,8 @@ enum params_format { FORMAT_LINENO = 0, FORMAT_TRACEBACK, FORMAT_PICKLE };
 #define PARAMS_NAME_MAX 63         /* name= bytes (SEG_NAME_MAX - 1) */
 
 struct params {
-	uint32_t duration;         /* seconds, 1..max_duration, default 5 */
+	uint32_t duration;         /* seconds, 1..max_duration, default 5
+				      (or max_duration if smaller) */
 	enum params_format format; /* default lineno */
 	uint32_t frames;           /* 1..SEG_FRAMES_MAX, default 30 */
 	uint32_t count;            /* 0 = all, default 10 */

@@ -32,6 +32,9 @@ route_status(int err)
 		return 409;
 	case -ENOMEM:
 		return 503;
+	case -EPROTO:
+	case -EFBIG:
+		return 502;
 	case -ETIMEDOUT:
 	case -EINPROGRESS:
 	case -EBUSY:
@@ -46,11 +49,13 @@ route_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 207: return "Multi-Status";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	default: return "Internal Server Error";

@@ -7,12 +7,20 @@
  * state (frames <= max_frames, started or not) -> commands.
  *
  * Multi-target rules (no pid=/name= selects every live target we may
- * read; name= every one of that name):
- *  - start/ and the fixed-duration route: 409 when any selected target is
- *    already tracing, and nothing is started; if a start fails halfway the
- *    targets this request started are stopped again (all or nothing);
+ * read; name= every one of that name).  A request answers per target: one
+ * target that fails (stopped, hung, hostile, already tracing) never spoils
+ * the answer of the others.
+ *  - start/ and the fixed-duration route start the selected targets that
+ *    are not tracing; one that is already tracing (someone else's
+ *    profile) is listed as failed (409) and left alone;
  *  - snapshot/ and stop/ act on the selected targets that are tracing;
  *    409 when none is;
+ *  - status: 200 when every target acted on succeeded; 207 when some
+ *    did and some failed: the body is the answer of the healthy ones plus
+ *    "failed": [{"pid", "status", "error"}] (a pickle names the failed
+ *    ones in the X-Hawk-Failed header instead: "PID STATUS, ..."); when
+ *    every one failed, the failure's own status (as for one target) or,
+ *    if they failed differently, 502, with the list;
  *  - statistics over several targets are merged (each statistic lists its
  *    pids); in a pickle each target is its own tracemalloc domain (= pid).
  * The fixed-duration route stops what it started on every path out
@@ -32,6 +40,7 @@
 #include "params.h"
 #include "route_status.h"
 #include "serve.h"
+#include "snapstat.h"
 #include "stats.h"
 #include "target.h"
 
@@ -60,7 +69,33 @@ struct req {
 	struct sink *out;
 	struct params p;
 	int status;
+	struct fmt_json_failure *failed;   /* targets that failed */
+	size_t n_failed, cap_failed;
+	int oom;                   /* a failure could not be recorded */
 };
+
+/* Record that target pid failed with err (negative errno) and why. */
+static void
+failed_add(struct req *q, int32_t pid, int err, const char *why)
+{
+	struct fmt_json_failure *f;
+
+	if (q->n_failed == q->cap_failed) {
+		size_t cap = q->cap_failed ? q->cap_failed * 2 : 8;
+
+		f = realloc(q->failed, cap * sizeof(*f));
+		if (!f) {
+			q->oom = 1;
+			return;
+		}
+		q->failed = f;
+		q->cap_failed = cap;
+	}
+	f = &q->failed[q->n_failed++];
+	f->pid = pid;
+	f->status = route_status(err);
+	snprintf(f->error, sizeof(f->error), "%s", why);
+}
 
 static void
 headers(struct req *q, int status, const char *ctype, const char *extra)
@@ -89,12 +124,41 @@ fail_errno(struct req *q, int err, const char *msg, int32_t pid)
 	return fail(q, route_status(err), msg, NULL, NULL, pid);
 }
 
+/* Every target acted on failed: the failure's own status when there is
+ * one (or all share it), else 502; the list in the body. */
 static int
-text(struct req *q, const char *body)
+fail_all(struct req *q)
 {
-	headers(q, 200, "text/plain; charset=utf-8", NULL);
-	sink_puts(q->out, body);
-	return 200;
+	size_t i;
+	int status;
+
+	if (q->n_failed == 0 || q->oom)
+		return fail(q, 503, "out of memory", NULL, NULL, 0);
+	if (q->n_failed == 1)
+		return fail(q, q->failed[0].status, q->failed[0].error, NULL,
+			    NULL, q->failed[0].pid);
+	status = q->failed[0].status;
+	for (i = 1; i < q->n_failed; i++)
+		if (q->failed[i].status != status)
+			status = 502;
+	headers(q, status, "application/json", NULL);
+	fmt_json_partial(q->out, "error", "every selected target failed",
+			 q->failed, q->n_failed);
+	return status;
+}
+
+/* 200 with `body` as text, or 207 with it and the failed targets. */
+static int
+done_text(struct req *q, const char *body)
+{
+	if (!q->n_failed) {
+		headers(q, 200, "text/plain; charset=utf-8", NULL);
+		sink_puts(q->out, body);
+		return 200;
+	}
+	headers(q, 207, "application/json", NULL);
+	fmt_json_partial(q->out, "message", body, q->failed, q->n_failed);
+	return 207;
 }
 
 /* 400 when frames exceeds a target's limit. */
@@ -120,11 +184,10 @@ static int
 select_targets(struct req *q, int live_only, struct target_list *l)
 {
 	char msg[4200];
-	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l);
+	int err = target_select(q->cfg, q->p.pid, q->p.name, live_only, l,
+				msg, sizeof(msg));
 
 	if (err) {
-		snprintf(msg, sizeof(msg), "reading segment directory %s: %s",
-			 q->cfg->dir, strerror(-err));
 		fail_errno(q, err, msg, 0);
 		return err;
 	}
@@ -165,32 +228,43 @@ stop_all(struct req *q, const struct seg_info *v, size_t n)
 			   sizeof(err));
 }
 
-/* Start every target of l; all or nothing.  On error the response is
- * written. */
+/* Start every target of l that is not tracing; one that is, or that
+ * fails, is recorded in q->failed and dropped from l, which keeps the
+ * targets this request started.  With lease_ms, each start carries a
+ * lease (target_start_leased).  When none could be started the response
+ * is written and an error returned. */
 static int
-start_all(struct req *q, const struct target_list *l)
+start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 {
 	char err[512];
-	size_t i;
+	size_t i, n = 0;
 	int rc;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		if (l->v[i].tracing) {
 			snprintf(err, sizeof(err), "memory profiling already "
 				 "started in target %d", (int)l->v[i].pid);
-			return fail(q, 409, err, NULL, NULL, l->v[i].pid),
-				-EALREADY;
+			failed_add(q, l->v[i].pid, -EALREADY, err);
+			continue;
 		}
-	for (i = 0; i < l->n; i++) {
 		err[0] = '\0';
-		rc = target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
+		rc = lease_ms ?
+		     target_start_leased(q->cfg, &l->v[i], q->p.frames,
+					 q->p.gc ? CMD_FLAG_GC : 0, lease_ms,
+					 err, sizeof(err)) :
+		     target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
 				q->p.gc ? CMD_FLAG_GC : 0, NULL, err,
 				sizeof(err));
 		if (rc) {
-			stop_all(q, l->v, i);
-			fail_errno(q, rc, err, l->v[i].pid);
-			return rc;
+			failed_add(q, l->v[i].pid, rc, err);
+			continue;
 		}
+		l->v[n++] = l->v[i];
+	}
+	l->n = n;
+	if (n == 0) {
+		fail_all(q);
+		return -EALREADY;
 	}
 	return 0;
 }
@@ -199,7 +273,7 @@ struct snaps {
 	struct snap_stream *v;     /* streams kept open for the pickle */
 	size_t n;
 	struct st_set set;
-	struct target_pool pool;
+	struct textpool pool;
 	uint64_t heap;             /* sum of traced_current */
 	uint32_t limit;            /* largest traceback limit */
 };
@@ -213,80 +287,115 @@ snaps_free(struct snaps *s)
 		snap_stream_close(&s->v[i]);
 	free(s->v);
 	st_set_free(&s->set);
-	target_pool_free(&s->pool);
+	textpool_free(&s->pool);
 }
 
-/* Snapshot every target of v[0..n) into s as generation gen, adding up
- * their traced_current in *heap.  With !keep the snapshots are dropped at
- * once (the first snapshot of a fixed-duration profile answered as a
- * pickle, which carries the second one only).  On error the response is
- * written. */
+/* n closed streams (snap_stream_close is a no-op on them), or NULL. */
+static struct snap_stream *
+streams_new(size_t n)
+{
+	struct snap_stream *v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		v[i].fd = -1;
+	return v;
+}
+
+/* CMD_SNAPSHOT on target t, its file opened as a stream in *shot and read
+ * once to the end (every byte validated, then rewound), so that a bad
+ * snapshot fails its target alone, before anything is aggregated.  0 or
+ * the error (recorded in q->failed). */
+static int
+snapshot_one(struct req *q, const struct seg_info *t,
+	     struct snap_stream *shot)
+{
+	char err[512] = "";
+	int rc;
+
+	rc = target_snapshot_stream(q->cfg, t, shot, err, sizeof(err));
+	if (rc == 0) {
+		rc = snap_stream_check(shot, err, sizeof(err));
+		if (rc)
+			snap_stream_close(shot);
+	}
+	if (rc)
+		failed_add(q, t->pid, rc, err);
+	return rc;
+}
+
+/* Snapshot every target of v[0..n) into shots[i]; ok[i] says whether it
+ * worked (a failure is recorded in q->failed).  Returns how many did. */
+static size_t
+snapshot_all(struct req *q, const struct seg_info *v, size_t n,
+	     struct snap_stream *shots, int *ok)
+{
+	size_t i, good = 0;
+
+	for (i = 0; i < n; i++) {
+		ok[i] = snapshot_one(q, &v[i], &shots[i]) == 0;
+		good += ok[i] != 0;
+	}
+	return good;
+}
+
 /* How the traces of a snapshot are aggregated as they are read for what
- * q asks (target.h): what the statistics need, never one record per
+ * q asks (snapstat.h): what the statistics need, never one record per
  * block. */
-static enum target_agg
+static enum snapstat_agg
 agg_mode(const struct req *q)
 {
 	int filters = q->p.n_include || q->p.n_exclude;
 
 	if (q->p.format == FORMAT_PICKLE)
-		return TARGET_AGG_PICKLE;
+		return SNAPSTAT_PICKLE;
 	if (q->p.format == FORMAT_TRACEBACK)
-		return TARGET_AGG_FULL;
+		return SNAPSTAT_FULL;
 	if (q->p.cumulative)
-		return filters ? TARGET_AGG_FULL : TARGET_AGG_EACH_FRAME;
-	return filters && q->p.all_frames ? TARGET_AGG_FULL :
-		TARGET_AGG_FRAME0;
+		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
+	return filters && q->p.all_frames ? SNAPSTAT_FULL : SNAPSTAT_FRAME0;
 }
 
+/* Take over the (checked) stream *shot as generation gen: the pickle
+ * keeps it open in s->v, to be read again while the response is written;
+ * the statistics aggregate it into s->set now and close it.  On error the
+ * response is written. */
 static int
-snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     enum st_gen gen, int keep, struct snaps *s, uint64_t *heap)
+snaps_add(struct req *q, struct snaps *s, struct snap_stream *shot,
+	  enum st_gen gen)
 {
-	char err[512];
-	struct snap_stream *grown, *ss;
-	enum target_agg mode = agg_mode(q);
-	size_t i;
+	char err[512] = "";
+	struct snap_stream *grown;
+	enum snapstat_agg mode = agg_mode(q);
+	int32_t pid = shot->h.pid;
 	int rc;
 
-	*heap = 0;
-	grown = realloc(s->v, (s->n + n + 1) * sizeof(*s->v));
-	if (!grown)
-		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
-	s->v = grown;
-	for (i = 0; i < n; i++) {
-		err[0] = '\0';
-		ss = &s->v[s->n];
-		rc = target_snapshot_stream(q->cfg, &v[i], ss, err,
-					    sizeof(err));
-		if (rc) {
-			fail_errno(q, rc, err, v[i].pid);
-			return rc;
+	if (shot->h.frames > s->limit)
+		s->limit = shot->h.frames;
+	if (mode == SNAPSTAT_PICKLE) {
+		grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+		if (!grown) {
+			snap_stream_close(shot);
+			return fail_errno(q, -ENOMEM, "out of memory", 0),
+			       -ENOMEM;
 		}
-		*heap += ss->h.traced_current;
-		if (ss->h.frames > s->limit && keep)
-			s->limit = ss->h.frames;
-		if (!keep) {
-			snap_stream_close(ss);
-			continue;
-		}
-		if (mode == TARGET_AGG_PICKLE) {
-			/* streamed later, when the response is under way:
-			 * every byte is checked now */
-			s->n++;
-			rc = snap_stream_check(ss, err, sizeof(err));
-		} else {
-			rc = target_symbolize_stream(q->sym, ss, gen, mode,
-						     &s->set, &s->pool, NULL,
-						     NULL, err, sizeof(err));
-			snap_stream_close(ss);
-		}
-		if (rc) {
-			fail_errno(q, rc, err, v[i].pid);
-			return rc;
-		}
+		s->v = grown;
+		s->v[s->n++] = *shot;
+		shot->fd = -1;     /* s->v owns it now */
+		shot->modules = NULL;
+		shot->strings = NULL;
+		shot->frames = NULL;
+		shot->tw.buf = shot->fw.buf = shot->sw.buf = NULL;
+		snap_stream_close(shot);
+		return 0;
 	}
-	return 0;
+	rc = snapstat_add_stream(q->sym, shot, gen, mode, &s->set, &s->pool,
+				 NULL, NULL, err, sizeof(err));
+	snap_stream_close(shot);
+	if (rc)
+		fail_errno(q, rc, rc == -ENOMEM ? "symbolizing: out of memory"
+			   : err, pid);
+	return rc;
 }
 
 struct pickle_arg {
@@ -309,22 +418,21 @@ render_pickle(struct req *q, struct snaps *s, const struct st_filter *f)
 	struct pickle_arg a = { .f = f };
 	char err[512] = "";
 	size_t i;
-	int rc = 0;
+	int rc = 0, end;
 
 	a.fp = fmt_pickle_begin(q->out);
 	if (!a.fp)
 		return -ENOMEM;
 	for (i = 0; i < s->n && !rc; i++)
-		rc = target_symbolize_stream(q->sym, &s->v[i], ST_NEW,
-					     TARGET_AGG_PICKLE, &s->set,
-					     &s->pool, pickle_flush, &a, err,
-					     sizeof(err));
+		rc = snapstat_add_stream(q->sym, &s->v[i], ST_NEW,
+					 SNAPSTAT_PICKLE, &s->set, &s->pool,
+					 pickle_flush, &a, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "hawk-fcgi: pickle cut short: %s\n",
 			err[0] ? err : strerror(-rc));
-	i = (size_t)fmt_pickle_end(a.fp, s->limit ? s->limit :
-				   s->set.traceback_limit);
-	return rc ? rc : (int)i;
+	end = fmt_pickle_end(a.fp, s->limit ? s->limit :
+			     s->set.traceback_limit);
+	return rc ? rc : end;
 }
 
 static const char *
@@ -333,7 +441,26 @@ code_line(void *arg, const char *file, uint32_t line)
 	return sym_source_line(arg, file, line);
 }
 
-/* Write the statistics (or the pickle) of s. */
+/* Append "X-Hawk-Failed: PID STATUS, ...\r\n" to the header lines in
+ * buf (as much as fits). */
+static void
+failed_header(struct req *q, char *buf, size_t len)
+{
+	size_t i, o = strlen(buf);
+	int n;
+
+	n = snprintf(buf + o, len - o, "X-Hawk-Failed:");
+	o += (size_t)n;
+	for (i = 0; i < q->n_failed && o + 32 < len; i++) {
+		n = snprintf(buf + o, len - o, "%s %d %d", i ? "," : "",
+			     (int)q->failed[i].pid, q->failed[i].status);
+		o += (size_t)n;
+	}
+	snprintf(buf + o, len - o, "\r\n");
+}
+
+/* Write the statistics (or the pickle) of s: 200, or 207 when some
+ * targets failed (q->failed). */
 static int
 render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 {
@@ -344,10 +471,10 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	};
 	struct fmt_json_stats j = { 0 };
 	struct st_list l;
-	char disp[160], stamp[32];
+	char disp[1024], stamp[32];
 	struct tm tm;
 	time_t now;
-	int err;
+	int err, status;
 
 	if (q->p.format == FORMAT_PICKLE) {
 		now = time(NULL);
@@ -356,9 +483,12 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
 			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n",
 			 stamp);
-		headers(q, 200, "application/octet-stream", disp);
+		status = q->n_failed ? 207 : 200;
+		if (q->n_failed)
+			failed_header(q, disp, sizeof(disp));
+		headers(q, status, "application/octet-stream", disp);
 		err = render_pickle(q, s, &f);
-		return err ? err : 200;
+		return err ? err : status;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;
 	err = st_group(&s->set, j.key, q->p.cumulative, diff, &f, &l);
@@ -373,10 +503,13 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	j.heap_diff = heap_diff;
 	j.code = code_line;
 	j.code_arg = q->sym;
-	headers(q, 200, "application/json", NULL);
+	j.failed = q->failed;
+	j.n_failed = q->n_failed;
+	status = q->n_failed ? 207 : 200;
+	headers(q, status, "application/json", NULL);
 	err = fmt_json_stats(&j, q->out);
 	st_list_free(&l);
-	return err ? err : 200;
+	return err ? err : status;
 }
 
 static int
@@ -412,12 +545,12 @@ do_start(struct req *q)
 	struct target_list l;
 	int err = select_targets(q, 1, &l);
 
-	if (!err)
+	if (!err && l.n == 1)
 		err = check_frames(q, &l);
 	if (!err)
-		err = start_all(q, &l);
+		err = start_all(q, &l, 0);
 	target_list_free(&l);
-	return err ? q->status : text(q, "Memory profiling started");
+	return err ? q->status : done_text(q, "Memory profiling started");
 }
 
 /* The selected targets that are tracing; 409 when none is. */
@@ -442,16 +575,16 @@ tracing_targets(struct req *q, struct target_list *l)
 }
 
 /* Stop every selected target that is tracing; a target that stopped in
- * the meantime (-ENOTCONN) is not an error unless none was stopped, and a
- * failing target does not keep the others tracing. */
+ * the meantime (-ENOTCONN) is not a failure unless none was stopped, and
+ * a failing target does not keep the others tracing. */
 static int
 do_stop(struct req *q)
 {
 	struct target_list l;
-	char err[512], first[512] = "";
+	char err[512], gone[512] = "";
 	size_t i, stopped = 0;
-	int rc = tracing_targets(q, &l), hard = 0;
-	int32_t pid = 0;
+	int rc = tracing_targets(q, &l);
+	int32_t gone_pid = 0;
 
 	if (rc) {
 		target_list_free(&l);
@@ -463,19 +596,19 @@ do_stop(struct req *q)
 				sizeof(err));
 		if (rc == 0) {
 			stopped++;
-		} else if ((rc != -ENOTCONN && !hard) || !first[0]) {
-			if (rc != -ENOTCONN)
-				hard = rc;
-			snprintf(first, sizeof(first), "%s", err);
-			pid = l.v[i].pid;
+		} else if (rc == -ENOTCONN) {
+			snprintf(gone, sizeof(gone), "%s", err);
+			gone_pid = l.v[i].pid;
+		} else {
+			failed_add(q, l.v[i].pid, rc, err);
 		}
 	}
 	target_list_free(&l);
-	if (hard)
-		return fail_errno(q, hard, first, pid);
+	if (!stopped && !q->n_failed)
+		return fail_errno(q, -ENOTCONN, gone, gone_pid);
 	if (!stopped)
-		return fail_errno(q, -ENOTCONN, first, pid);
-	return text(q, "Memory profiling stopped");
+		return fail_all(q);
+	return done_text(q, "Memory profiling stopped");
 }
 
 static int
@@ -483,24 +616,54 @@ do_snapshot(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
-	uint64_t heap;
-	int rc = tracing_targets(q, &l);
+	struct snap_stream *shots;
+	size_t i;
+	int rc = tracing_targets(q, &l), *ok;
 
 	if (rc) {
 		target_list_free(&l);
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap);
-	target_list_free(&l);
-	if (rc) {
-		snaps_free(&s);
-		return q->status;
+	shots = streams_new(l.n);
+	ok = calloc(l.n, sizeof(*ok));
+	if (!shots || !ok) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
 	}
-	s.heap = heap;
+	if (snapshot_all(q, l.v, l.n, shots, ok) == 0) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok[i])
+			continue;
+		s.heap += shots[i].h.traced_current;
+		if (snaps_add(q, &s, &shots[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
 	rc = render(q, &s, 0, 0);
+out:
+	for (i = 0; shots && i < l.n; i++)
+		snap_stream_close(&shots[i]);
+	free(shots);
+	free(ok);
+	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
+}
+
+/* b - a of two unsigned figures from the targets, saturated to int64_t
+ * (a signed subtraction of them could overflow). */
+static int64_t
+diff_i64(uint64_t b, uint64_t a)
+{
+	if (b >= a)
+		return b - a > (uint64_t)INT64_MAX ? INT64_MAX :
+		       (int64_t)(b - a);
+	return a - b > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(a - b);
 }
 
 static void
@@ -512,38 +675,92 @@ sleep_s(uint32_t seconds)
 		;
 }
 
+/*
+ * Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * listed as failed and left out of the statistics (both of its snapshots),
+ * so the diff covers exactly the targets that answered twice; every
+ * target this request started is stopped, whatever happened.
+ */
 static int
 do_profile(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
+	struct snap_stream *a = NULL, *b = NULL;
+	int *ok_a = NULL, *ok_b = NULL;
 	uint64_t heap_a = 0, heap_b = 0;
+	size_t i, good = 0;
 	int rc = select_targets(q, 1, &l);
 
-	if (!rc)
+	if (!rc && l.n == 1)
 		rc = check_frames(q, &l);
-	if (!rc)
-		rc = start_all(q, &l);
+	/* the lease: the whole profile, its two snapshots and its stop of
+	 * every target, each allowed the command timeout */
+	if (!rc) {
+		uint64_t ms = (uint64_t)q->p.duration * 1000u +
+			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
+
+		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
+			       UINT32_MAX);
+	}
 	if (rc) {
 		target_list_free(&l);
 		return q->status;
 	}
 	st_set_init(&s.set);
-	rc = snapshot_all(q, l.v, l.n, ST_OLD,
-			  q->p.format != FORMAT_PICKLE, &s, &heap_a);
-	if (!rc) {
+	a = streams_new(l.n);
+	b = streams_new(l.n);
+	ok_a = calloc(l.n, sizeof(*ok_a));
+	ok_b = calloc(l.n, sizeof(*ok_b));
+	if (a && b && ok_a && ok_b && snapshot_all(q, l.v, l.n, a, ok_a)) {
 		sleep_s(q->p.duration);
-		rc = snapshot_all(q, l.v, l.n, ST_NEW, 1, &s, &heap_b);
+		/* again, those whose first snapshot worked */
+		for (i = 0; i < l.n; i++) {
+			if (!ok_a[i])
+				continue;
+			ok_b[i] = snapshot_one(q, &l.v[i], &b[i]) == 0;
+			good += ok_b[i] != 0;
+		}
 	}
 	/* stop what we started, whatever happened, before writing */
 	stop_all(q, l.v, l.n);
-	target_list_free(&l);
-	if (!rc) {
-		s.heap = heap_b;
-		rc = render(q, &s, 1, (int64_t)heap_b - (int64_t)heap_a);
-	} else {
-		rc = q->status;
+	if (!a || !b || !ok_a || !ok_b) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
 	}
+	if (!good) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i] || !ok_b[i])
+			continue;
+		heap_a += a[i].h.traced_current;
+		heap_b += b[i].h.traced_current;
+		if (q->p.format != FORMAT_PICKLE &&
+		    snaps_add(q, &s, &a[i], ST_OLD)) {
+			rc = q->status;
+			goto out;
+		}
+		if (snaps_add(q, &s, &b[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	s.heap = heap_b;
+	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
+out:
+	for (i = 0; i < l.n; i++) {
+		if (a)
+			snap_stream_close(&a[i]);
+		if (b)
+			snap_stream_close(&b[i]);
+	}
+	free(a);
+	free(b);
+	free(ok_a);
+	free(ok_b);
+	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
 }
@@ -604,6 +821,7 @@ serve_request(const struct config *c, struct symbolizer *sym,
 		break;
 	}
 out:
+	free(q.failed);
 	params_free(&q.p);
 	err = sink_flush(q.out);
 	free(q.out);

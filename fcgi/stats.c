@@ -624,14 +624,20 @@ st_stat_str(const struct st_set *set, const struct st_list *l, size_t s,
 			     PRIu64 "%s", f->file, f->line, size, st->count,
 			     avg);
 	} else {
+		/* differences of unsigned figures taken from the targets:
+		 * as a magnitude and a sign, never a signed subtraction that
+		 * can overflow */
+		int up = st->count >= st->old_count;
+		uint64_t dc = up ? st->count - st->old_count :
+			      st->old_count - st->count;
+
 		st_format_size(sdiff, sizeof(sdiff),
-			       (double)((int64_t)st->size -
-					(int64_t)st->old_size), 1);
+			       st->size >= st->old_size ?
+			       (double)(st->size - st->old_size) :
+			       -(double)(st->old_size - st->size), 1);
 		n = snprintf(buf, len, "%s:%" PRIu32 ": size=%s (%s), count=%"
-			     PRIu64 " (%+" PRId64 ")%s", f->file, f->line,
-			     size, sdiff, st->count,
-			     (int64_t)st->count - (int64_t)st->old_count,
-			     avg);
+			     PRIu64 " (%c%" PRIu64 ")%s", f->file, f->line,
+			     size, sdiff, st->count, up ? '+' : '-', dc, avg);
 	}
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }

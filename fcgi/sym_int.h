@@ -8,6 +8,7 @@
  *   sym_open.c    opening module and debug files, one Dwfl per file
  *   sym_dwarf.c   DWARF: the inline chain and the names at an address
  *   sym_source.c  source lines, as Python's linecache gives them
+ *   sym_cred.c    whose rights a target's files are opened with
  *
  * Everything here that touches struct symbolizer runs with its lock held
  * unless its comment says otherwise.

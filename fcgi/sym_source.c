@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sym_int.h"
+#include "utf8.h"
 
 void
 sym_source_clear(struct symbolizer *s, bool names)
@@ -51,40 +52,6 @@ py_space(uint32_t c)
 	       c == 0x85 || c == 0xa0 || c == 0x1680 ||
 	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
 	       c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-/* Length of the valid UTF-8 sequence at p (< end) and its code point, or 0
- * when invalid (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t
-utf8_next(const unsigned char *p, const unsigned char *end, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2; c = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3; c = p[0] & 0x0f; min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4; c = p[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
 }
 
 /*
@@ -123,7 +90,7 @@ src_load(struct sym_src *e, int fd)
 		p += 3;
 	for (const unsigned char *q = p; q < end;) {
 		uint32_t cp;
-		size_t l = utf8_next(q, end, &cp);
+		size_t l = utf8_seq(q, (size_t)(end - q), &cp);
 
 		if (!l) {
 			free(buf);
@@ -195,7 +162,7 @@ src_text(struct symbolizer *s, struct sym_src *e, uint32_t line)
 		}
 	}
 	for (;;) {
-		size_t l = p < q ? utf8_next(p, q, &cp) : 0;
+		size_t l = p < q ? utf8_seq(p, (size_t)(q - p), &cp) : 0;
 
 		if (!l || !py_space(cp))
 			break;
@@ -206,7 +173,7 @@ src_text(struct symbolizer *s, struct sym_src *e, uint32_t line)
 
 		while (b > p && (*b & 0xc0) == 0x80 && q - b < 4)
 			b--;
-		if (!utf8_next(b, q, &cp) || !py_space(cp))
+		if (!utf8_seq(b, (size_t)(q - b), &cp) || !py_space(cp))
 			break;
 		q = b;
 	}

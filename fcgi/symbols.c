@@ -5,29 +5,33 @@
  * and source lines become their stripped text.  API in symbols.h.
  *
  * Caches, from the request side down (all protected by one mutex, because
- * libdw lookups on one Dwfl are not thread-safe and the cold path is short
- * compared with a request):
- *  - memos: the last few snapshots seen, each with an array that maps its
- *    module index to an instance, so the hot path neither hashes a path nor
- *    calls stat();
- *  - instances: one per (pid, start time, range, bias, build-id, path) of a
- *    loaded module, naming the file entry that serves it, or none (file
- *    unreadable) or "stale" (the file on disk has another build-id: it was
- *    rebuilt, so no line of it is served);
- *  - files: one Dwfl per module file identity (build-id, else device,
- *    inode, mtime and size of what was opened), reported at bias 0 so that
- *    its addresses are ELF virtual addresses; with, per CU, its functions
- *    sorted by address (a lookup then walks one function's DIEs, not the
- *    CU's);
+ * libdw lookups on one Dwfl are not thread-safe; the cold path lets it go
+ * while it opens and parses a target's files, with the target's rights,
+ * sym_cred.c, and commits what it made under it):
+ *  - memos: the last few snapshots seen, each with the rights of its
+ *    process and an array that maps its module index to an instance, so
+ *    the hot path neither hashes a path nor calls stat();
+ *  - instances: one per (rights, pid, start time, range, bias, build-id,
+ *    path) of a loaded module, naming the file entry that serves it, or
+ *    none (file unreadable) or "stale" (the file on disk has another
+ *    build-id: it was rebuilt, so no line of it is served);
+ *  - files: one Dwfl per (rights, module file identity: build-id, else
+ *    device, inode, mtime and size of what was opened), reported at bias 0
+ *    so that its addresses are ELF virtual addresses; with, per CU, its
+ *    functions sorted by address (a lookup then walks one function's DIEs,
+ *    not the CU's).  Keyed by the rights that opened it: a build-id a
+ *    snapshot claims never serves a file its owner could not open;
  *  - results: an open-addressing table (file id, ELF address) -> frames.
- *    A frame whose file is the module path (no line info) is stored with
- *    file NULL and gets the instance's path when copied out, so processes
- *    that see one file under two paths share results;
+ *    A frame without a line is stored with file NULL and gets its file,
+ *    "MODULE(SYMBOL+0xOFF)" of the instance's path, when copied out, so
+ *    processes that see one file under two paths share results;
  *  - strings: every string handed out is interned here and lives until
  *    sym_free(), so the other caches can be flushed when they reach their
  *    bounds without invalidating frames callers still hold.
  *  - sources (sym_source.c): per source path, the file's lines, keyed by
- *    device, inode, mtime and size so that an edit is noticed.
+ *    device, inode, mtime and size so that an edit is noticed; a frame's
+ *    source path is interned per rights, so that its line is read with the
+ *    rights of the target whose DWARF named it.
  *
  * Never invents a line: line numbers come only from the DWARF line table
  * (innermost frame) and DW_AT_call_line (outer inline frames).  Debuginfod

@@ -16,7 +16,10 @@
  *  - the futex is a shared one (no FUTEX_PRIVATE_FLAG): the agent is
  *    another process mapping the same file;
  *  - never waits longer than the caller's timeout in total, whatever the
- *    target does (stopped with SIGSTOP, hung, dead).
+ *    target does (stopped with SIGSTOP, hung, dead);
+ *  - never dies of what the target does to its file: every access to the
+ *    shared mapping runs under shmguard_call, so a segment truncated by
+ *    its owner mid-command is an error (-EPROTO), not a SIGBUS.
  */
 #include "config.h"
 
@@ -33,6 +36,7 @@
 
 #include "seg_read.h"
 #include "seg_live.h"
+#include "shmguard.h"
 
 /* How often a waiting client re-checks that the target is still alive. */
 #define CMD_LIVENESS_MS 100
@@ -167,39 +171,32 @@ op_name(enum seg_cmd_op op)
 	}
 }
 
-int
-cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
-	uint32_t flags, int timeout_ms, uint32_t *snap_seq,
-	char *err, size_t errlen)
-{
-	int32_t pid = c->info.pid;
-	const char *name = op_name(op);
-	uint32_t st, expect;
+struct run {
+	struct seg_client *c;
+	enum seg_cmd_op op;
+	uint32_t frames, flags;
+	int timeout_ms;
+	uint32_t *snap_seq;
+	char *err;
+	size_t errlen;
 	int64_t deadline;
-	int rc, dead;
+};
 
-	if (!c->h || c->fd < 0 || timeout_ms < 0 ||
-	    op < CMD_START || op > CMD_STATUS) {
-		seg_seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
-		       name, pid);
-		return -EINVAL;
-	}
-	deadline = now_ms() + timeout_ms;
-	if (!seg_alive(c->fd, pid, c->info.start_time)) {
-		seg_seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
-		       name, pid);
-		return -ESRCH;
-	}
-	rc = lock_cmd(c, F_WRLCK, deadline);
-	if (rc == -EBUSY) {
-		seg_seterr(err, errlen, "%s pid %" PRId32 ": other clients held "
-		       "the command lock for %d ms", name, pid, timeout_ms);
-		return rc;
-	} else if (rc < 0) {
-		seg_seterr(err, errlen, "%s pid %" PRId32 ": command lock: %s",
-		       name, pid, strerror(-rc));
-		return rc;
-	}
+/* Steps 1 to 4 of the protocol, holding the command lock; every access to
+ * the mapping happens in here (under shmguard_call). */
+static int
+run_locked(void *arg)
+{
+	struct run *r = arg;
+	struct seg_client *c = r->c;
+	int32_t pid = c->info.pid;
+	const char *name = op_name(r->op);
+	char *err = r->err;
+	size_t errlen = r->errlen;
+	int timeout_ms = r->timeout_ms;
+	int64_t deadline = r->deadline;
+	uint32_t st, expect;
+	int rc, dead;
 
 	/* 1. Recover what a dead or timed-out client left behind. */
 	st = load_state(c);
@@ -220,8 +217,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 			seg_seterr(err, errlen, "%s pid %" PRId32 ": the target "
 			       "did not finish a previous command within %d "
 			       "ms (nothing done)", name, pid, timeout_ms);
-			rc = -ETIMEDOUT;
-			goto out;
+			return -ETIMEDOUT;
 		}
 	}
 	if (st == CMD_DONE) {
@@ -231,14 +227,16 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	if (st != CMD_IDLE) {
 		seg_seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
 		       PRIu32, name, pid, st);
-		rc = -EPROTO;
-		goto out;
+		return -EPROTO;
 	}
 
 	/* 2. Post. */
-	__atomic_store_n(&c->h->cmd_op, (uint32_t)op, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->h->cmd_frames, frames, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->h->cmd_flags, flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_op, (uint32_t)r->op, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_frames, r->frames, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_flags, r->flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_lease_ns,
+			 r->op == CMD_START ? c->lease_ns : 0,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_state, CMD_POSTED, __ATOMIC_RELEASE);
 	futex_wake(&c->h->cmd_state);
 
@@ -257,8 +255,7 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 			       "did not answer within %d ms (command "
 			       "withdrawn, nothing changed)", name, pid,
 			       timeout_ms);
-			rc = -ETIMEDOUT;
-			goto out;
+			return -ETIMEDOUT;
 		}
 		st = expect;
 	}
@@ -268,18 +265,16 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 		seg_seterr(err, errlen, "%s pid %" PRId32 ": the target took the "
 		       "command but did not finish within %d ms", name, pid,
 		       timeout_ms);
-		rc = -EINPROGRESS;
-		goto out;
+		return -EINPROGRESS;
 	}
 	if (st != CMD_DONE) {
 		seg_seterr(err, errlen, "%s pid %" PRId32 ": bad command state %"
 		       PRIu32, name, pid, st);
-		rc = -EPROTO;
-		goto out;
+		return -EPROTO;
 	}
 
 	/* 4. Collect. */
-	rc = finish(c, 1, snap_seq);
+	rc = finish(c, 1, r->snap_seq);
 	if (rc < 0) {
 		switch (rc) {
 		case -EALREADY:
@@ -296,12 +291,55 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 			break;
 		}
 	}
-	goto out;
+	return rc;
 dead:
 	seg_seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
 	       name, pid);
-	rc = -ESRCH;
-out:
+	return -ESRCH;
+}
+
+int
+cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
+	uint32_t flags, int timeout_ms, uint32_t *snap_seq,
+	char *err, size_t errlen)
+{
+	int32_t pid = c->info.pid;
+	const char *name = op_name(op);
+	struct run r = {
+		.c = c, .op = op, .frames = frames, .flags = flags,
+		.timeout_ms = timeout_ms, .snap_seq = snap_seq, .err = err,
+		.errlen = errlen,
+	};
+	int rc;
+
+	if (!c->h || c->fd < 0 || timeout_ms < 0 ||
+	    op < CMD_START || op > CMD_STATUS) {
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
+		       name, pid);
+		return -EINVAL;
+	}
+	r.deadline = now_ms() + timeout_ms;
+	if (!seg_alive(c->fd, pid, c->info.start_time)) {
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": target is not running",
+		       name, pid);
+		return -ESRCH;
+	}
+	rc = lock_cmd(c, F_WRLCK, r.deadline);
+	if (rc == -EBUSY) {
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": other clients held "
+		       "the command lock for %d ms", name, pid, timeout_ms);
+		return rc;
+	} else if (rc < 0) {
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": command lock: %s",
+		       name, pid, strerror(-rc));
+		return rc;
+	}
+	rc = shmguard_call(run_locked, &r);
+	if (rc == -EFAULT) {
+		seg_seterr(err, errlen, "%s pid %" PRId32 ": segment truncated "
+		       "under the command (by its owner)", name, pid);
+		rc = -EPROTO;
+	}
 	lock_cmd(c, F_UNLCK, 0);
 	return rc;
 }

@@ -38,13 +38,9 @@ seg_client_open(struct seg_client *c, const char *dir, int32_t pid,
 	}
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
 	snprintf(file, sizeof(file), "%" PRId32 "%s", pid, SEG_SUFFIX);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = -errno;
-		seg_seterr(err, errlen, "reading %s/%s: %s", dir, file,
-		       strerror(-rc));
-		return rc;
-	}
+	dirfd = seg_dir_open(dir, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
 	rc = seg_open_check(dirfd, file, O_RDWR, &c->info, &c->fd, err,
 			    errlen);
 	if (rc < 0 || !c->info.alive) {

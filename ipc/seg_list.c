@@ -83,9 +83,9 @@ seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg)
 	ssize_t n, i;
 	int dirfd, rc = 0;
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = seg_dir_open(dir, NULL, 0);
 	if (dirfd < 0)
-		return -errno;
+		return dirfd;
 	n = seg_names(dirfd, 0, &names);
 	if (n < 0) {
 		close(dirfd);

@@ -7,9 +7,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "seg_live.h"
 #include "segment.h"
@@ -24,6 +28,37 @@ seg_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int
+seg_proc_has_uid(int32_t pid, uid_t uid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long v[4];
+	ssize_t n;
+	int fd, i;
+
+	if (uid == 0)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%" PRId32 "/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	p = strstr(buf, "\nUid:");
+	if (!p || sscanf(p + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2],
+			 &v[3]) != 4)
+		return -EPROTO;
+	for (i = 0; i < 4; i++)
+		if (v[i] == (unsigned long)uid)
+			return 1;
+	return 0;
 }
 
 int

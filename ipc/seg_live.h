@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * 1 when some process holds the OFD read lock on byte SEG_LOCK_ALIVE of the
@@ -17,6 +18,15 @@
  * Can't fail: anything that can't be checked counts as dead.
  */
 int seg_alive(int fd, int32_t pid, uint64_t start_time);
+
+/*
+ * Whether process `pid` runs as `uid`: 1 when uid is root or one of the
+ * process's real, effective, saved or filesystem uids (/proc/<pid>/status),
+ * 0 when not, -errno when that cannot be read (the process is gone).  A
+ * segment of a live process must be owned by it: anyone can write a file
+ * that names any pid and start time and hold its lock.
+ */
+int seg_proc_has_uid(int32_t pid, uid_t uid);
 
 /* seg_proc_start_time, the start time of a process */
 #include "seg_proc.h"

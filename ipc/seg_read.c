@@ -187,6 +187,7 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	out->alloc_path[sizeof(out->alloc_path) - 1] = '\0';
 	out->rss_bytes = h.rss_bytes;
 	out->anon_bytes = h.anon_bytes;
+	out->flags = h.flags;
 	return 0;
 }
 
@@ -224,6 +225,19 @@ seg_open_check(int dirfd, const char *file, int flags, struct seg_info *out,
 		return rc;
 	}
 	out->alive = seg_alive(fd, out->pid, out->start_time);
+	if (out->alive) {
+		rc = seg_proc_has_uid(out->pid, out->uid);
+		if (rc == 0) {
+			seg_seterr(err, errlen, "reading %s: owned by uid %u, "
+				   "but process %" PRId32 " does not run as "
+				   "that uid: not its segment", path,
+				   (unsigned)out->uid, out->pid);
+			close(fd);
+			return -EPERM;
+		}
+		if (rc < 0)
+			out->alive = 0;     /* gone meanwhile */
+	}
 	if (fdp)
 		*fdp = fd;
 	else

@@ -46,6 +46,7 @@ struct seg_info {
 	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* NUL-ended */
 	uint64_t rss_bytes;        /* the process's resident memory */
 	uint64_t anon_bytes;       /* of which anonymous (not file, shared) */
+	uint32_t flags;            /* SEG_F_* */
 };
 
 /* "glibc", "foreign" or "bypassed" for a SEG_ALLOC_* value. */
@@ -61,9 +62,21 @@ int seg_info_read(int dirfd, const char *file, struct seg_info *out,
 		  char *err, size_t errlen);
 
 /*
+ * Open segment directory `dir` for reading (a descriptor, or -errno with
+ * the reason in err).  Refused with -EPERM: a directory owned by anyone
+ * but the caller's effective uid or root, or writable by everybody
+ * without the sticky bit (its owner or writers could replace or remove
+ * other users' segments); one writable by its group trusts the group.  Every reader function below opens its
+ * directory through it.
+ */
+int seg_dir_open(const char *dir, char *err, size_t errlen);
+
+/*
  * Call fn for every "<pid>.seg" in `dir` that validates, in pid order.
  * Files that fail validation are passed to bad_fn (may be NULL) with the
  * reason.  Stops early if fn returns non-zero and returns that value.
+ * A directory seg_dir_open refuses is -EPERM (call seg_dir_open first for
+ * the message).
  */
 typedef int (*seg_list_fn)(const struct seg_info *info, void *arg);
 typedef void (*seg_bad_fn)(const char *file, const char *reason, void *arg);
@@ -74,6 +87,7 @@ int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
 
 /* A client connection to one live target. */
 struct seg_client {
+	uint64_t lease_ns;         /* sent with CMD_START (cmd_lease_ns); 0 */
 	int fd;
 	struct seg_header *h;      /* shared read-write mapping */
 	struct seg_info info;
@@ -91,7 +105,8 @@ void seg_client_close(struct seg_client *c);
  * take the command in time (it was withdrawn: nothing changed), -EBUSY when
  * other clients held the lock for the whole timeout, -EINPROGRESS when the
  * target took it but did not finish in time, -ESRCH when the target is dead.
- * On CMD_SNAPSHOT success *snap_seq names the snapshot file.
+ * On CMD_SNAPSHOT success *snap_seq names the snapshot file.  CMD_START
+ * carries c->lease_ns (set it after seg_client_open; 0 = no lease).
  */
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	    uint32_t flags, int timeout_ms, uint32_t *snap_seq,
@@ -111,12 +126,16 @@ struct snap {
 
 /*
  * Open "<dir>/<pid>.snap.<seq>" (O_NOFOLLOW, must be owned by `owner`),
- * unlink it, read it and validate: magic, version, sizes, every offset and
- * count, every trace's frame and block ranges, every module string (NUL
- * inside strings), sum of sizes per trace, nframes in 1..frames.
+ * unlink it, check its header and size before reading it whole (the size
+ * must be the declared one and at most max_size bytes, 0 = no cap: else
+ * -EPROTO / -EFBIG), read it and validate: magic, version, sizes, every
+ * offset and count, every module string (NUL inside strings), every
+ * trace's frame and block ranges (contiguous: each starts where the
+ * previous one ends, together they cover the arrays), sum of sizes per
+ * trace, nframes in 1..frames.
  */
 int snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
-	      uid_t owner, char *err, size_t errlen);
+	      uid_t owner, uint64_t max_size, char *err, size_t errlen);
 
 /* Validate a snapshot already in memory; takes ownership of buf (free()). */
 int snap_parse(struct snap *s, void *buf, size_t size,
@@ -163,9 +182,11 @@ struct snap_stream {
 };
 
 /* Open "<dir>/<pid>.snap.<seq>" as snap_load does (O_NOFOLLOW, owner,
- * unlinked at once), validate its header, modules and strings. */
+ * unlinked at once, the pid inside, at most max_size bytes when not 0:
+ * else -EFBIG), validate its header, modules and strings. */
 int snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
-		     uint32_t seq, uid_t owner, char *err, size_t errlen);
+		     uint32_t seq, uid_t owner, uint64_t max_size, char *err,
+		     size_t errlen);
 
 /* The next trace: 1 and *t, *frames (t->nframes return addresses, valid
  * until the next call), 0 at the end, or a negative errno (-EPROTO: the
@@ -184,7 +205,8 @@ long snap_stream_sizes(struct snap_stream *ss, uint64_t *out, size_t max,
  * the first error. */
 int snap_stream_check(struct snap_stream *ss, char *err, size_t errlen);
 
-/* Back to the first trace. */
+/* Back to the first trace; also points ss->snap at ss again (call it
+ * after moving a struct snap_stream). */
 void snap_stream_rewind(struct snap_stream *ss);
 
 void snap_stream_close(struct snap_stream *ss);

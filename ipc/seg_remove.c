@@ -61,12 +61,9 @@ remove_dead_one(const char *dir, const char *file, int32_t pid, char *err,
 	int dirfd, fd, rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		rc = -errno;
-		seg_seterr(err, errlen, "removing %s: %s", path, strerror(-rc));
-		return rc;
-	}
+	dirfd = seg_dir_open(dir, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
 	rc = seg_open_check(dirfd, file, O_RDONLY, &info, &fd, err, errlen);
 	if (rc == -EPROTO) {
 		/* Invalid header: dead when nobody holds the alive lock. */

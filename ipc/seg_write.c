@@ -28,9 +28,9 @@
  *    "<pid>.seg" (which also replaces an exec'd predecessor's segment of
  *    the same pid), or to "<pid>.<tag>.seg" when someone else's file
  *    holds that name (segment.h: names).
- *  - The directory must be the user's or root's, and sticky if others
- *    may write in it; a creation removes a bounded number of this uid's
- *    dead files (clean_dead).
+ *  - The directory must be the user's or root's, and sticky if everyone
+ *    may write in it; a creation (and a normal exit) removes a bounded
+ *    number of dead files (seg_writer_clean).
  *  - Every descriptor is O_CLOEXEC, so exec and exit drop the alive lock.
  *  - Futexes are shared (no FUTEX_PRIVATE_FLAG): the header is a shared
  *    file mapping that other processes wait on.
@@ -148,9 +148,10 @@ refuse_dir(struct seg_writer *w, const char *a, uint64_t num, const char *b)
 /*
  * Open (creating if missing) the segment directory, refusing a symlink
  * and a directory that someone else could use against us: it must belong
- * to this process's effective uid or to root, and if others may write in
- * it, it must be sticky (as /tmp) so that nobody can remove or replace
- * another's files.  The default shared directory is created 01777 like
+ * to this process's effective uid or to root, and if everyone may write
+ * in it, it must be sticky (as /tmp) so that nobody can remove or replace
+ * another's files.  A group-writable directory is accepted: its owner
+ * chose to trust that group (the HAWK_GROUP set-up, README "Security").  The default shared directory is created 01777 like
  * /tmp so that several users' targets can share it; any other directory
  * we create is 0700.
  */
@@ -185,9 +186,9 @@ open_dir(struct seg_writer *w, const char *dir)
 		return refuse_dir(w, "owned by uid ", st.st_uid,
 				  ", neither this process's uid nor root");
 	}
-	if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
+	if ((st.st_mode & 0002) && !(st.st_mode & S_ISVTX)) {
 		close(fd);
-		return refuse_dir(w, "writable by others without the sticky "
+		return refuse_dir(w, "writable by all without the sticky "
 				  "bit (chmod +t)", 0, NULL);
 	}
 	return fd;
@@ -306,22 +307,23 @@ locked_alive(int fd)
 }
 
 /*
- * Remove the dead files of this uid from the directory: segments whose
- * alive lock nobody holds (their process exited by _exit, was killed, or
- * exec'd a program without libhawk), and snapshots and half-created
- * segments of pids that no longer exist.  Bounded work per call: at most
+ * Remove dead files from the directory: segments whose alive lock nobody
+ * holds (their process exited by a signal, or exec'd a program without
+ * libhawk), and snapshots and half-created segments of pids that no
+ * longer exist.  Any user's that this process may open and remove (its
+ * own; any in a group directory it may write; all for root): a dead file
+ * is nobody's business any more.  Bounded work per call: at most
  * SEG_CLEAN_SCAN entries looked at, SEG_CLEAN_OPEN segments opened,
  * SEG_CLEAN_UNLINK files removed, so a start costs little even in a big
  * directory, and since every start removes more than the one file a
- * process can leave, dead files do not accumulate.  Files of other uids
- * are left to their own next target (or `hawk ps --clean`).
+ * process can leave, dead files do not accumulate.  Pids are this pid
+ * namespace's: one directory per pid namespace (README).
  */
-static void
-clean_dead(struct seg_writer *w)
+void
+seg_writer_clean(struct seg_writer *w)
 {
 	char buf[2048] __attribute__((aligned(8)));
 	unsigned scanned = 0, opened = 0, removed = 0;
-	uid_t me = geteuid();
 	int dfd;
 	long n;
 
@@ -351,13 +353,13 @@ clean_dead(struct seg_writer *w)
 			    (kind != NAME_SEG || strcmp(name, w->file) == 0)))
 				continue;
 			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(st.st_mode) || st.st_uid != me)
+			    !S_ISREG(st.st_mode))
 				continue;
 			if (kind != NAME_SEG) {
 				if (kill(pid, 0) == 0 || errno != ESRCH)
 					continue;
-				unlinkat(dfd, name, 0);
-				removed++;
+				if (unlinkat(dfd, name, 0) == 0)
+					removed++;
 				continue;
 			}
 			if (opened >= SEG_CLEAN_OPEN)
@@ -371,10 +373,8 @@ clean_dead(struct seg_writer *w)
 			       fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
 			       st.st_ino == now.st_ino && st.st_dev == now.st_dev;
 			close(fd);
-			if (dead) {
-				unlinkat(dfd, name, 0);
+			if (dead && unlinkat(dfd, name, 0) == 0)
 				removed++;
-			}
 		}
 	}
 	close(dfd);
@@ -516,7 +516,7 @@ seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
 	w->h = h;
 	w->flags = 0;
 	w->heartbeat_ns = hdr.heartbeat_ns;
-	clean_dead(w);
+	seg_writer_clean(w);
 	return 0;
 
 fail_map:
@@ -637,7 +637,12 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 	/* alloc_mode .. the end of alloc_path: the second run */
 	lo = FIELD_OFF(alloc_mode);
 	hi = FIELD_OFF(alloc_path) + sizeof(b.alloc_path);
-	return seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	if (rc < 0)
+		return rc;
+	/* the lease of the tracing session: its own field */
+	return seg_pwrite(w, &st->lease_ns, sizeof(st->lease_ns),
+			  FIELD_OFF(lease_ns));
 }
 
 static long
@@ -729,6 +734,11 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 	w->cmd_op = cmd[0];
 	w->cmd_frames = cmd[1];
 	w->cmd_flags = cmd[2];
+	w->cmd_lease_ns = 0;
+	rc = seg_pread(w, &w->cmd_lease_ns, sizeof(w->cmd_lease_ns),
+		       FIELD_OFF(cmd_lease_ns));
+	if (rc < 0)
+		return rc;
 	return 1;
 }
 

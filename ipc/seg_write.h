@@ -33,6 +33,7 @@ struct seg_writer {
 	uint32_t cmd_op;           /* the TAKEN command (seg_agent_wait) */
 	uint32_t cmd_frames;
 	uint32_t cmd_flags;
+	uint64_t cmd_lease_ns;     /* CMD_START's lease (segment.h), 0 */
 	uint32_t cmd_count;
 	char file[64];             /* "<pid>.seg" or "<pid>.<tag>.seg" */
 	char path[256];            /* "<dir>/<file>", for messages */
@@ -40,7 +41,7 @@ struct seg_writer {
 				      from seg_writer_create), else "" */
 };
 
-/* Bounds of the dead-file clean-up made by each seg_writer_create. */
+/* Bounds of one seg_writer_clean. */
 #define SEG_CLEAN_SCAN   4096u     /* directory entries looked at */
 #define SEG_CLEAN_OPEN   64u       /* segments opened to test the lock */
 #define SEG_CLEAN_UNLINK 64u       /* files removed */
@@ -54,10 +55,8 @@ struct seg_writer {
  * "<pid>.<tag>.seg" if another user's file holds that name.  `mode` is
  * 0600 or 0660; `gid` (or -1) is applied with fchown when mode is 0660.
  * Opened with O_NOFOLLOW.  Refuses (-EPERM, reason in w->why) a directory
- * owned by neither the effective uid nor root, or writable by others
- * without the sticky bit.  Then removes up to SEG_CLEAN_UNLINK dead
- * files of this uid (segments nobody holds the alive lock of, snapshots
- * and temporary files of pids that no longer exist).  -ENOSPC when the
+ * owned by neither the effective uid nor root, or writable by all
+ * without the sticky bit.  Then seg_writer_clean.  -ENOSPC when the
  * file system is full.
  */
 int seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
@@ -65,6 +64,14 @@ int seg_writer_create(struct seg_writer *w, const char *dir, const char *name,
 
 /* Normal exit: unlink the segment (if it is still ours) and release it. */
 void seg_writer_remove(struct seg_writer *w);
+
+/*
+ * Remove up to SEG_CLEAN_UNLINK dead files of the segment's directory,
+ * any user's this process may remove: segments nobody holds the alive
+ * lock of, snapshots and temporary files of pids that no longer exist.
+ * Bounded work (SEG_CLEAN_*).  Called by seg_writer_create and at exit.
+ */
+void seg_writer_clean(struct seg_writer *w);
 
 /* Unlink the segment's name (if it is still ours), keep the descriptors
  * and mapping (exit paths where the agent may still use them). */
@@ -96,13 +103,14 @@ struct seg_status {
 	uint64_t rss_bytes;
 	uint64_t anon_bytes;
 	const char *alloc_path;    /* NUL-ended, or NULL */
+	uint64_t lease_ns;         /* the tracing session's lease, 0 */
 };
 int seg_writer_publish(struct seg_writer *w, const struct seg_status *st);
 
 /*
  * Agent side of the command protocol.  Wait up to `timeout_ms` for a posted
  * command, refreshing heartbeat_ns.  Returns 1 with the command TAKEN (its
- * op/frames/flags in w->cmd_*), 0 on timeout, negative errno on error
+ * op/frames/flags/lease in w->cmd_*), 0 on timeout, negative errno on error
  * (-EIO, -EFAULT: the file was truncated; see seg_writer_check).
  */
 int seg_agent_wait(struct seg_writer *w, int timeout_ms);

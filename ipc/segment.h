@@ -28,17 +28,18 @@
  * Readers must still check that a file belongs to the process it names
  * (owner = the process's effective uid, pid and start time): names are
  * claims, not proofs.  The target refuses a directory owned by neither
- * its effective uid nor root, or writable by others without the sticky
- * bit (in such a directory its files could be replaced under it).
+ * its effective uid nor root, or writable by all without the sticky bit
+ * (in such a directory its files could be replaced under it).
  *
  * Files are owned by the process's filesystem uid (its effective uid)
  * at the time the segment was created; a process that changes its
  * credentials makes a new segment (tracer/creds.c).
  *
- * Dead files.  Each new segment's creation removes up to SEG_CLEAN_UNLINK
- * dead files of its own uid (seg.h): segments nobody holds the alive lock
- * of, and snapshots and temporary files of pids that no longer exist.
- * `hawk ps --clean` removes any user's dead segments it may.
+ * Dead files.  Each new segment's creation and each normal exit removes
+ * up to SEG_CLEAN_UNLINK dead files (seg_write.h), of any user it may:
+ * segments nobody holds the alive lock of, and snapshots and temporary
+ * files of pids that no longer exist.  `hawk ps --clean` does the same
+ * for every dead segment without a bound.
  *
  * The target never loads or stores through its mapping of the segment
  * (see seg_write.c): a truncation by someone allowed to write the file
@@ -114,6 +115,8 @@ enum seg_cmd_state {
 /* seg_header.flags */
 #define SEG_F_TRACER_ERROR 1u   /* tracing was stopped by an internal error;
 				   last_error holds the errno */
+#define SEG_F_LEASE_EXPIRED 2u  /* tracing was stopped by the agent because
+				   its lease (cmd_lease_ns) ran out */
 
 struct seg_header {
 	/* identity: written once before `ready` is set, then constant */
@@ -154,8 +157,13 @@ struct seg_header {
 	 *      withdrawn and nothing changed; failure means the agent took it.
 	 *   4. on DONE read cmd_result (and snap_seq), store cmd_state = IDLE.
 	 * Agent side: futex-wait on cmd_state (timeout <= 1 s, to refresh the
-	 * status and heartbeat), CAS POSTED->TAKEN, execute, write cmd_result
-	 * and snap_seq, store-release DONE, futex-wake.
+	 * status and heartbeat), take POSTED->TAKEN, execute, write cmd_result
+	 * and snap_seq, store-release DONE, futex-wake.  The agent works
+	 * through system calls only (seg_write.c), so its take is an atomic
+	 * XOR 3 by FUTEX_WAKE_OP rather than a CAS: POSTED^3 = TAKEN; if the
+	 * client withdrew it first, IDLE^3 = DONE with cmd_result -ECANCELED
+	 * and snap_seq 0 (written while POSTED), which step 1 of the next
+	 * client clears like any uncollected result.
 	 */
 	uint32_t cmd_state;        /* enum seg_cmd_state, futex word */
 	uint32_t cmd_op;           /* enum seg_cmd_op */
@@ -178,6 +186,17 @@ struct seg_header {
 	uint64_t anon_bytes;       /* resident, not file-backed nor shared */
 	char     alloc_path[SEG_ALLOC_PATH_MAX]; /* the allocator's module
 				      when not glibc's, NUL-ended */
+
+	/* Appended fields: 0 in the zeroed page means "absent", so a reader
+	 * or writer that does not know them is unaffected. */
+	uint64_t cmd_lease_ns;     /* CMD_START: a lease, the CLOCK_MONOTONIC
+				      time by which the client will have
+				      stopped tracing (a fixed-duration
+				      profile); past it plus SEG_LEASE_GRACE_NS
+				      the agent stops tracing by itself.
+				      0: no lease */
+	uint64_t lease_ns;         /* status: the lease of the current
+				      tracing session, 0 = none */
 };
 
 /* seg_header.alloc_mode */
@@ -189,6 +208,8 @@ enum seg_alloc_mode {
 	SEG_ALLOC_BYPASSED = 2,    /* malloc is defined before libhawk (in
 				      the executable): nothing is traced */
 };
+
+#define SEG_LEASE_GRACE_NS UINT64_C(5000000000) /* 5 s */
 
 /*
  * Snapshot file "<pid>.snap.<seq>": a struct snap_header followed by the

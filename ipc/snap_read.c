@@ -46,7 +46,7 @@ static int
 snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 {
 	const struct snap_header *h = s->h;
-	uint64_t i;
+	uint64_t i, next_frame = 0, next_block = 0;
 
 	if (s->size < sizeof(*h)) {
 		seg_seterr(err, errlen, "%s: truncated (%zu bytes)", what, s->size);
@@ -130,6 +130,11 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			return -EPROTO;
 		}
 	}
+	/* Trace i's frames and blocks start where trace i-1's end, and the
+	 * last ones end at the arrays' ends: every frame and block belongs to
+	 * exactly one trace, so validation and everything built from the
+	 * snapshot (statistics, a pickle's per-block traces) grow linearly
+	 * with the file, whatever it claims. */
 	for (i = 0; i < h->n_traces; i++) {
 		const struct snap_trace *t = &s->traces[i];
 		uint64_t end, sum = 0, j;
@@ -151,6 +156,14 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			       ": frames out of range", what, i);
 			return -EPROTO;
 		}
+		if (t->frame_first != next_frame) {
+			seg_seterr(err, errlen, "%s: trace %" PRIu64 ": frames "
+			       "start at %" PRIu64 ", not %" PRIu64 " (ranges "
+			       "must be contiguous)", what, i, t->frame_first,
+			       next_frame);
+			return -EPROTO;
+		}
+		next_frame = end;
 		if (t->count < 1) {
 			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": no blocks", what, i);
@@ -162,6 +175,14 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			       ": blocks out of range", what, i);
 			return -EPROTO;
 		}
+		if (t->block_first != next_block) {
+			seg_seterr(err, errlen, "%s: trace %" PRIu64 ": blocks "
+			       "start at %" PRIu64 ", not %" PRIu64 " (ranges "
+			       "must be contiguous)", what, i, t->block_first,
+			       next_block);
+			return -EPROTO;
+		}
+		next_block = end;
 		for (j = t->block_first; j < end; j++)
 			if (__builtin_add_overflow(sum, s->sizes[j], &sum))
 				break;
@@ -172,7 +193,34 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			return -EPROTO;
 		}
 	}
+	if (next_frame != h->n_frames || next_block != h->n_sizes) {
+		seg_seterr(err, errlen, "%s: %" PRIu64 " frames and %" PRIu64
+		       " blocks, but the traces use %" PRIu64 " and %" PRIu64,
+		       what, h->n_frames, h->n_sizes, next_frame, next_block);
+		return -EPROTO;
+	}
 	return 0;
+}
+
+/* pread until len bytes or end of file: bytes read, or -1 (errno). */
+static ssize_t
+pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got,
+				  off + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
 
 int
@@ -197,26 +245,34 @@ snap_parse(struct snap *s, void *buf, size_t size, char *err, size_t errlen)
 
 int
 snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
-	  uid_t owner, char *err, size_t errlen)
+	  uid_t owner, uint64_t max_size, char *err, size_t errlen)
 {
-	char path[4200], what[4300];
+	char path[4200], what[4300], file[64];
+	struct snap_header hdr;
 	struct stat st;
-	size_t size, got = 0;
+	size_t size, got;
+	ssize_t n;
 	void *buf;
-	int fd, rc;
+	int dirfd, fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(file, sizeof(file), "%" PRId32 "%s%" PRIu32, pid, SNAP_INFIX,
+		 seq);
 	snprintf(path, sizeof(path), "%s/%" PRId32 "%s%" PRIu32, dir, pid,
 		 SNAP_INFIX, seq);
 	snprintf(what, sizeof(what), "reading %s", path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		  O_NONBLOCK);
+	dirfd = seg_dir_open(dir, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ELOOP)
 			seg_seterr(err, errlen, "%s: is a symbolic link", what);
 		else
 			seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
+		close(dirfd);
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -237,15 +293,46 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 	}
 	/* Ours to collect: nobody else may read it, and a failed validation
 	 * must not leave it behind either. */
-	unlink(path);
+	unlinkat(dirfd, file, 0);
 	if (st.st_size < (off_t)sizeof(struct snap_header)) {
 		seg_seterr(err, errlen, "%s: truncated (%jd bytes)", what,
 		       (intmax_t)st.st_size);
 		rc = -EPROTO;
 		goto out_fd;
 	}
-	if ((uint64_t)st.st_size > SIZE_MAX / 2) {
-		seg_seterr(err, errlen, "%s: too large", what);
+	/* Limits before work: the header alone first, then the whole file
+	 * only if its size is the one declared and within the cap (a sparse
+	 * file may claim gigabytes that cost nothing to make). */
+	if (pread_full(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+		seg_seterr(err, errlen, "%s: truncated header", what);
+		rc = -EPROTO;
+		goto out_fd;
+	}
+	if (hdr.magic != SNAP_MAGIC || hdr.version != SNAP_VERSION ||
+	    hdr.header_size != sizeof(hdr)) {
+		seg_seterr(err, errlen, "%s: not a version %u snapshot", what,
+			   SNAP_VERSION);
+		rc = -EPROTO;
+		goto out_fd;
+	}
+	if (hdr.pid != pid) {
+		seg_seterr(err, errlen, "%s: pid %" PRId32 " inside, not %" PRId32,
+			   what, hdr.pid, pid);
+		rc = -EPROTO;
+		goto out_fd;
+	}
+	if (hdr.file_size != (uint64_t)st.st_size) {
+		seg_seterr(err, errlen, "%s: file size %" PRIu64 " declared "
+			   "but the file has %jd bytes", what, hdr.file_size,
+			   (intmax_t)st.st_size);
+		rc = -EPROTO;
+		goto out_fd;
+	}
+	if ((max_size && (uint64_t)st.st_size > max_size) ||
+	    (uint64_t)st.st_size > SIZE_MAX / 2) {
+		seg_seterr(err, errlen, "%s: %jd bytes, more than the %" PRIu64
+			   " allowed (max_snapshot_mb)", what,
+			   (intmax_t)st.st_size, max_size);
 		rc = -EFBIG;
 		goto out_fd;
 	}
@@ -258,22 +345,14 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 		rc = -ENOMEM;
 		goto out_fd;
 	}
-	while (got < size) {
-		ssize_t n = pread(fd, (char *)buf + got, size - got,
-				  (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
-			free(buf);
-			goto out_fd;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	n = pread_full(fd, buf, size, 0);
+	if (n < 0) {
+		rc = -errno;
+		seg_seterr(err, errlen, "%s: %s", what, strerror(-rc));
+		free(buf);
+		goto out_fd;
 	}
+	got = (size_t)n;
 	s->buf = buf;
 	s->size = got;
 	s->h = buf;
@@ -282,6 +361,7 @@ snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
 		snap_free(s);
 out_fd:
 	close(fd);
+	close(dirfd);
 	return rc;
 }
 

@@ -190,7 +190,8 @@ check_modules(struct snap_stream *ss, char *err, size_t errlen)
 
 int
 snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
-		 uint32_t seq, uid_t owner, char *err, size_t errlen)
+		 uint32_t seq, uid_t owner, uint64_t max_size, char *err,
+		 size_t errlen)
 {
 	char path[4200];
 	struct stat st;
@@ -246,6 +247,19 @@ snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
 		seg_seterr(err, errlen, "%s: %s", ss->what, strerror(-rc));
 	if (rc)
 		goto fail;
+	if (ss->h.pid != pid) {
+		seg_seterr(err, errlen, "%s: pid %" PRId32 " inside, not %"
+			   PRId32, ss->what, ss->h.pid, pid);
+		rc = -EPROTO;
+		goto fail;
+	}
+	if (max_size && ss->size > max_size) {
+		seg_seterr(err, errlen, "%s: %" PRIu64 " bytes, more than the %"
+			   PRIu64 " allowed (max_snapshot_mb)", ss->what,
+			   ss->size, max_size);
+		rc = -EFBIG;
+		goto fail;
+	}
 	ml = (size_t)ss->h.n_modules * sizeof(*ss->modules);
 	ss->modules = malloc(ml ? ml : 1);
 	ss->strings = malloc(ss->h.strings_size + 1);
@@ -271,11 +285,6 @@ snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
 	rc = check_modules(ss, err, errlen);
 	if (rc)
 		goto fail;
-	ss->snap.h = &ss->h;
-	ss->snap.modules = ss->modules;
-	ss->snap.strings = ss->strings;
-	ss->snap.buf = ss;         /* identity for the symbolizer's memo */
-	ss->snap.size = ss->size;
 	snap_stream_rewind(ss);
 	return 0;
 fail:
@@ -286,6 +295,12 @@ fail:
 void
 snap_stream_rewind(struct snap_stream *ss)
 {
+	/* the symbolizer's view, pointing into ss (which may have moved) */
+	ss->snap.h = &ss->h;
+	ss->snap.modules = ss->modules;
+	ss->snap.strings = ss->strings;
+	ss->snap.buf = ss;         /* identity for the symbolizer's memo */
+	ss->snap.size = ss->size;
 	win_set(&ss->tw, ss->h.traces_off, ss->h.n_traces,
 		sizeof(struct snap_trace));
 	win_set(&ss->fw, ss->h.frames_off, ss->h.n_frames, sizeof(uint64_t));

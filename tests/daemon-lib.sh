@@ -24,7 +24,6 @@
 #   dead_segments         the pids of dead segments in $seg ("" if none)
 #   live_pids             the pids of live segments in $seg
 #   dm_leftovers          no process with our tag left (kills them if so)
-#   todo_is GOT WANT DESC REASON   a check waiting for unmerged work
 # Every process started carries HAWK_E2E_TAG=$tmpdir in its environment.
 . "$top_srcdir/tests/lib.sh"
 
@@ -112,18 +111,6 @@ print(" ".join(str(r["pid"]) for r in json.load(sys.stdin) if r["state"] '"$1"' 
 }
 dead_segments() { ps_pids "=="; }
 live_pids() { ps_pids "!="; }
-
-# todo_is GOT WANT DESC REASON: as `is`, for a check that waits for work
-# not merged yet (TAP "# TODO": a failure is expected, XFAIL; once it
-# passes the driver reports XPASS, an error: remove the todo_ then)
-todo_is() {
-	tap_n=$((tap_n + 1))
-	if [ "x$1" = "x$2" ]; then echo "ok $tap_n - $3 # TODO $4"
-	else
-		echo "not ok $tap_n - $3 # TODO $4"
-		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
-	fi
-}
 
 dm_tagged() {
 	grep -lzx "HAWK_E2E_TAG=$tmpdir" /proc/[0-9]*/environ 2>/dev/null |

@@ -414,7 +414,7 @@ e2e_suite() {
 
 	# --- a fixed-duration profile of beta; meanwhile other requests run
 	"$curl" -s -g -o "$tmpdir/profile.body" -w '%{http_code}' --max-time 60 \
-		"$base$T/?pid=$tb&duration=4&frames=5" >"$tmpdir/profile.code" &
+		"$base$T/?pid=$tb&duration=6&frames=5" >"$tmpdir/profile.code" &
 	cpid=$!
 	wait_for "get '$T/targets/?pid=$tb' poll; [ \"\$(js '$tmpdir/poll.body' \"[t['tracing'] for t in (j['targets'] if isinstance(j, dict) else j)]\")\" = '[true]' ]"
 	ok $? "$server: beta is tracing during the profile (targets/ answered)"
@@ -424,7 +424,7 @@ e2e_suite() {
 		"$server: alpha's snapshot during the profile is exact"
 	kill -0 "$cpid" 2>/dev/null
 	ok $? "$server: targets/ and snapshot/ answered while the profile runs"
-	sleep 1 # let the profile's first snapshot be taken
+	sleep 2 # let the profile's first snapshot be taken (6 s window: slow machines)
 	target_do "$tb" "$tb_out" USR1 "alloc 1"
 	ok $? "$server: beta allocated during the profile"
 	wait "$cpid"

@@ -5,7 +5,7 @@ check_PROGRAMS += $(fcgi_unit_tests)
 TESTS += $(fcgi_unit_tests)
 fcgi_test_cppflags = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
 	$(TESTS_CPPFLAGS)
-fcgi_test_ldadd = fcgi/libresponder.la
+fcgi_test_ldadd = fcgi/libresponder.la ipc/libipc.la
 tests_t_stats_SOURCES = tests/t-stats.c
 tests_t_stats_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_stats_LDADD = $(fcgi_test_ldadd)
@@ -33,15 +33,16 @@ tests_fixtures_fc_leak_SOURCES = tests/fixtures/fc-leak.c
 tests_fixtures_fc_leak_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_fc_leak_LDFLAGS =
 fcgi_sh_tests = tests/t-fcgi-cgi.sh tests/t-fcgi-fastcgi.sh \
-	tests/t-fcgi-multi.sh
+	tests/t-fcgi-multi.sh tests/t-fcgi-lease.sh tests/t-fcgi-leftovers.sh
 dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
 EXTRA_DIST += tests/fcgi_client.py tests/fcgi-lib.sh
 
-# target.c against the real symbolizer and snapshot parser
-check_PROGRAMS += tests/t-target
-TESTS += tests/t-target
-tests_t_target_SOURCES = tests/t-target.c $(fcgi_symbols_sources)
-tests_t_target_CPPFLAGS = $(fcgi_test_cppflags)
-tests_t_target_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
-tests_t_target_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)
+# snapstat.c against the real symbolizer and snapshot parser
+check_PROGRAMS += tests/t-snapstat
+TESTS += tests/t-snapstat
+tests_t_snapstat_SOURCES = tests/t-snapstat.c fcgi/snapstat.c \
+	fcgi/textpool.c $(fcgi_symbols_sources)
+tests_t_snapstat_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_snapstat_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
+tests_t_snapstat_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)

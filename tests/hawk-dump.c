@@ -5,8 +5,11 @@
  * client) and prints what the reader validated, one fact per line, in a
  * format shell tests can grep.
  *
- *   hawk-dump [--timeout MS] [--sizes] DIR PID start FRAMES [gc] | stop |
- *             status | snapshot
+ *   hawk-dump [--timeout MS] [--sizes] [--save FILE] DIR PID
+ *             start FRAMES [gc] | stop | status | snapshot
+ *
+ * --save FILE copies the raw snapshot file there before reading it (the
+ * fuzzers' seeds, fuzz/make-seeds.sh).
  *
  * Exit status: 0 ok; 1 error (message on stderr); 2 usage; 3 already
  * started; 4 not started; 5 timeout (the target did not answer in time,
@@ -28,7 +31,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hawk-dump [--timeout MS] [--sizes] DIR PID "
+	fprintf(stderr, "usage: hawk-dump [--timeout MS] [--sizes] [--save "
+		"FILE] DIR PID "
 		"start FRAMES [gc] | stop | status | snapshot\n");
 	exit(2);
 }
@@ -133,6 +137,34 @@ print_snapshot(const struct snap *s, int sizes)
 	}
 }
 
+/* Copy "<dir>/<pid>.snap.<seq>" to `to`: 0, or -1 with errno. */
+static int
+copy_snapshot(const char *dir, int32_t pid, uint32_t seq, const char *to)
+{
+	char path[4200], buf[65536];
+	ssize_t n = 0;
+	int in, out;
+
+	snprintf(path, sizeof(path), "%s/%d" SNAP_INFIX "%u", dir, (int)pid,
+		 (unsigned)seq);
+	in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	if (out < 0 || n < 0) {
+		if (out >= 0)
+			close(out);
+		return -1;
+	}
+	return close(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,7 +174,7 @@ main(int argc, char **argv)
 	struct seg_client c;
 	struct seg_info info;
 	char err[4600];
-	const char *dir, *verb;
+	const char *dir, *verb, *save = NULL;
 	int32_t pid;
 
 	while (ai < argc && strncmp(argv[ai], "--", 2) == 0) {
@@ -153,6 +185,9 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[ai], "--sizes") == 0) {
 			sizes = 1;
 			ai++;
+		} else if (strcmp(argv[ai], "--save") == 0 && ai + 1 < argc) {
+			save = argv[ai + 1];
+			ai += 2;
 		} else {
 			usage();
 		}
@@ -223,7 +258,13 @@ main(int argc, char **argv)
 	} else if (op == CMD_SNAPSHOT) {
 		struct snap s;
 
-		rc = snap_load(&s, dir, pid, seq, c.info.uid, err,
+		if (save && copy_snapshot(dir, pid, seq, save) < 0) {
+			fprintf(stderr, "hawk-dump: saving the snapshot to "
+				"%s: %s\n", save, strerror(errno));
+			seg_client_close(&c);
+			return 1;
+		}
+		rc = snap_load(&s, dir, pid, seq, c.info.uid, 0, err,
 			       sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "hawk-dump: %s\n", err);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>   /* SYS_futex */
 #include <sys/wait.h>
 #include <time.h>
@@ -318,7 +319,7 @@ test_thread_agent(void)
 	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
 	is_int(rc, 0, "snapshot -> 0");
 	is_int(seq, 1, "snapshot seq 1");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snapshot 1 loads");
 	if (rc == 0) {
 		is_int(s.h->traced_current, 1000, "it is snapshot 1");
@@ -326,7 +327,7 @@ test_thread_agent(void)
 	}
 	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
 	is_int(seq, 2, "next snapshot seq 2");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snapshot 2 loads");
 	if (rc == 0) {
 		is_int(s.h->traced_current, 2000, "it is snapshot 2");
@@ -537,6 +538,86 @@ test_process_agent(void)
 	is_int(rc, 0, "its segment removed");
 }
 
+/*
+ * A hostile target truncates its segment while a command is in flight
+ * (and another between open and command): the client gets an error, it
+ * is not killed by SIGBUS.
+ */
+static void
+test_truncating_target(void)
+{
+	int ready[2], go[2], rc, when;
+	pid_t kid;
+	char c;
+
+	for (when = 0; when < 2; when++) {
+		if (pipe(ready) < 0 || pipe(go) < 0)
+			exit(99);
+		kid = fork();
+		if (kid == 0) {
+			struct agent a = { .pid = (int32_t)getpid() };
+			char path[PATH_MAX + 64];
+			int fd;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(ready[0]);
+			close(go[1]);
+			make_target(a.pid, &a.h);
+			snprintf(path, sizeof(path), "%s/%" PRId32 ".seg",
+				 dir, a.pid);
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0 || write(ready[1], "x", 1) != 1)
+				_exit(1);
+			if (when == 0 && read(go[0], &c, 1) != 1)
+				_exit(1);
+			while (when == 1 &&
+			       __atomic_load_n(&a.h->cmd_state,
+					       __ATOMIC_ACQUIRE) != CMD_POSTED)
+				sleep_ms(1);
+			if (ftruncate(fd, 0) < 0)
+				_exit(1);
+			if (write(ready[1], "t", 1) != 1)
+				_exit(1);
+			/* never touch the mapping again: hold the alive
+			 * lock until killed */
+			for (;;)
+				pause();
+		}
+		close(ready[1]);
+		close(go[0]);
+		if (read(ready[0], &c, 1) != 1) {
+			ok(0, "truncating target ready");
+			return;
+		}
+		if (when == 0) {
+			struct seg_client cl;
+
+			rc = seg_client_open(&cl, dir, kid, err, sizeof(err));
+			is_int(rc, 0, "open before the truncation");
+			if (write(go[1], "g", 1) != 1 ||
+			    read(ready[0], &c, 1) != 1)
+				exit(99);
+			rc = cmd_run(&cl, CMD_STATUS, 0, 0, 2000, NULL, err,
+				     sizeof(err));
+			is_int(rc, -EPROTO, "segment truncated after open: "
+			       "-EPROTO, no SIGBUS");
+			seg_client_close(&cl);
+		} else {
+			rc = run(kid, CMD_START, 12, 2000, NULL);
+			is_int(rc, -EPROTO, "segment truncated while the "
+			       "command is in flight: -EPROTO, no SIGBUS");
+		}
+		ok(strstr(err, "truncated") != NULL, "the error says so: %s",
+		   err);
+		close(ready[0]);
+		close(go[1]);
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		rc = seg_remove_dead(dir, kid, err, sizeof(err));
+		is_int(rc, 0, "its segment removed");
+	}
+}
+
 int
 main(void)
 {
@@ -553,6 +634,7 @@ main(void)
 
 	test_thread_agent();
 	test_process_agent();
+	test_truncating_target();
 
 	rmdir(dir);
 	ok(access(dir, F_OK) != 0, "temp dir empty and removed");

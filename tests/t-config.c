@@ -60,7 +60,7 @@ main(void)
 	   strcmp(c.prefix, "/debug") == 0 && c.max_duration == 300 &&
 	   c.threads == 4 && c.timeout_ms == 5000 && !c.allow_any &&
 	   c.n_allow == 1 && c.allow[0] == getuid() && c.listen[0] == 0 &&
-	   c.socket_mode == 0660, "defaults");
+	   c.socket_mode == 0660 && c.max_snapshot_mb == 1024, "defaults");
 
 	ok(load("# comment\n\n  dir = /tmp/x  \nprefix=/a/b/\n"
 		"max_duration = 30\nthreads=2\ntimeout_ms = 250\n"
@@ -83,6 +83,9 @@ main(void)
 	bad("max_duration = 86401\n",
 	    "1: max_duration must be 1..86400 seconds");
 	bad("timeout_ms = 5\n", "1: timeout_ms must be 10..600000");
+	ok(load("max_snapshot_mb = 16\n") == 0 && c.max_snapshot_mb == 16,
+	   "max_snapshot_mb");
+	bad("max_snapshot_mb = 0\n", "1: max_snapshot_mb must be 1..1048576");
 	bad("dir = relative\n", "1: dir must be an absolute path");
 	bad("prefix = debug\n", "1: prefix must be empty or a path such as "
 	    "/debug (no ?, #, %, spaces)");

@@ -8,10 +8,10 @@
 # strings; worker recycling (pm.max_requests), a reload (SIGUSR2: the
 # master re-executes itself, the workers are killed) and the stop leave no
 # dead segment.  Exact: the count and size of the held strings, per worker
-# and merged (pickle: every block's size), and their site in the JSON
-# (which needs stripped binaries' frames kept apart, issue #9 item 4).
-# Not asserted: the site's source line (php-fpm is stripped) nor the other
-# sites (PHP's start-up).
+# and merged (pickle: every block's size), and their traceback in the JSON
+# (php-fpm is stripped: its frames are kept apart by module offset).  Not
+# asserted: a source line (there is none without php8.2-fpm-dbgsym) nor
+# the other sites (PHP's start-up).
 . "$top_srcdir/tests/daemon-lib.sh"
 fpm=$(dm_daemon php-fpm "$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)")
 [ -n "$fpm" ] || skip_all "php-fpm not found (Debian package php-fpm)"
@@ -79,12 +79,12 @@ is "$(pkl "sorted(Counter(t.domain for t in s.traces if t.size == $size).values(
 	"[20, 30]" "pickle: 20 and 30 blocks of $size bytes, one worker each"
 is "$(pkl "sorted({t.domain for t in s.traces})")" "[$(echo "$w0" | sed 's/ /, /')]" \
 	"pickle: one domain per worker, nothing of the master's"
-q snapshot/ "name=fpm&count=0"
-# php-fpm is stripped: its frames are (module, offset) only; until each
-# keeps its own identity (issue #9 item 4), they all merge into one site
-todo_is "$status:$(js "sum(x['mem_blocks_count'] for x in j['stats'] if x['mem_blocks_count'] and x['mem_blocks_size_bytes'] == $size * x['mem_blocks_count'])")" \
-	"200:50" "JSON (lineno): the site of the held strings has exactly the 50 blocks" \
-	"stripped binaries' frames merge (issue #9 item 4)"
+q snapshot/ "name=fpm&count=0&format=traceback"
+# php-fpm is stripped: its frames are module offsets with their nearest
+# symbol, each its own frame, so the held strings' call path is a
+# traceback of its own
+is "$status:$(js "sum(x['mem_blocks_count'] for x in j['stats'] if x['mem_blocks_count'] and x['mem_blocks_size_bytes'] == $size * x['mem_blocks_count'])")" \
+	"200:50" "JSON (traceback): the held strings' traceback has exactly the 50 blocks"
 is "$(js "sorted(set(p for x in j['stats'] for p in x['pids']))")" "[$(echo "$w0" | sed 's/ /, /')]" \
 	"JSON: the statistics name both workers"
 q start/ "pid=$master"
@@ -110,8 +110,7 @@ kill -USR2 $master
 wait_for '[ "$(workers | wc -w)" -eq 2 ] && [ -z "$(for p in $w1; do workers | tr " " "\n" | grep -x $p; done)" ]'
 ok $? "reload (SIGUSR2): new workers"
 wait_for '[ -z "$(dead_segments)" ]' 50
-todo_is "$(dead_segments)" "" "reload left no dead segment" \
-	"workers killed by a signal keep their segment (issue #9 item 5)"
+is "$(dead_segments)" "" "reload left no dead segment"
 req 3 >/dev/null
 q snapshot/ "name=fpm"
 is "$status" 200 "after the reload, name=fpm is served"
@@ -120,7 +119,6 @@ kill -QUIT $master
 wait $master
 bg_pids=""
 wait_for '[ -z "$(ls "$seg")" ]' 50
-todo_is "$(ls "$seg" | tr '\n' ' ')" "" "stop (SIGQUIT): no segment left" \
-	"workers killed by a signal keep their segment (issue #9 item 5)"
+is "$(ls "$seg" | tr '\n' ' ')" "" "stop (SIGQUIT): no segment left"
 dm_leftovers
 done_testing

@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # t-fcgi-multi.sh - several targets through hawk-fcgi in CGI mode: pid= and
-# name= selection, the multi-target start/stop rules (409 when any selected
-# target is already tracing, nothing started; stop/ acts on the tracing
-# ones), statistics merged with their pids, and a pickle with one domain
-# per process whose python3 statistics equal the JSON.
+# name= selection, the multi-target rules (a request answers per target:
+# start/ starts those not tracing and lists the one already tracing as
+# failed, 207; stop/ acts on the tracing ones), statistics merged with
+# their pids, a pickle with one domain per process whose python3
+# statistics equal the JSON, and a SIGSTOPped target that costs the others
+# nothing: 207 with the healthy ones' figures and the stopped one listed
+# with its 504; 502 when all fail differently.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fcgi-lib.sh"
 
@@ -31,12 +34,15 @@ is "$(json "' '.join(str(t['pid']) for t in j)") " "$sorted" "targets/ lists thr
 q start/ "pid=$pa"
 is "$status" 200 "start/?pid=A"
 q start/
-is "$status:$(json 'j["pid"]')" "409:$pa" "start/ (all): 409 naming the tracing target"
+is "$status" 207 "start/ (all) with one already tracing: 207"
+is "$(json '[(f["pid"], f["status"]) for f in j["failed"]], j["message"]')" \
+	"([($pa, 409)], 'Memory profiling started')" \
+	"207 lists the tracing target as failed with 409"
 q targets/
-is "$(json "sorted(t['pid'] for t in j if t['tracing'])")" "[$pa]" \
-	"409 started nothing else"
+is "$(json "sorted(t['pid'] for t in j if t['tracing'])")" "[$(echo $sorted | sed 's/ /, /g')]" \
+	"the others were started, the tracing one left alone"
 q stop/
-is "$status" 200 "stop/ (all) stops the tracing one"
+is "$status" 200 "stop/ (all) stops the three"
 q targets/
 is "$(json "[t['pid'] for t in j if t['tracing']]")" "[]" "nothing tracing"
 q stop/ "name=fc-multi"
@@ -76,8 +82,31 @@ assert [(o["stat"], o["mem_blocks_count"], o["mem_blocks_size_bytes"]) for o in 
     [(str(s), s.count, s.size) for s in theirs]
 PY
 ok $? "pickle: one domain per process; python3 statistics == JSON"
+# one target stopped with SIGSTOP spoils nothing for the other
+kill -STOP $pb
+TMO=500 q snapshot/ "name=fc-multi&count=0"
+is "$status" 207 "snapshot/ with B stopped: 207"
+is "$(json "[(s['mem_blocks_count'], s['pid']) for s in j['stats'] if s['lineno'] == $line], [(f['pid'], f['status']) for f in j['failed']]")" \
+	"([(1000, $pa)], [($pb, 504)])" \
+	"207: A's 1000 blocks, B listed as failed with 504"
+TMO=500 q snapshot/ "name=fc-multi&format=pickle"
+is "$status:$(sed -n 's/^X-Hawk-Failed: *\([^\r]*\)\r*$/\1/p' "$tmpdir/out")" "207:$pb 504" \
+	"pickle with B stopped: 207, X-Hawk-Failed names B"
+"$PYTHON3" -c "import tracemalloc,sys; s=tracemalloc.Snapshot.load(sys.argv[1]); assert {t.domain for t in s.traces} == {$pa}" "$tmpdir/body"
+ok $? "the pickle holds A's traces only"
+TMO=500 q stop/ "name=fc-multi"
+is "$status:$(json '[f["pid"] for f in j["failed"]]')" "207:[$pb]" \
+	"stop/ with B stopped: 207, A stopped, B listed"
+kill -STOP $pa
+TMO=500 q start/ "name=fc-multi"
+is "$status:$(json 'sorted((f["pid"], f["status"]) for f in j["failed"])')" \
+	"502:$("$PYTHON3" -c "print(sorted([($pa, 504), ($pb, 409)]))")" \
+	"every target failed, differently: 502 listing both"
+kill -CONT $pa $pb
 q stop/ "name=fc-multi"
-is "$status" 200 "stop/?name=fc-multi"
+is "$status" 200 "continued: stop/ stops B (A's withdrawn start never ran)"
+q targets/
+is "$(json "[t['pid'] for t in j if t['tracing']]")" "[]" "nothing tracing"
 
 touch "$tmpdir/a/quit" "$tmpdir/b/quit" "$tmpdir/c/quit"
 wait $pa $pb $pc

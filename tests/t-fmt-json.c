@@ -142,14 +142,16 @@ main(void)
 	       "\"traced_peak_bytes\":5000000,\"tracer_memory_bytes\":65536,"
 	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":9000000,"
 	       "\"anon_bytes\":6000000,\"allocator\":\"foreign\","
-	       "\"allocator_path\":\"/usr/lib/libjemalloc.so.2\"},"
+	       "\"allocator_path\":\"/usr/lib/libjemalloc.so.2\","
+	       "\"lease_expired\":false},"
 	       "{\"pid\":13,\"name\":"
 	       "\"t\\\"q\",\"uid\":0,\"alive\":false,\"tracing\":false,"
 	       "\"responding\":false,"
 	       "\"frames\":0,\"max_frames\":0,\"traced_current_bytes\":0,"
 	       "\"traced_peak_bytes\":0,\"tracer_memory_bytes\":0,"
 	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":0,"
-	       "\"anon_bytes\":0,\"allocator\":\"glibc\"}]\n",
+	       "\"anon_bytes\":0,\"allocator\":\"glibc\","
+	       "\"lease_expired\":false}]\n",
 	       "targets body");
 	sink_mem_free(&m);
 
@@ -167,6 +169,17 @@ main(void)
 	sink_flush(&s);
 	is_str(m.data, "{\"error\":\"target 1234 did not answer within "
 	       "5000 ms\",\"pid\":1234}\n", "timeout error names the pid");
+	sink_mem_free(&m);
+	/* bytes that are not UTF-8 (a parameter value echoed, a target's
+	 * name): written as Python's backslashreplace shows them, so the
+	 * body stays valid UTF-8 JSON */
+	sink_init(&s, sink_mem_fn, &m);
+	fmt_json_error(&s, "no traced process named \"\xff\xc3(\xed\xa0\x80\"",
+		       NULL, NULL, 0);
+	sink_flush(&s);
+	is_str(m.data, "{\"error\":\"no traced process named \\\"\\\\xff"
+	       "\\\\xc3(\\\\xed\\\\xa0\\\\x80\\\"\"}\n",
+	       "invalid UTF-8 in an error: \\xNN");
 	sink_mem_free(&m);
 	return done_testing();
 }

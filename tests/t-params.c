@@ -124,7 +124,18 @@ main(void)
 	bad("frames=%zz", "frames", "percent-encoded value");
 	bad("frames=%4", "frames", "percent-encoded value");
 	bad("frames=%00", "frames", "percent-encoded value");
-	bad("fr%ames=3", "query", "percent-encoded key=value pairs");
+	/* unknown keys are ignored even when they do not decode, and so
+	 * is a value that does not decode of an unknown key */
+	ok(good("fr%ames=3&%zz=1&%00=2&x=%4&y=%00&count=7") && p.count == 7 &&
+	   p.frames == 30, "an undecodable unknown key or value is ignored");
+	params_free(&p);
+	/* the default duration never exceeds a smaller max_duration */
+	ok(params_parse(&p, "", 3, &e) == 0 && p.duration == 3,
+	   "default duration clamped to max_duration 3");
+	params_free(&p);
+	ok(params_parse(&p, "count=1", 300, &e) == 0 && p.duration == 5,
+	   "default duration 5 under max_duration 300");
+	params_free(&p);
 	bad("count=5&frames=0&duration=3", "frames", "1..512");
 	ok(params_parse(&p, "x=1&include=a&include=b&include=c&include=d&"
 			"include=e&include=f&include=g&include=h&include=i&"

@@ -87,6 +87,10 @@ main(void)
 	is_int(route_status(-ESRCH), 404, "ESRCH -> 404");
 	is_int(route_status(-EALREADY), 409, "EALREADY -> 409");
 	is_int(route_status(-ENOTCONN), 409, "ENOTCONN -> 409");
+	is_int(route_status(-EPROTO), 502, "EPROTO (a malformed target) -> 502");
+	is_int(route_status(-EFBIG), 502, "EFBIG (snapshot above the cap) -> 502");
+	is_str(route_reason(207), "Multi-Status", "207 reason");
+	is_str(route_reason(502), "Bad Gateway", "502 reason");
 	is_int(route_status(-ETIMEDOUT), 504, "ETIMEDOUT -> 504");
 	is_int(route_status(-EINPROGRESS), 504, "EINPROGRESS -> 504");
 	is_int(route_status(-EIO), 500, "EIO -> 500");

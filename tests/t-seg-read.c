@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -579,7 +580,7 @@ test_snapshots(void)
 	/* snap_load from a file, unlinked after */
 	b = good_snap();
 	write_file("4242.snap.5", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 5, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "snap_load: valid file");
 	if (rc == 0) {
 		check_values(&s, "load");
@@ -588,11 +589,11 @@ test_snapshots(void)
 		diag("%s", err);
 	}
 	ok(!exists("4242.snap.5"), "snap_load unlinks the file");
-	rc = snap_load(&s, dir, 4242, 5, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
 	is_int(rc, -ENOENT, "snap_load: missing -> -ENOENT");
 
 	write_file("4242.snap.6", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 6, getuid() + 1, err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 6, getuid() + 1, 0, err, sizeof(err));
 	is_int(rc, -EPERM, "snap_load: other owner -> -EPERM");
 	ok(exists("4242.snap.6"), "another owner's file is left alone");
 	snprintf(path, sizeof(path), "%s/4242.snap.6", dir);
@@ -600,25 +601,51 @@ test_snapshots(void)
 
 	/* truncated file: the header says more than there is */
 	write_file("4242.snap.7", b, SNAP_LEN - 8);
-	rc = snap_load(&s, dir, 4242, 7, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 7, getuid(), 0, err, sizeof(err));
 	snprintf(want, sizeof(want), "reading %s/4242.snap.7: file size %zu "
-		 "but %zu bytes read (truncated?)", dir, (size_t)SNAP_LEN,
+		 "declared but the file has %zu bytes", dir, (size_t)SNAP_LEN,
 		 (size_t)SNAP_LEN - 8);
 	is_int(rc, -EPROTO, "snap_load: truncated -> -EPROTO");
 	is_str(err, want, "snap_load: truncated message");
 	ok(!exists("4242.snap.7"), "invalid snapshot unlinked too");
 	write_file("4242.snap.8", b, 10);
-	rc = snap_load(&s, dir, 4242, 8, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 8, getuid(), 0, err, sizeof(err));
 	snprintf(want, sizeof(want), "reading %s/4242.snap.8: truncated "
 		 "(10 bytes)", dir);
 	is_str(err, want, "snap_load: 10-byte file");
+
+	/* a sparse 4 GiB file that declares it: refused by the cap before
+	 * one byte beyond the header is read (it used to cost 4 GiB) */
+	{
+		struct snap_header *h = HDR(b);
+		uint64_t big = UINT64_C(1) << 32;
+		int fd;
+
+		h->file_size = big;
+		write_file("4242.snap.10", b, SNAP_LEN);
+		snprintf(path, sizeof(path), "%s/4242.snap.10", dir);
+		fd = open(path, O_WRONLY);
+		ok(fd >= 0 && ftruncate(fd, (off_t)big) == 0,
+		   "a sparse 4 GiB snapshot file");
+		if (fd >= 0)
+			close(fd);
+		rc = snap_load(&s, dir, 4242, 10, getuid(), 1 << 20, err,
+			       sizeof(err));
+		is_int(rc, -EFBIG, "snap_load: above max_size -> -EFBIG");
+		snprintf(want, sizeof(want), "reading %s/4242.snap.10: "
+			 "4294967296 bytes, more than the 1048576 allowed "
+			 "(max_snapshot_mb)", dir);
+		is_str(err, want, "snap_load: the cap's message");
+		ok(!exists("4242.snap.10"), "the oversized file is removed");
+		h->file_size = SNAP_LEN;
+	}
 
 	/* symlink and fifo */
 	write_file("target", b, SNAP_LEN);
 	snprintf(path, sizeof(path), "%s/4242.snap.9", dir);
 	snprintf(want, sizeof(want), "%s/target", dir);
 	symlink(want, path);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
 	is_int(rc, -ELOOP, "snap_load: symlink -> -ELOOP");
 	snprintf(want, sizeof(want), "reading %s/4242.snap.9: is a symbolic "
 		 "link", dir);
@@ -627,7 +654,7 @@ test_snapshots(void)
 	snprintf(want, sizeof(want), "%s/target", dir);
 	unlink(want);
 	mkfifo(path, 0600);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), err, sizeof(err));
+	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
 	is_int(rc, -EPROTO, "snap_load: fifo -> -EPROTO");
 	snprintf(want, sizeof(want), "reading %s/4242.snap.9: not a regular "
 		 "file", dir);
@@ -692,6 +719,15 @@ test_snapshots(void)
 	    "trace 2: blocks out of range");
 	BAD(TR(b)[2].count = UINT64_MAX, "trace 2: blocks out of range");
 	BAD((TR(b)[2].count = 0, TR(b)[2].size = 0), "trace 2: no blocks");
+	/* overlapping, gapped or unused ranges (overlaps made validation
+	 * quadratic and a pickle's output unbounded) */
+	BAD(TR(b)[1].frame_first = 0, "trace 1: frames start at 0, not 2 "
+	    "(ranges must be contiguous)");
+	BAD((TR(b)[2].block_first = 0, TR(b)[2].count = 1,
+	     TR(b)[2].size = SZ(b)[0]), "trace 2: blocks start at 0, not 3 "
+	    "(ranges must be contiguous)");
+	BAD(HDR(b)->n_sizes = 7, "6 frames and 7 blocks, but the traces use 6 "
+	    "and 6");
 	BAD(TR(b)[0].count = 1, "trace 0: size 128 is not the sum of its "
 	    "blocks");
 	BAD(TR(b)[1].size = 4095, "trace 1: size 4095 is not the sum of its "
@@ -707,6 +743,110 @@ test_snapshots(void)
 	is_int(rc, 0, "empty snapshot parses");
 	if (rc == 0)
 		snap_free(&s);
+}
+
+/*
+ * Identity: a segment naming a live process must be owned by one of that
+ * process's uids (anyone can write a file naming any pid and start time
+ * and hold its lock); a snapshot must carry its file's pid; a segment
+ * directory that another user controls is refused.
+ */
+static void
+test_identity(void)
+{
+	struct seg_header h;
+	struct seg_info info;
+	char path[PATH_MAX + 64], want[PATH_MAX + 512], sub[PATH_MAX + 16];
+	uint64_t st;
+	void *b;
+	pid_t kid;
+	int lock, rc, fd;
+	struct snap s;
+
+	/* a snapshot whose pid is not its file's */
+	b = good_snap();
+	((struct snap_header *)b)->pid = 4343;
+	write_file("4242.snap.11", b, SNAP_LEN);
+	rc = snap_load(&s, dir, 4242, 11, getuid(), 0, err, sizeof(err));
+	is_int(rc, -EPROTO, "snapshot of another pid -> -EPROTO");
+	snprintf(want, sizeof(want), "reading %s/4242.snap.11: pid 4343 "
+		 "inside, not 4242", dir);
+	is_str(err, want, "snapshot of another pid: message");
+	ok(!exists("4242.snap.11"), "and it is removed");
+	free(b);
+
+	/* directories: writable by others without the sticky bit, owned by
+	 * another user */
+	snprintf(sub, sizeof(sub), "%s/d", dir);
+	mkdir(sub, 0700);
+	chmod(sub, 0777);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	is_int(fd, -EPERM, "a 0777 directory is refused");
+	snprintf(want, sizeof(want), "segment directory %s has mode 0777: "
+		 "writable by everybody without the sticky bit: refused "
+		 "(give it mode 1777, 2770 or 0700)", sub);
+	is_str(err, want, "a 0777 directory: message");
+	is_int(seg_list(sub, list_cb, NULL, NULL), -EPERM,
+	       "seg_list refuses it too");
+	chmod(sub, 01777);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	ok(fd >= 0, "a 1777 directory of ours is accepted");
+	if (fd >= 0)
+		close(fd);
+	chmod(sub, 02770);
+	fd = seg_dir_open(sub, err, sizeof(err));
+	ok(fd >= 0, "a 2770 directory of ours (its group trusted) is accepted");
+	if (fd >= 0)
+		close(fd);
+	if (geteuid() != 0) {
+		skip("not root: a directory owned by another user");
+		skip("not root: a directory owned by another user (message)");
+	} else {
+		if (chown(sub, 65534, 65534) < 0)
+			diag("chown: %s", strerror(errno));
+		fd = seg_dir_open(sub, err, sizeof(err));
+		is_int(fd, -EPERM, "a directory owned by uid 65534 is refused");
+		snprintf(want, sizeof(want), "segment directory %s is owned "
+			 "by uid 65534, not by uid 0 or root: refused (its "
+			 "owner can replace or remove what is in it); create "
+			 "it as root with mode 1777", sub);
+		is_str(err, want, "owned by another user: message");
+	}
+	rmdir(sub);
+
+	/* an impostor: a file owned by uid 65534 naming a live process of
+	 * ours, with a matching start time and its lock held */
+	kid = fork();
+	if (kid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	while (seg_proc_start_time(kid, &st) < 0)
+		usleep(1000);
+	good_header(&h, kid, st);
+	write_seg(&h, kid, 0);
+	lock = hold_alive_lock(kid);
+	rc = read_seg(kid, &info);
+	ok(rc == 0 && info.alive, "our own file for our process: alive");
+	snprintf(path, sizeof(path), "%s/%d.seg", dir, (int)kid);
+	if (geteuid() != 0) {
+		skip("not root: a segment owned by another user");
+		skip("not root: a segment owned by another user (message)");
+	} else {
+		if (chown(path, 65534, 65534) < 0)
+			diag("chown: %s", strerror(errno));
+		rc = read_seg(kid, &info);
+		is_int(rc, -EPERM, "an impostor's segment -> -EPERM");
+		snprintf(want, sizeof(want), "reading %s: owned by uid 65534, "
+			 "but process %d does not run as that uid: not its "
+			 "segment", path, (int)kid);
+		is_str(err, want, "an impostor's segment: message");
+	}
+	close(lock);
+	unlink(path);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
 }
 
 int
@@ -726,6 +866,7 @@ main(void)
 	test_proc_stat();
 	test_segments();
 	test_snapshots();
+	test_identity();
 
 	rmdir(dir);
 	ok(access(dir, F_OK) != 0, "temp dir empty and removed");

@@ -158,7 +158,7 @@ test_good(void)
 	void *b = good_snap();
 
 	write_file(1, b, SNAP_LEN);
-	rc = snap_stream_open(&ss, dir, 4242, 1, getuid(), err, sizeof(err));
+	rc = snap_stream_open(&ss, dir, 4242, 1, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "valid snapshot opens");
 	if (rc) {
 		diag("%s", err);
@@ -195,11 +195,11 @@ test_good(void)
 	snap_stream_close(&ss);
 
 	write_file(2, b, SNAP_LEN);
-	is_int(snap_stream_open(&ss, dir, 4242, 2, getuid() + 1, err,
+	is_int(snap_stream_open(&ss, dir, 4242, 2, getuid() + 1, 0, err,
 				sizeof(err)), -EPERM, "other owner: -EPERM");
 	ok(exists(2), "another owner's file is left alone");
 	write_file(2, b, SNAP_LEN - 8);
-	is_int(snap_stream_open(&ss, dir, 4242, 2, getuid(), err,
+	is_int(snap_stream_open(&ss, dir, 4242, 2, getuid(), 0, err,
 				sizeof(err)), -EPROTO, "truncated: -EPROTO");
 	ok(strstr(err, "/4242.snap.2: file size") != NULL,
 	   "truncated: the reason names the file");
@@ -250,7 +250,7 @@ test_large(void)
 	}
 	write_file(3, b, len);
 	free(b);
-	rc = snap_stream_open(&ss, dir, 4242, 3, getuid(), err, sizeof(err));
+	rc = snap_stream_open(&ss, dir, 4242, 3, getuid(), 0, err, sizeof(err));
 	is_int(rc, 0, "large snapshot opens");
 	if (rc)
 		return;
@@ -275,7 +275,7 @@ bad(void *b, const char *why)
 	write_file(9, b, SNAP_LEN);
 	free(b);
 	err[0] = '\0';
-	rc = snap_stream_open(&ss, dir, 4242, 9, getuid(), err, sizeof(err));
+	rc = snap_stream_open(&ss, dir, 4242, 9, getuid(), 0, err, sizeof(err));
 	if (rc == 0) {
 		rc = snap_stream_check(&ss, err, sizeof(err));
 		snap_stream_close(&ss);

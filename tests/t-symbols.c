@@ -421,6 +421,19 @@ test_stripped(struct symbolizer *warm)
 	}
 	run_start(&r, path);
 	check_symoff(s, &r, "plain", "sy_plain", "strip-debug");
+	for (int k = 0; k < 2; k++) {
+		/* two local functions "sy_same": the file says which */
+		char want[PATH_MAX + 128];
+
+		c = rec_get(&r, k ? "same1" : "same0");
+		snprintf(want, sizeof(want), "%s(sy_same+0x%" PRIx64
+			 ") [+0x%" PRIx64 "]", path, c->addr - c->fn,
+			 c->addr - r.mods[0].bias);
+		ok(sym_resolve(s, &r.snap, c->addr, f, 4) == 1 &&
+		   strcmp(f[0].file, want) == 0,
+		   "strip-debug, a symbol name of two addresses: %s is %s",
+		   f[0].file, want);
+	}
 	check_symoff(s, &r, "namespace", "hawk_fx::in_namespace(int)",
 		     "strip-debug");
 	c = rec_get(&r, "plain");
@@ -1129,7 +1142,7 @@ main(void)
 	s = sym_new();
 	ok(s != NULL, "sym_new");
 	run_start(&r, fixture);
-	ok(r.nmod >= 2 && r.nrec == 7, "fixture: %d modules, %d records",
+	ok(r.nmod >= 2 && r.nrec == 9, "fixture: %d modules, %d records",
 	   r.nmod, r.nrec);
 	test_dwarf(s, &r);
 	test_unknown(s, &r);

@@ -80,6 +80,20 @@ grep -q "hawk: cannot create the segment in $private as uid $uid: Permission den
 ok $? "the message names the directory and the uid"
 diag "$(cat "$tmpdir/err$fx_n")"
 
+# a temporary drop (seteuid) into a directory the uid cannot write, then
+# back: untraced meanwhile, a segment again after
+fx_start "$fxdir/tr-creds" HAWK_TRACEMALLOC=8
+pid=${fx_ready#ready }
+is "$(fx seteuid "$uid")" ok "seteuid($uid) with HAWK_DIR root's 0700"
+is "$(ls -A "$private")" "" "no segment meanwhile"
+is "$(fx seteuid 0)" ok "seteuid(0)"
+is "$(owner "$private/$pid.seg")" 0 "a segment again, root's"
+st=$(hd "$pid" status)
+is "$(field alive "$st") $(field tracing "$st")" "1 0" "alive, not tracing (it stopped when it had no segment)"
+fx_stop
+is $? 0 "fixture exited 0"
+is "$(grep -c "this process runs untraced" "$tmpdir/err$fx_n")" 1 "one message"
+
 # 4. keepcaps + capset + setresuid/setresgid (glibc's all-thread broadcast)
 hdir=$shared
 for t in "" HAWK_TRACEMALLOC=4; do

@@ -167,7 +167,7 @@ fx_start "$fxdir/tr-creds" HAWK_TRACEMALLOC=8
 is "$(fx malloc 1 10)" ok "a target with a 0777 directory runs"
 fx_stop
 is "$(ls -A "$open")" "" "nothing created in it"
-grep -q -x -F "hawk: refusing the segment directory $open as uid 0: writable by others without the sticky bit (chmod +t); this process runs untraced" "$tmpdir/err$fx_n"
+grep -q -x -F "hawk: refusing the segment directory $open as uid 0: writable by all without the sticky bit (chmod +t); this process runs untraced" "$tmpdir/err$fx_n"
 ok $? "refused: writable by all without the sticky bit"
 chmod 01777 "$open"
 fx_start "$fxdir/tr-creds" HAWK_TRACEMALLOC=8

@@ -31,6 +31,7 @@
 #include "snapshot.h"
 
 struct seg_writer agent_seg = { .fd = -1, .dirfd = -1 };
+int agent_tried;
 char agent_dir[4096];
 char agent_name[SEG_NAME_MAX];
 uint32_t agent_alloc_mode;
@@ -159,6 +160,10 @@ untraced(int locked)
 		core_ctl_give();
 }
 
+/* The lease of the current tracing session (cmd_lease_ns of its start),
+ * CLOCK_MONOTONIC ns, 0 = none.  Agent thread only. */
+static uint64_t lease;
+
 void
 agent_publish_status(void)
 {
@@ -182,7 +187,32 @@ agent_publish_status(void)
 	ss.tracer_memory = st.memory;
 	ss.dropped = st.dropped;
 	ss.last_error = st.last_error;
+	ss.lease_ns = lease;
 	seg_writer_publish(&agent_seg, &ss);
+}
+
+/* A fixed-duration profile whose client never stopped it (the responder
+ * died, or could not reach us in time): stop tracing ourselves once the
+ * lease plus its grace has passed.  Caller holds the control lock. */
+static void
+check_lease(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (!lease)
+		return;
+	if (!core_tracing()) {
+		lease = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < lease || now - lease < SEG_LEASE_GRACE_NS)
+		return;
+	core_stop();
+	lease = 0;
+	agent_seg.flags |= SEG_F_LEASE_EXPIRED;   /* published next */
 }
 
 static int
@@ -193,11 +223,16 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	switch (op) {
 	case CMD_START:
 		rc = core_start(frames, flags);
-		if (rc == 0)
-			agent_seg.flags &= ~SEG_F_TRACER_ERROR;
+		if (rc == 0) {
+			agent_seg.flags &= ~(SEG_F_TRACER_ERROR |
+					     SEG_F_LEASE_EXPIRED);
+			lease = agent_seg.cmd_lease_ns;
+		}
 		return rc;
 	case CMD_STOP:
-		return core_stop();
+		rc = core_stop();
+		lease = 0;
+		return rc;
 	case CMD_STATUS:
 		return 0;
 	case CMD_SNAPSHOT:
@@ -293,6 +328,7 @@ agent_main(void *arg)
 			snap_writer_unlink(&agent_seg, snap_seq);
 			snap_unclaimed_ns = 0;
 		}
+		check_lease();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
@@ -351,6 +387,7 @@ agent_start(void)
 {
 	int rc;
 
+	agent_tried = 1;
 	rc = create_segment(0);
 	if (rc < 0)
 		return rc;
@@ -370,11 +407,18 @@ agent_start(void)
 static void
 stop_thread(void)
 {
+	struct timespec ts = { 0, 20000 };
+
 	if (!thread_joinable || pthread_equal(pthread_self(), thread))
 		return;
 	atomic_store(&quit, 1);
-	if (agent_seg.h)
-		seg_agent_kick(&agent_seg);
+	/* kicked until it leaves: a wake-up sent before the thread was in
+	 * its futex wait would be lost, and the wait lasts a second */
+	while (atomic_load(&running)) {
+		if (agent_seg.h)
+			seg_agent_kick(&agent_seg);
+		nanosleep(&ts, NULL);
+	}
 	pthread_join(thread, NULL);
 	thread_joinable = 0;
 	atomic_store(&running, 0);
@@ -394,33 +438,40 @@ void
 agent_shutdown(void)
 {
 	struct timespec ts = { 0, 20000 };
-	struct seg_writer copy;
 	int i;
 
 	if (!agent_seg.h)
 		return;
 	atomic_store(&quit, 1);
-	seg_agent_kick(&agent_seg);
-	for (i = 0; i < 100 && atomic_load(&running); i++)
+	/* kicked at each turn: a wake-up sent before the thread was in its
+	 * futex wait would be lost (stop_thread) */
+	for (i = 0; i < 100 && atomic_load(&running); i++) {
+		seg_agent_kick(&agent_seg);
 		nanosleep(&ts, NULL);
+	}
 	/* an uncollected snapshot (its client died) goes with the segment */
 	if (snap_seq)
 		snap_writer_unlink(&agent_seg, snap_seq);
 	if (!atomic_load(&running)) {
-		if (thread_joinable && !pthread_equal(pthread_self(), thread))
-			pthread_join(thread, NULL);
+		/* not joined: the process is exiting, and waiting until a
+		 * busy machine schedules the thread once more costs every
+		 * short-lived program milliseconds */
+		if (thread_joinable)
+			pthread_detach(thread);
 		thread_joinable = 0;
+		/* a master outliving its killed workers removes their files */
+		seg_writer_clean(&agent_seg);
 		seg_writer_remove(&agent_seg);
 		return;
 	}
 	/*
 	 * The agent is busy (a snapshot) or missed the wake-up: unlink the
-	 * file and close the descriptors, but keep the mapping it may still
-	 * use - the process is exiting anyway.
+	 * file's name, but keep the descriptors and the mapping it may still
+	 * use (a closed descriptor's number could be reused by a file opened
+	 * later in the exit, which the agent would then write into) - the
+	 * process is exiting anyway.
 	 */
-	copy = agent_seg;
-	copy.h = NULL;
-	seg_writer_remove(&copy);
+	seg_writer_unlink(&agent_seg);
 }
 
 void

@@ -8,8 +8,11 @@
 
 #include "seg_write.h"
 
-/* The segment of this process (valid when agent_seg.h != NULL). */
+/* The segment of this process (valid when agent_seg.h != NULL; pid is
+ * that of the last creation attempt, successful or not). */
 extern struct seg_writer agent_seg;
+/* agent_start was called: the tracer is initialised (boot.c). */
+extern int agent_tried;
 
 /*
  * Create this process's segment from the options read at init and start

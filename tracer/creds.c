@@ -74,17 +74,17 @@ next_sym(const char *name)
 	return p;
 }
 
-/* 1 if the segment was retired and must be re-created after the call. */
+/*
+ * 1 if the segment was retired (or there was none: a directory the
+ * previous identity could not write) and one must be made after the
+ * call.  0 before the tracer is initialised and in a vfork child.
+ */
 static int
 before(void)
 {
-	if (!agent_seg.h || agent_seg.pid != (int32_t)getpid())
+	if (!agent_tried || agent_seg.pid != (int32_t)getpid())
 		return 0;
 	pthread_mutex_lock(&creds_lock);
-	if (!agent_seg.h) {
-		pthread_mutex_unlock(&creds_lock);
-		return 0;
-	}
 	guard_active++;
 	agent_retire();
 	guard_active--;

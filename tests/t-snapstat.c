@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t-target.c - symbolization of a snapshot into a statistics set
- * (fcgi/target.c): return addresses of this very program, one of them
+ * t-snapstat.c - symbolization of a snapshot into a statistics set
+ * (fcgi/snapstat.c): return addresses of this very program, one of them
  * inside an inlined call, go through the real symbolizer; the traceback is
  * expanded (the inlined call is a frame of its own, innermost first), then
  * cut to the traceback limit keeping the most recent frames, and
  * total_nframe grows by the inline frames found.  Also the UTF-8 repair of
- * names (includes target.c to reach it).
+ * names (fcgi/textpool.c).
  */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../fcgi/target.c"
+#include "snapstat.h"
 #include "proc-stat.h"
 #include "tap.h"
 
@@ -154,7 +154,7 @@ fr(const struct st_set *set, size_t t, uint32_t i)
 int
 main(void)
 {
-	struct target_pool pool = { 0 };
+	struct textpool pool = { 0 };
 	struct symbolizer *sym;
 	struct st_set set;
 	struct snap s;
@@ -175,8 +175,8 @@ main(void)
 	}
 	sym = sym_new();
 	st_set_init(&set);
-	ok(target_symbolize(sym, &s, ST_NEW, &set, &pool) == 0,
-	   "target_symbolize");
+	ok(snapstat_add(sym, &s, ST_NEW, &set, &pool) == 0,
+	   "snapstat_add");
 	is_int(set.n_traces, 2, "two traces");
 	is_int(set.n_pids, 1, "one target");
 	is_int(set.pids[0], getpid(), "target is this pid");
@@ -185,7 +185,7 @@ main(void)
 	is_int(fr(&set, 0, 0)->line, line_probe, "frame 0 line");
 	is_str(fr(&set, 0, 1)->function, "outer", "frame 1: its caller");
 	is_int(fr(&set, 0, 1)->line, line_inl_call, "frame 1 line");
-	ok(strstr(fr(&set, 0, 0)->file, "t-target.c") != NULL,
+	ok(strstr(fr(&set, 0, 0)->file, "t-snapstat.c") != NULL,
 	   "file from DWARF");
 	is_str(fr(&set, 0, 0)->module, exe, "module is the program");
 	is_int(set.traces[0].total_nframe, 6,
@@ -202,7 +202,7 @@ main(void)
 	/* a larger limit keeps the third frame */
 	((struct snap_header *)s.buf)->frames = 3;
 	st_set_init(&set);
-	ok(target_symbolize(sym, &s, ST_NEW, &set, &pool) == 0 &&
+	ok(snapstat_add(sym, &s, ST_NEW, &set, &pool) == 0 &&
 	   set.traces[0].nframes == 3 &&
 	   strcmp(fr(&set, 0, 2)->function, "plain") == 0 &&
 	   fr(&set, 0, 2)->line == (uint32_t)line_plain,
@@ -211,14 +211,16 @@ main(void)
 	snap_free(&s);
 	sym_free(sym);
 
-	r = utf8_text(&pool, "plain/ascii.c");
+	r = textpool_utf8(&pool, "plain/ascii.c");
 	is_str(r, "plain/ascii.c", "valid text kept");
-	r = utf8_text(&pool, "caf\xc3\xa9/\xe2\x82\xac.c");
+	r = textpool_utf8(&pool, "caf\xc3\xa9/\xe2\x82\xac.c");
 	is_str(r, "caf\xc3\xa9/\xe2\x82\xac.c", "valid UTF-8 kept");
-	r = utf8_text(&pool, "bad\xff" "x\xc3" "y\xed\xa0\x80.c");
-	is_str(r, "bad\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd"
-	       "\xef\xbf\xbd.c", "each bad byte becomes U+FFFD "
-	       "(surrogates are bad)");
-	target_pool_free(&pool);
+	r = textpool_utf8(&pool, "bad\xff" "x\xc3" "y\xed\xa0\x80.c");
+	/* what python3 -c "print(b'bad\\xffx\\xc3y\\xed\\xa0\\x80.c'.decode(
+	 * 'utf-8', 'backslashreplace'))" prints */
+	is_str(r, "bad\\xffx\\xc3y\\xed\\xa0\\x80.c", "each bad byte "
+	       "becomes \\xNN, as Python's backslashreplace (surrogates are "
+	       "bad)");
+	textpool_free(&pool);
 	return done_testing();
 }
