@@ -12,13 +12,20 @@
 #   (traced - none) / (heaptrack - none)   (bars: <= 0.5 churn1, <= 0.35 churn2)
 # and the tracer's memory per live traced block (bar <= 32 bytes), from the
 # table statistics libhawk prints at exit with HAWK_STATS=1.
+# Sampled tracing runs in the same loop: s512k (HAWK_SAMPLE=512k) and s64k
+# (HAWK_SAMPLE=64k), each against none (bar <= 1.05, wall and
+# instructions), and its memory per sampled block and for a 1 GiB live
+# heap.  --base-lib LIB adds the exact mode of another libhawk (e.g. the
+# commit before a change) to the same loop: its traced/heaptrack ratio
+# beside this build's.
 #
 #   bench/run.sh [--build DIR] [--runs N] [--ops N] [--live N] [--pyops N]
+#                [--base-lib LIB]
 # (--ops: replacements per churn thread, --live: live blocks per thread)
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${HAWK_BUILD:-$src/_build/plain}
-runs=5 ops=2000000 live=100000 pyops=500000
+runs=5 ops=2000000 live=100000 pyops=500000 baselib=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
@@ -26,7 +33,8 @@ while [ $# -gt 0 ]; do
 	--ops) ops=$2; shift ;;
 	--live) live=$2; shift ;;
 	--pyops) pyops=$2; shift ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--base-lib) baselib=$2; shift ;;
+	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -57,6 +65,12 @@ one() {
 	off) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" "$@" >/dev/null ;;
 	traced) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" \
 		HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
+	base) timer env LD_PRELOAD="$baselib" HAWK_DIR="$tmp/seg" \
+		HAWK_TRACEMALLOC=30 "$@" >/dev/null ;;
+	s512k) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" \
+		HAWK_SAMPLE=512k "$@" >/dev/null ;;
+	s64k) timer env LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" \
+		HAWK_SAMPLE=64k "$@" >/dev/null ;;
 	heaptrack) timer "$heaptrack" --raw -o "$tmp/ht" "$@" >/dev/null 2>&1
 		rm -f "$tmp"/ht* ;;
 	esac
@@ -77,6 +91,8 @@ export PYTHONHASHSEED=0      # and the same work on every run
 
 modes="none off traced"
 [ -n "$heaptrack" ] && modes="$modes heaptrack"
+[ -n "$baselib" ] && modes="$modes base"
+modes="$modes s512k s64k"
 echo "hawk bench: runs=$runs churn ops/thread=$ops live/thread=$live python iterations=$pyops"
 echo "build: $build   load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %-4s %9s %9s %9s %12s   %8s %13s\n' workload time none_ms off_ms traced_ms heaptrack_ms off/none traced/heaptr
@@ -106,6 +122,33 @@ for w in churn1 churn2 python; do
 			printf "%-8s %-4s %9d %9d %9d %12s   %8s %13s\n", w, k, n, o, t, h, r1, r2 }'
 	done
 done
+# sampled and (with --base-lib) the other build's exact mode, from the
+# same runs
+echo
+printf '%-8s %-4s %9s %9s %9s   %10s %10s' workload time none_ms s512k_ms s64k_ms s512k/none s64k/none
+[ -n "$baselib" ] && printf ' %13s %13s' base_traced/ht this/base_ratio
+printf '   (bar 1.05)\n'
+for w in churn1 churn2 python; do
+	for col in 1 2; do
+		kind=wall
+		[ $col = 2 ] && kind=cpu
+		n=$(cut -d' ' -f$col "$tmp/$w.none" | median)
+		a=$(cut -d' ' -f$col "$tmp/$w.s512k" | median)
+		b=$(cut -d' ' -f$col "$tmp/$w.s64k" | median)
+		t=$(cut -d' ' -f$col "$tmp/$w.traced" | median)
+		h=- o=-
+		[ -n "$heaptrack" ] && h=$(cut -d' ' -f$col "$tmp/$w.heaptrack" | median)
+		[ -n "$baselib" ] && o=$(cut -d' ' -f$col "$tmp/$w.base" | median)
+		awk -v w=$w -v k=$kind -v n=$n -v a=$a -v b=$b -v t=$t -v h=$h -v o=$o 'BEGIN {
+			printf "%-8s %-4s %9d %9d %9d   %10.3f %10.3f", w, k, n, a, b, a / n, b / n
+			if (o != "" && o != "-" && h != "-" && h - n > 0) {
+				rb = (o - n) / (h - n); rt = (t - n) / (h - n)
+				printf " %13.3f %13.3f", rb, (rb > 0 ? rt / rb : 0)
+			}
+			printf "\n" }'
+	done
+done
+
 # Instructions are deterministic where times are not (a shared machine
 # varies by +-20%): count them for the off/none bar, if valgrind is here.
 if command -v valgrind >/dev/null 2>&1; then
@@ -116,16 +159,21 @@ if command -v valgrind >/dev/null 2>&1; then
 			--cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
 		sed -n 's/.*I *refs: *//p' | tr -d ,
 	}
-	for w in churn1 python; do
+	for w in churn1 churn2 python; do
 		case $w in
 		churn1) set -- "$churn" 1 200000 20000 ;;
+		churn2) set -- "$churn" 2 200000 20000 ;;
 		python) set -- "$python" "$src/bench/alloc.py" 50000 ;;
 		esac
 		a=$(ir "$@")
 		b=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" ir "$@")
-		awk -v w=$w -v a="$a" -v b="$b" 'BEGIN {
+		c=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=512k ir "$@")
+		d=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=64k ir "$@")
+		awk -v w=$w -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
 			printf "%-8s none=%d off=%d  off/none=%.4f (bar 1.03)\n",
-				w, a, b, b / a }'
+				w, a, b, b / a
+			printf "%-8s s512k=%d s64k=%d  s512k/none=%.4f s64k/none=%.4f (bar 1.05)\n",
+				"", c, d, c / a, d / a }'
 	done
 fi
 
@@ -139,4 +187,21 @@ for th in 1 2; do
 		printf "churn%d: blocks=%d table=%d B -> %.1f B/block (bar 32); traces=%d using %d B; total %d B = %.1f B/block\n",
 			th, v["blocks"], v["blocks_bytes"], v["blocks_bytes"] / v["blocks"],
 			v["traces"], v["traces_bytes"], v["memory"], v["memory"] / v["blocks"] }'
+done
+
+echo
+echo "sampled tracer memory (HAWK_STATS at exit; sampled = live sampled blocks,"
+echo "sampled_bytes = their table and the peak copy; memory = all the tracer maps):"
+# churn with 2,000,000 slots and 6,000,000 replacements: 95% of the slots
+# filled, ~0.95 GiB live (blocks of 16..1024 bytes)
+for spec in "512k 1 $ops $live" "64k 1 $ops $live" "512k 1 6000000 2000000" "64k 1 6000000 2000000"; do
+	set -- $spec
+	LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=$1 HAWK_STATS=1 \
+		"$churn" $2 $3 $4 2>&1 >/dev/null | grep '^hawk: stats' |
+	awk -v r=$1 '{
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "rate %s, %.0f MiB live (estimated): sampled=%d table+copy=%d B -> %.1f B/sampled block; traces=%d using %d B; total %d B\n",
+			r, v["sampled_current"] / 1048576, v["sampled"], v["sampled_bytes"],
+			v["sampled"] ? v["sampled_bytes"] / v["sampled"] : 0,
+			v["traces"], v["traces_bytes"], v["memory"] }'
 done

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "estimate.h"
 #include "seg_read.h"
 #include "utf8.h"
 
@@ -42,8 +43,8 @@ static const char usage_main[] =
 	"usage: hawk COMMAND [OPTIONS]\n"
 	"\n"
 	"Commands:\n"
-	"  run [--frames N] [--name NAME [--inherit-name]] [--dir DIR]\n"
-	"      -- PROGRAM [ARGS]\n"
+	"  run [--frames N] [--sample BYTES] [--name NAME [--inherit-name]]\n"
+	"      [--dir DIR] -- PROGRAM [ARGS]\n"
 	"        run PROGRAM with the hawk tracer (libhawk) preloaded\n"
 	"  ps [--dir DIR] [--clean] [--json]\n"
 	"        list the traced processes of a segment directory\n"
@@ -57,15 +58,20 @@ static const char usage_main[] =
 	"See hawk(1).\n";
 
 static const char usage_run[] =
-	"usage: hawk run [--frames N] [--name NAME [--inherit-name]] "
-	"[--dir DIR] -- PROGRAM [ARGS]\n"
+	"usage: hawk run [--frames N] [--sample BYTES] [--name NAME "
+	"[--inherit-name]] [--dir DIR] -- PROGRAM [ARGS]\n"
 	"\n"
 	"Run PROGRAM with libhawk preloaded (LD_PRELOAD).  Tracing is off\n"
-	"until a client starts it, unless --frames is given.  A statically\n"
-	"linked PROGRAM is refused: LD_PRELOAD has no effect on it.\n"
+	"until a client starts it, unless --frames or --sample is given.  A\n"
+	"statically linked PROGRAM is refused: LD_PRELOAD has no effect on it.\n"
 	"\n"
 	"  -f, --frames N   start tracing at once, keeping N frames per\n"
 	"                   traceback (1..512; sets HAWK_TRACEMALLOC=N)\n"
+	"  -s, --sample BYTES\n"
+	"                   start sampled tracing at once: one sample per\n"
+	"                   BYTES allocated on average (k/M/G suffixes, up to\n"
+	"                   1G; e.g. 512k); figures are estimates (sets\n"
+	"                   HAWK_SAMPLE=BYTES; 0 = exact)\n"
 	"  -n, --name NAME  name of the target in listings and requests\n"
 	"                   (HAWK_NAME; default: the program's name); its\n"
 	"                   fork children keep it, programs it execs do not\n"
@@ -232,6 +238,7 @@ cmd_hawk_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "frames", required_argument, NULL, 'f' },
+		{ "sample", required_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "inherit-name", no_argument, NULL, 'i' },
 		{ "dir", required_argument, NULL, 'd' },
@@ -239,11 +246,21 @@ cmd_hawk_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *frames = NULL, *name = NULL, *dir = NULL, *lib, *old;
+	const char *sample = NULL;
 	char *preload, path[4096], pid[16];
+	uint64_t rate;
 	int c, inherit = 0;
 
-	while ((c = getopt_long(argc, argv, "+:f:n:id:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:f:s:n:id:h", opts, NULL)) !=
+	       -1) {
 		switch (c) {
+		case 's':
+			if (snap_parse_sampling(optarg, &rate) < 0)
+				bad_usage("run: --sample must be a number of "
+					  "bytes from 0 to 1G (k/M/G suffixes), "
+					  "not '%s'", optarg);
+			sample = optarg;
+			break;
 		case 'f': {
 			char *end;
 			long v;
@@ -323,6 +340,7 @@ cmd_hawk_run(int argc, char **argv)
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
 	    (frames && setenv("HAWK_TRACEMALLOC", frames, 1) < 0) ||
+	    (sample && setenv("HAWK_SAMPLE", sample, 1) < 0) ||
 	    (name && setenv("HAWK_NAME", name, 1) < 0) ||
 	    (name && !inherit && setenv("HAWK_NAME_PID", pid, 1) < 0) ||
 	    (name && inherit && unsetenv("HAWK_NAME_PID") < 0) ||
@@ -500,13 +518,15 @@ ps_json(const struct ps_list *l)
 		       ", \"dropped\": %" PRIu64 ", \"last_error\": %" PRId32
 		       ", \"uid\": %ju, \"start_time\": %" PRIu64
 		       ", \"rss\": %" PRIu64 ", \"anon\": %" PRIu64
+		       ", \"sampling\": %" PRIu64
 		       ", \"allocator\": \"%s\", \"allocator_path\": ",
 		       state_of(i), i->alive ? "true" : "false",
 		       i->tracing ? "true" : "false", i->frames,
 		       i->max_frames, i->traced_current, i->traced_peak,
 		       i->tracer_memory, i->dropped, i->last_error,
 		       (uintmax_t)i->uid, i->start_time, i->rss_bytes,
-		       i->anon_bytes, seg_alloc_name(i->alloc_mode));
+		       i->anon_bytes, i->sampling,
+		       seg_alloc_name(i->alloc_mode));
 		if (i->alloc_path[0])
 			json_string(i->alloc_path);
 		else
@@ -534,12 +554,12 @@ static void
 ps_table(const struct ps_list *l)
 {
 	char cur[32], peak[32], mem[32], frames[16], name[SEG_NAME_MAX];
-	char rss[32], anon[32], alloc[SEG_ALLOC_PATH_MAX + 16];
+	char rss[32], anon[32], alloc[SEG_ALLOC_PATH_MAX + 16], mode[32];
 	size_t k;
 
-	printf("%7s  %-20s %-7s %6s %10s %10s %10s %10s %10s  %s\n", "PID",
-	       "NAME", "STATE", "FRAMES", "CURRENT", "PEAK", "TRACER-MEM",
-	       "RSS", "ANON", "ALLOC");
+	printf("%7s  %-20s %-7s %6s %10s %10s %10s %10s %10s %10s  %s\n",
+	       "PID", "NAME", "STATE", "FRAMES", "CURRENT", "PEAK",
+	       "TRACER-MEM", "RSS", "ANON", "SAMPLING", "ALLOC");
 	for (k = 0; k < l->n; k++) {
 		const struct seg_info *i = &l->v[k];
 
@@ -563,14 +583,20 @@ ps_table(const struct ps_list *l)
 			printable(i->alloc_path, alloc, sizeof(alloc));
 		else
 			snprintf(alloc, sizeof(alloc), "glibc");
+		if (!i->tracing)
+			snprintf(mode, sizeof(mode), "-");
+		else if (!i->sampling)
+			snprintf(mode, sizeof(mode), "exact");
+		else
+			human(i->sampling, mode, sizeof(mode));
 		printf("%7" PRId32 "  %-20s %-7s %6s %10s %10s %10s %10s %10s"
-		       "  %s\n",
+		       " %10s  %s\n",
 		       i->pid, printable(i->name, name, sizeof(name)),
 		       state_of(i), frames,
 		       human(i->traced_current, cur, sizeof(cur)),
 		       human(i->traced_peak, peak, sizeof(peak)),
 		       human(i->tracer_memory, mem, sizeof(mem)), rss, anon,
-		       alloc);
+		       mode, alloc);
 	}
 }
 

@@ -2,7 +2,7 @@
 /*
  * fmt_json.c - JSON bodies through cJSON.
  *
- * Shapes follow Python Hawk's responses (README, hawk-fcgi(8) FORMATS):
+ * Shapes follow Python Hawk's responses (hawk-fcgi(8), FORMATS):
  *  - lineno:    stat, mem_blocks_count, mem_blocks_size_bytes,
  *               mem_blocks_size, filename, lineno, code; plus function,
  *               module (of the most recent frame) and pid or pids.
@@ -19,6 +19,9 @@
  * contributed to it.  In a diff (fixed-duration route) mem_blocks_* are the
  * second snapshot's absolute figures and stat is str(StatisticDiff), as in
  * Hawk.  Integers are written as raw decimal (exact beyond 2^53).
+ * Every statistics body also says which view it shows ("view": live,
+ * allocated or peak) and whether its figures are estimates ("estimated",
+ * "sampling_bytes": the mean bytes between samples, 0 = exact).
  * One statistic at a time is built and printed, then freed.
  */
 #include "config.h"
@@ -290,6 +293,10 @@ fmt_json_stats(const struct fmt_json_stats *j, struct sink *out)
 		sink_printf(out, ", \"failed\": %s", txt);
 		cJSON_free(txt);
 	}
+	sink_printf(out, ", \"view\": \"%s\", \"estimated\": %s, "
+		    "\"sampling_bytes\": %" PRIu64, st_view_name(j->set->view),
+		    j->set->sampling_bytes ? "true" : "false",
+		    j->set->sampling_bytes);
 	sink_puts(out, "}\n");
 	return 0;
 }
@@ -358,6 +365,9 @@ fmt_json_targets(const struct seg_info *v, const int *responding, size_t n,
 		if (!err && !cJSON_AddBoolToObject(o, "lease_expired",
 				v[i].flags & SEG_F_LEASE_EXPIRED))
 			err = -ENOMEM;
+		err = err ? err : add_str(o, "mode", !v[i].tracing ? "off" :
+					  v[i].sampling ? "sampled" : "exact");
+		err = err ? err : add_u64(o, "sampling_bytes", v[i].sampling);
 	}
 	return emit(out, a, err);
 }

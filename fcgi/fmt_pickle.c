@@ -288,14 +288,17 @@ fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
 
 		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
 			continue;
-		n = t->sizes ? t->count : 1;
+		/* without block sizes (estimates, allocation totals): count
+		 * traces sharing size evenly, as fmt_pickle_snapshot */
+		n = t->count ? t->count : 1;
 		for (b = 0; b < n; b++) {
 			if (fp->batch == 0)
 				op(&fp->p, OP_MARK);
 			op(&fp->p, OP_MARK);
 			put_uint(&fp->p,
 				 (uint64_t)(uint32_t)set->pids[t->target]);
-			put_uint(&fp->p, t->sizes ? t->sizes[b] : t->size);
+			put_uint(&fp->p, t->sizes ? t->sizes[b] :
+				 t->size / n + (b < t->size % n));
 			frames_tuple(&fp->p, set, ti, &m);
 			put_uint(&fp->p, t->total_nframe);
 			op(&fp->p, OP_TUPLE);
@@ -382,13 +385,16 @@ fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 
 		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
 			continue;
-		n = t->sizes ? t->count : 1;
+		/* without block sizes (estimates, allocation totals): count
+		 * traces sharing size evenly, so that statistics() agrees */
+		n = t->count ? t->count : 1;
 		for (b = 0; b < n; b++) {
 			if (batch == 0)
 				op(&p, OP_MARK);
 			op(&p, OP_MARK);
 			put_uint(&p, (uint64_t)(uint32_t)set->pids[t->target]);
-			put_uint(&p, t->sizes ? t->sizes[b] : t->size);
+			put_uint(&p, t->sizes ? t->sizes[b] :
+				 t->size / n + (b < t->size % n));
 			frames_tuple(&p, set, ti, &m);
 			put_uint(&p, t->total_nframe);
 			op(&p, OP_TUPLE);

@@ -13,7 +13,8 @@
  *  - unknown keys are ignored, the last value of a repeated key wins,
  *    include= and exclude= accumulate (up to PARAMS_PATTERNS_MAX each).
  * Defaults are the seed page's: duration 5, format lineno, frames 30,
- * count 10, gc true, cumulative false (all_frames false).
+ * count 10, gc true, cumulative false (all_frames false); hawk's own:
+ * sampling 0 (exact), view live.
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include <strings.h>
 
 #include "params.h"
+#include "estimate.h"
 #include "segment.h"
 
 static int
@@ -199,6 +201,25 @@ one(struct params *p, const char *k, char *v, uint32_t max_duration,
 				   "characters", "bad process name \"%s\"",
 				   shown(v, sv, sizeof(sv)));
 		memcpy(p->name, v, i + 1);
+	} else if (strcmp(k, "sampling") == 0) {
+		if (snap_parse_sampling(v, &n))
+			return bad(e, k, "0 (exact) or 1..1073741824 bytes, "
+				   "k/M/G suffixes", "sampling must be a mean "
+				   "number of bytes between samples (0 = "
+				   "exact), not \"%s\"",
+				   shown(v, sv, sizeof(sv)));
+		p->sampling = n;
+	} else if (strcmp(k, "view") == 0) {
+		if (strcmp(v, "live") == 0)
+			p->view = SNAP_VIEW_LIVE;
+		else if (strcmp(v, "allocated") == 0)
+			p->view = SNAP_VIEW_ALLOCATED;
+		else if (strcmp(v, "peak") == 0)
+			p->view = SNAP_VIEW_PEAK;
+		else
+			return bad(e, k, "live, allocated, peak",
+				   "unknown view \"%s\"",
+				   shown(v, sv, sizeof(sv)));
 	} else if (strcmp(k, "include") == 0 || strcmp(k, "exclude") == 0) {
 		int inc = k[0] == 'i';
 		size_t *np = inc ? &p->n_include : &p->n_exclude;

@@ -28,6 +28,10 @@ struct params {
 	size_t n_include;
 	const char *exclude[PARAMS_PATTERNS_MAX];
 	size_t n_exclude;
+	uint64_t sampling;         /* start/ and profile: mean bytes between
+				      samples, 0 = exact (default) */
+	uint32_t view;             /* enum snap_view: live (default),
+				      allocated, peak */
 	char *store;               /* owns the decoded strings */
 };
 

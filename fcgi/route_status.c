@@ -56,6 +56,7 @@ route_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 502: return "Bad Gateway";
+	case 413: return "Payload Too Large";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	default: return "Internal Server Error";

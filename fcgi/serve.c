@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,12 +250,16 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 		}
 		err[0] = '\0';
 		rc = lease_ms ?
-		     target_start_leased(q->cfg, &l->v[i], q->p.frames,
-					 q->p.gc ? CMD_FLAG_GC : 0, lease_ms,
-					 err, sizeof(err)) :
-		     target_cmd(q->cfg, &l->v[i], CMD_START, q->p.frames,
-				q->p.gc ? CMD_FLAG_GC : 0, NULL, err,
-				sizeof(err));
+		     target_start_leased_sampled(q->cfg, &l->v[i],
+						 q->p.frames,
+						 q->p.gc ? CMD_FLAG_GC : 0,
+						 lease_ms, q->p.sampling, err,
+						 sizeof(err)) :
+		     target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
+					q->p.frames,
+					q->p.gc ? CMD_FLAG_GC : 0,
+					q->p.sampling, NULL, err,
+					sizeof(err));
 		if (rc) {
 			failed_add(q, l->v[i].pid, rc, err);
 			continue;
@@ -313,7 +318,10 @@ snapshot_one(struct req *q, const struct seg_info *t,
 	char err[512] = "";
 	int rc;
 
-	rc = target_snapshot_stream(q->cfg, t, shot, err, sizeof(err));
+	rc = target_snapshot_stream(q->cfg, t, q->p.view, shot, err,
+				    sizeof(err));
+	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
 	if (rc == 0) {
 		rc = snap_stream_check(shot, err, sizeof(err));
 		if (rc)
@@ -372,6 +380,9 @@ snaps_add(struct req *q, struct snaps *s, struct snap_stream *shot,
 
 	if (shot->h.frames > s->limit)
 		s->limit = shot->h.frames;
+	if (shot->h.sampling_bytes > s->set.sampling_bytes)
+		s->set.sampling_bytes = shot->h.sampling_bytes;
+	s->set.view = q->p.view;
 	if (mode == SNAPSTAT_PICKLE) {
 		grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
 		if (!grown) {
@@ -477,12 +488,27 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	int err, status;
 
 	if (q->p.format == FORMAT_PICKLE) {
+		uint64_t n_pk = 0;
+		size_t k;
+
+		/* one pickle trace per block (estimated or allocated): as
+		 * counted while each stream was validated */
+		for (k = 0; k < s->n; k++)
+			n_pk += s->v[k].est_blocks;
+		if (n_pk > ST_PICKLE_TRACES_MAX)
+			return fail(q, 413, "the pickle would hold more than "
+				    "50000000 traces (one per block, estimated "
+				    "or allocated); use format=lineno or "
+				    "traceback, or filters", "format", NULL,
+				    0);
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
 		snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
-			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n",
-			 stamp);
+			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n"
+			 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
+			 "\r\n", stamp, st_view_name(s->set.view),
+			 s->set.sampling_bytes);
 		status = q->n_failed ? 207 : 200;
 		if (q->n_failed)
 			failed_header(q, disp, sizeof(disp));
@@ -690,7 +716,14 @@ do_profile(struct req *q)
 	int *ok_a = NULL, *ok_b = NULL;
 	uint64_t heap_a = 0, heap_b = 0;
 	size_t i, good = 0;
-	int rc = select_targets(q, 1, &l);
+	int rc;
+
+	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
+		return fail(q, 409, "view=peak needs sampled tracing: exact "
+			    "tracing keeps only the peak's number; add "
+			    "sampling=BYTES (e.g. sampling=512k)", "view",
+			    NULL, 0);
+	rc = select_targets(q, 1, &l);
 
 	if (!rc && l.n == 1)
 		rc = check_frames(q, &l);

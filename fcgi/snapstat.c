@@ -166,9 +166,17 @@ snapstat_add(struct symbolizer *sym, const struct snap *snap,
 		}
 		if (err)
 			break;
-		err = st_trace_add(set, (uint32_t)target, gen, tmp, len,
-				   t->total_nframe + extra, t->size, t->count,
-				   snap->sizes + t->block_first);
+		/* sampled or allocated: the estimates, no per-block sizes
+		 * (the pickle spreads est_size over est_count traces) */
+		if (h->sampling_bytes || h->view == SNAP_VIEW_ALLOCATED)
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->est_size, t->est_count, NULL);
+		else
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t->total_nframe + extra,
+					   t->size, t->count,
+					   snap->sizes + t->block_first);
 	}
 	free(tmp);
 	free(r.tab);
@@ -268,7 +276,8 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 	const struct addr_ent *e;
 	const uint64_t *frames;
 	struct snap_trace t;
-	int target, err = 0, rc;
+	uint64_t size, count;
+	int target, err = 0, rc, est = snap_stream_estimated(ss);
 
 	snap_stream_rewind(ss);
 	target = st_target(set, h->pid);
@@ -306,22 +315,40 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 		}
 		if (err)
 			break;
+		/* sampled or allocated: the estimates, no per-block sizes
+		 * (the pickle spreads est_size over est_count traces) */
+		size = est ? t.est_size : t.size;
+		count = est ? t.est_count : t.count;
 		switch (mode) {
 		case SNAPSTAT_FRAME0:
 			err = agg_add(&a, set, (uint32_t)target, gen, tmp[0],
-				      t.size, t.count);
+				      size, count);
 			break;
 		case SNAPSTAT_EACH_FRAME:
 			for (k = 0; k < len && !err; k++)
 				err = agg_add(&a, set, (uint32_t)target, gen,
-					      tmp[k], t.size, t.count);
+					      tmp[k], size, count);
 			break;
 		case SNAPSTAT_FULL:
 			err = st_trace_add(set, (uint32_t)target, gen, tmp,
 					   len, t.total_nframe + extra,
-					   t.size, t.count, NULL);
+					   size, count, NULL);
 			break;
 		case SNAPSTAT_PICKLE:
+			if (est) {
+				if (set->n_traces >= 65536) {
+					err = flush(arg, set);
+					st_set_drop_traces(set);
+					n_sizes = 0;
+					if (err)
+						break;
+				}
+				err = st_trace_add(set, (uint32_t)target, gen,
+						   tmp, len,
+						   t.total_nframe + extra,
+						   size, count, NULL);
+				break;
+			}
 			/* the blocks in parts of at most PICKLE_SIZES, each
 			 * a trace of its own (the pickle has one entry per
 			 * block either way), flushed when the chunk fills */

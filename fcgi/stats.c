@@ -242,6 +242,26 @@ st_frame_intern_at(struct st_set *set, const char *file, uint32_t line,
 	return (int64_t)set->n_frames - 1;
 }
 
+const char *
+st_view_name(uint32_t view)
+{
+	static const char *const name[] = { "live", "allocated", "peak" };
+
+	return view < 3 ? name[view] : "live";
+}
+
+uint64_t
+st_pickle_traces(const struct st_set *set)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < set->n_traces; i++)
+		if (set->traces[i].gen == ST_NEW)
+			n += set->traces[i].count ? set->traces[i].count : 1;
+	return n;
+}
+
 int
 st_trace_add(struct st_set *set, uint32_t target, enum st_gen gen,
 	     const uint32_t *ids, uint32_t n, uint32_t total_nframe,

@@ -36,12 +36,21 @@ struct st_frame {
 
 enum st_gen { ST_NEW = 0, ST_OLD = 1 };
 
-/* One distinct traceback of one target (many live blocks may share it). */
+/*
+ * One distinct traceback of one target (many blocks may share it).
+ * size/count are the figures every output reports: for the live and peak
+ * views of an exact target the blocks' own; in sampled mode the unbiased
+ * estimates (snap_trace.est_size/est_count, segment.h); in the allocated
+ * view (set->view) the blocks allocated since start, freed or not (exact,
+ * or estimated when sampled).  The raw sampled figures stay in the
+ * snapshot (struct snap).
+ */
 struct st_trace {
-	uint64_t size;             /* sum of the blocks' sizes */
-	uint64_t count;            /* live blocks */
+	uint64_t size;             /* bytes (see above) */
+	uint64_t count;            /* blocks (see above) */
 	const uint64_t *sizes;     /* `count` block sizes, or NULL (then the
-				      pickle writes one trace of `size`) */
+				      pickle writes `count` traces sharing
+				      `size` evenly, at least one) */
 	uint64_t ids_off;          /* frame ids at set->ids[ids_off..], */
 	uint32_t nframes;          /* most recent first, nframes >= 1 */
 	uint32_t total_nframe;
@@ -65,7 +74,17 @@ struct st_set {
 	int32_t *pids;             /* targets, in the order added */
 	size_t n_pids, cap_pids;
 	uint32_t traceback_limit;  /* largest traceback limit of the set */
+	uint64_t sampling_bytes;   /* largest sampling rate of the targets,
+				      0 = all exact: figures are estimates */
+	uint32_t view;             /* enum snap_view of every snapshot */
 };
+
+/* "live", "allocated", "peak" for an enum snap_view. */
+const char *st_view_name(uint32_t view);
+
+/* Traces a pickle of the set's ST_NEW traces would hold (unfiltered). */
+uint64_t st_pickle_traces(const struct st_set *set);
+#define ST_PICKLE_TRACES_MAX UINT64_C(50000000)
 
 void st_set_init(struct st_set *set);
 void st_set_free(struct st_set *set);

@@ -53,7 +53,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "seg_live.h"
+#include "seg_proc.h"          /* seg_proc_start_time */
 #include "sym_int.h"
 
 /* Parse "Name:\tA\tB\tC\tD" ids of /proc/<pid>/status; 1 when all four

@@ -165,6 +165,10 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 	else if (rc == -ENOTCONN)
 		snprintf(err, errlen, "memory profiling not started in "
 			 "target %d", (int)t->pid);
+	else if (rc == -EOPNOTSUPP)
+		snprintf(err, errlen, "target %d traces exactly and keeps no "
+			 "profile at the peak (only its number); start it "
+			 "with sampling=BYTES for view=peak", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT && ss) {
 		rc = snap_stream_open(ss, c->dir, t->pid, seq, cl->info.uid,
 				      (uint64_t)c->max_snapshot_mb << 20,
@@ -196,8 +200,8 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 
 static int
 cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
-       uint32_t frames, uint32_t flags, uint64_t lease_ns, struct snap *snap,
-       struct snap_stream *ss, char *err, size_t errlen)
+       uint32_t frames, uint32_t flags, uint64_t lease_ns, uint64_t sampling,
+       struct snap *snap, struct snap_stream *ss, char *err, size_t errlen)
 {
 	struct seg_client cl;
 	int rc;
@@ -206,6 +210,7 @@ cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
 	if (rc)
 		return rc == -ENOENT ? -ESRCH : rc;
 	cl.lease_ns = lease_ns;
+	cl.sampling = sampling;
 	rc = cmd_checked(c, t, &cl, op, frames, flags, snap, ss, err,
 			 errlen);
 	seg_client_close(&cl);
@@ -219,7 +224,18 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	   struct snap *snap, char *err, size_t errlen)
 {
-	return cmd_on(c, t, op, frames, flags, 0, snap, NULL, err, errlen);
+	return cmd_on(c, t, op, frames, flags, 0, 0, snap, NULL, err,
+		      errlen);
+}
+
+int
+target_cmd_sampled(const struct config *c, const struct seg_info *t,
+		   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+		   uint64_t sampling, struct snap *snap, char *err,
+		   size_t errlen)
+{
+	return cmd_on(c, t, op, frames, flags, 0, sampling, snap, NULL, err,
+		      errlen);
 }
 
 int
@@ -227,21 +243,33 @@ target_start_leased(const struct config *c, const struct seg_info *t,
 		    uint32_t frames, uint32_t flags, uint32_t lease_ms,
 		    char *err, size_t errlen)
 {
+	return target_start_leased_sampled(c, t, frames, flags, lease_ms, 0,
+					   err, errlen);
+}
+
+int
+target_start_leased_sampled(const struct config *c,
+			    const struct seg_info *t, uint32_t frames,
+			    uint32_t flags, uint32_t lease_ms,
+			    uint64_t sampling, char *err, size_t errlen)
+{
 	struct timespec ts;
 	uint64_t lease;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	lease = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
 		(uint64_t)lease_ms * 1000000u;
-	return cmd_on(c, t, CMD_START, frames, flags, lease, NULL, NULL, err,
-		      errlen);
+	return cmd_on(c, t, CMD_START, frames, flags, lease, sampling, NULL,
+		      NULL, err, errlen);
 }
 
 int
 target_snapshot_stream(const struct config *c, const struct seg_info *t,
-		       struct snap_stream *ss, char *err, size_t errlen)
+		       uint32_t view, struct snap_stream *ss, char *err,
+		       size_t errlen)
 {
-	return cmd_on(c, t, CMD_SNAPSHOT, 0, 0, 0, NULL, ss, err, errlen);
+	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, NULL, ss, err,
+		      errlen);
 }
 
 int

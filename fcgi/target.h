@@ -45,6 +45,13 @@ void target_list_free(struct target_list *l);
 int target_cmd(const struct config *c, const struct seg_info *t,
 	       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	       struct snap *snap, char *err, size_t errlen);
+/* The same with cmd_sampling (CMD_START: mean bytes between samples, 0 =
+ * exact).  For CMD_SNAPSHOT `flags` is the view (enum snap_view); a peak
+ * view of an exact target fails with -EOPNOTSUPP. */
+int target_cmd_sampled(const struct config *c, const struct seg_info *t,
+		       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
+		       uint64_t sampling, struct snap *snap, char *err,
+		       size_t errlen);
 
 /*
  * CMD_START with a lease: the target stops tracing by itself if nobody
@@ -55,6 +62,11 @@ int target_cmd(const struct config *c, const struct seg_info *t,
 int target_start_leased(const struct config *c, const struct seg_info *t,
 			uint32_t frames, uint32_t flags, uint32_t lease_ms,
 			char *err, size_t errlen);
+/* The same, sampled at `sampling` bytes (0 = exact). */
+int target_start_leased_sampled(const struct config *c,
+				const struct seg_info *t, uint32_t frames,
+				uint32_t flags, uint32_t lease_ms,
+				uint64_t sampling, char *err, size_t errlen);
 
 /*
  * Ask live target t for fresh status (CMD_STATUS, waiting at most
@@ -66,11 +78,13 @@ int target_start_leased(const struct config *c, const struct seg_info *t,
 int target_refresh(const struct config *c, struct seg_info *t);
 
 /*
- * CMD_SNAPSHOT on target t, the file it wrote opened as a stream (read
- * through bounded buffers, snap_stream_open; snap_stream_close it), with
- * the same checks as target_cmd's (owner, pid, start time, size cap).
+ * CMD_SNAPSHOT of `view` (enum snap_view) on target t, the file it wrote
+ * opened as a stream (read through bounded buffers, snap_stream_open;
+ * snap_stream_close it), with the same checks as target_cmd's (owner,
+ * pid, start time, size cap).
  */
 int target_snapshot_stream(const struct config *c, const struct seg_info *t,
-			   struct snap_stream *ss, char *err, size_t errlen);
+			   uint32_t view, struct snap_stream *ss, char *err,
+			   size_t errlen);
 
 #endif /* HAWK_FCGI_TARGET_H */

@@ -237,6 +237,9 @@ run_locked(void *arg)
 	__atomic_store_n(&c->h->cmd_lease_ns,
 			 r->op == CMD_START ? c->lease_ns : 0,
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->h->cmd_sampling,
+			 r->op == CMD_START ? c->sampling : 0,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_state, CMD_POSTED, __ATOMIC_RELEASE);
 	futex_wake(&c->h->cmd_state);
 
@@ -313,7 +316,8 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	int rc;
 
 	if (!c->h || c->fd < 0 || timeout_ms < 0 ||
-	    op < CMD_START || op > CMD_STATUS) {
+	    op < CMD_START || op > CMD_STATUS ||
+	    c->sampling > SNAP_SAMPLING_MAX) {
 		seg_seterr(err, errlen, "%s pid %" PRId32 ": invalid arguments",
 		       name, pid);
 		return -EINVAL;
@@ -342,4 +346,14 @@ cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	}
 	lock_cmd(c, F_UNLCK, 0);
 	return rc;
+}
+
+int
+cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
+		uint32_t flags, uint64_t sampling, int timeout_ms,
+		uint32_t *snap_seq, char *err, size_t errlen)
+{
+	c->sampling = sampling;
+	return cmd_run(c, op, frames, flags, timeout_ms, snap_seq, err,
+		       errlen);
 }

@@ -180,6 +180,7 @@ seg_check(int fd, const char *path, const char *file, int32_t pid,
 	out->tracer_memory = h.tracer_memory;
 	out->dropped = h.dropped;
 	out->last_error = h.last_error;
+	out->sampling = h.tracing ? h.sampling : 0;
 	out->heartbeat_ns = h.heartbeat_ns;
 	out->alloc_mode = h.alloc_mode <= SEG_ALLOC_BYPASSED ? h.alloc_mode
 							      : SEG_ALLOC_GLIBC;

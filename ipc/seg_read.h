@@ -47,6 +47,8 @@ struct seg_info {
 	uint64_t rss_bytes;        /* the process's resident memory */
 	uint64_t anon_bytes;       /* of which anonymous (not file, shared) */
 	uint32_t flags;            /* SEG_F_* */
+	uint64_t sampling;         /* mean bytes between samples while
+				      tracing; 0 = exact (or not tracing) */
 };
 
 /* "glibc", "foreign" or "bypassed" for a SEG_ALLOC_* value. */
@@ -88,6 +90,8 @@ int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
 /* A client connection to one live target. */
 struct seg_client {
 	uint64_t lease_ns;         /* sent with CMD_START (cmd_lease_ns); 0 */
+	uint64_t sampling;         /* sent with CMD_START (cmd_sampling): mean
+				      bytes between samples, 0 = exact */
 	int fd;
 	struct seg_header *h;      /* shared read-write mapping */
 	struct seg_info info;
@@ -111,6 +115,12 @@ void seg_client_close(struct seg_client *c);
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
 	    uint32_t flags, int timeout_ms, uint32_t *snap_seq,
 	    char *err, size_t errlen);
+/* cmd_run with c->sampling = `sampling` (CMD_START: mean bytes between
+ * samples, 0 = exact; at most SNAP_SAMPLING_MAX, else -EINVAL). */
+int cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op,
+		    uint32_t frames, uint32_t flags, uint64_t sampling,
+		    int timeout_ms, uint32_t *snap_seq, char *err,
+		    size_t errlen);
 
 /* A validated snapshot, read into private memory (the file is unlinked). */
 struct snap {
@@ -178,8 +188,19 @@ struct snap_stream {
 	uint64_t next, next_frame, next_block;
 	uint64_t left, sum;        /* current trace: sizes unread, their sum */
 	int in_trace;
+	uint64_t est_blocks;       /* blocks the outputs report for the
+				      traces read so far (est_count when
+				      estimated, else count) */
 	char what[4300];
 };
+
+/* Whether the outputs take a trace's est_size/est_count (sampled, or the
+ * allocated view) rather than its blocks. */
+static inline int
+snap_stream_estimated(const struct snap_stream *ss)
+{
+	return ss->h.sampling_bytes || ss->h.view == SNAP_VIEW_ALLOCATED;
+}
 
 /* Open "<dir>/<pid>.snap.<seq>" as snap_load does (O_NOFOLLOW, owner,
  * unlinked at once, the pid inside, at most max_size bytes when not 0:
@@ -202,7 +223,7 @@ long snap_stream_sizes(struct snap_stream *ss, uint64_t *out, size_t max,
 		       char *err, size_t errlen);
 
 /* Read the whole file once, validating every element, and rewind: 0 or
- * the first error. */
+ * the first error; est_blocks then holds the whole file's figure. */
 int snap_stream_check(struct snap_stream *ss, char *err, size_t errlen);
 
 /* Back to the first trace; also points ss->snap at ss again (call it

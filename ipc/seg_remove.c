@@ -88,6 +88,18 @@ remove_dead_one(const char *dir, const char *file, int32_t pid, char *err,
 	} else if (rc < 0) {
 		goto out_dir;
 	}
+	if (!info.alive) {
+		/* Dead by /proc, but the alive lock is the proof: a process
+		 * we cannot see in /proc (hidepid, another pid namespace)
+		 * still holds it while it runs; never remove such a file. */
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			.l_start = SEG_LOCK_ALIVE, .l_len = 1,
+		};
+
+		if (fcntl(fd, F_OFD_GETLK, &fl) < 0 || fl.l_type != F_UNLCK)
+			info.alive = 1;
+	}
 	if (info.alive) {
 		seg_seterr(err, errlen, "removing %s: the target is alive", path);
 		rc = -EBUSY;

@@ -324,12 +324,19 @@ seg_writer_clean(struct seg_writer *w)
 {
 	char buf[2048] __attribute__((aligned(8)));
 	unsigned scanned = 0, opened = 0, removed = 0;
-	int dfd;
+	uid_t me = geteuid();
+	struct stat dst;
+	int dfd, any;
 	long n;
 
 	dfd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
+	/* whose files we could remove at all: in a sticky directory only
+	 * our own, unless we are root or own the directory (so that files
+	 * others made cannot use up the bounds below) */
+	any = me == 0 || (fstat(dfd, &dst) == 0 &&
+			  (!(dst.st_mode & S_ISVTX) || dst.st_uid == me));
 	while (scanned < SEG_CLEAN_SCAN && removed < SEG_CLEAN_UNLINK &&
 	       (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
 		long off = 0;
@@ -353,8 +360,15 @@ seg_writer_clean(struct seg_writer *w)
 			    (kind != NAME_SEG || strcmp(name, w->file) == 0)))
 				continue;
 			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(st.st_mode))
+			    !S_ISREG(st.st_mode) || (!any && st.st_uid != me))
 				continue;
+			/* a segment is renamed into place whole: another size
+			 * is not a live one (or one its agent is replacing) */
+			if (kind == NAME_SEG && st.st_size != SEG_HEADER_SIZE) {
+				if (unlinkat(dfd, name, 0) == 0)
+					removed++;
+				continue;
+			}
 			if (kind != NAME_SEG) {
 				if (kill(pid, 0) == 0 || errno != ESRCH)
 					continue;
@@ -631,6 +645,7 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 		put_str(b.alloc_path, sizeof(b.alloc_path), &len,
 			st->alloc_path);
 	}
+	b.sampling = st->sampling;
 	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
 	if (rc < 0)
 		return rc;
@@ -638,6 +653,10 @@ seg_writer_publish(struct seg_writer *w, const struct seg_status *st)
 	lo = FIELD_OFF(alloc_mode);
 	hi = FIELD_OFF(alloc_path) + sizeof(b.alloc_path);
 	rc = seg_pwrite(w, (const char *)&b + lo, hi - lo, lo);
+	if (rc < 0)
+		return rc;
+	rc = seg_pwrite(w, &b.sampling, sizeof(b.sampling),
+			FIELD_OFF(sampling));
 	if (rc < 0)
 		return rc;
 	/* the lease of the tracing session: its own field */
@@ -737,6 +756,11 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 	w->cmd_lease_ns = 0;
 	rc = seg_pread(w, &w->cmd_lease_ns, sizeof(w->cmd_lease_ns),
 		       FIELD_OFF(cmd_lease_ns));
+	if (rc < 0)
+		return rc;
+	w->cmd_sampling = 0;
+	rc = seg_pread(w, &w->cmd_sampling, sizeof(w->cmd_sampling),
+		       FIELD_OFF(cmd_sampling));
 	if (rc < 0)
 		return rc;
 	return 1;

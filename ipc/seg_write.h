@@ -35,6 +35,7 @@ struct seg_writer {
 	uint32_t cmd_flags;
 	uint64_t cmd_lease_ns;     /* CMD_START's lease (segment.h), 0 */
 	uint32_t cmd_count;
+	uint64_t cmd_sampling;     /* the TAKEN command's rate (CMD_START) */
 	char file[64];             /* "<pid>.seg" or "<pid>.<tag>.seg" */
 	char path[256];            /* "<dir>/<file>", for messages */
 	char why[128];             /* why the directory was refused (-EPERM
@@ -104,6 +105,7 @@ struct seg_status {
 	uint64_t anon_bytes;
 	const char *alloc_path;    /* NUL-ended, or NULL */
 	uint64_t lease_ns;         /* the tracing session's lease, 0 */
+	uint64_t sampling;         /* the session's rate, 0 = exact */
 };
 int seg_writer_publish(struct seg_writer *w, const struct seg_status *st);
 

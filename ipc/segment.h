@@ -49,7 +49,8 @@
  * Invariants
  *  - Position-independent: offsets and indexes, never pointers.  All
  *    integers are native-endian (a segment never leaves its machine).
- *  - Every field a reader takes from a file is untrusted: seg_read.c checks
+ *  - Every field a reader takes from a file is untrusted: the reader
+ *    (seg_read.c for segments, snap_read.c for snapshots) checks
  *    every offset, length and count before use.  It is the only parser.
  *  - Words used as futexes are 32-bit and 4-byte aligned.
  *  - The layout is versioned by SEG_VERSION / SNAP_VERSION; a change to any
@@ -71,7 +72,7 @@
 #include <stdint.h>
 
 #define SEG_MAGIC        UINT64_C(0x31474553484b5748) /* "HWKHSEG1" */
-#define SEG_VERSION      1u
+#define SEG_VERSION      2u
 #define SEG_HEADER_SIZE  4096u
 #define SEG_NAME_MAX     64u        /* name bytes including the NUL */
 #define SEG_ALLOC_PATH_MAX 256u     /* alloc_path bytes including the NUL */
@@ -92,7 +93,8 @@ enum seg_cmd_op {
 	CMD_NONE = 0,
 	CMD_START = 1,     /* cmd_frames, cmd_flags (CMD_FLAG_GC) */
 	CMD_STOP = 2,      /* forget every trace */
-	CMD_SNAPSHOT = 3,  /* write "<pid>.snap.<snap_seq>" */
+	CMD_SNAPSHOT = 3,  /* write "<pid>.snap.<snap_seq>"; cmd_flags: the
+			      view (enum snap_view) */
 	CMD_STATUS = 4,    /* refresh the status fields, nothing else */
 };
 
@@ -197,6 +199,11 @@ struct seg_header {
 				      0: no lease */
 	uint64_t lease_ns;         /* status: the lease of the current
 				      tracing session, 0 = none */
+	/* sampling (version 2) */
+	uint64_t cmd_sampling;     /* CMD_START: mean bytes between samples
+				      (Poisson, per byte), 0 = exact */
+	uint64_t sampling;         /* status: the rate of the current
+				      session (0 = exact, or not tracing) */
 };
 
 /* seg_header.alloc_mode */
@@ -227,7 +234,30 @@ enum seg_alloc_mode {
  * before truncation to the traceback limit, as in tracemalloc.
  */
 #define SNAP_MAGIC   UINT64_C(0x31504e53484b5748) /* "HWKHSNP1" */
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
+
+/*
+ * What a snapshot holds (CMD_SNAPSHOT's cmd_flags, snap_header.view):
+ *  LIVE       the live traced blocks (tracemalloc's snapshot);
+ *  ALLOCATED  per traceback, every block allocated since start, freed or
+ *             not: traces[i].count/size are the totals and there are no
+ *             per-block sizes (n_sizes = 0, block_first = 0);
+ *  PEAK       the live traced blocks at the last kept peak of traced
+ *             memory (sampled mode only: an exact target answers
+ *             -EOPNOTSUPP).
+ * In sampled mode (sampling_bytes > 0) count, size and sizes[] are the
+ * sampled blocks'; est_count/est_size of each trace, traced_current and
+ * traced_peak are the unbiased estimates (snap_estimate in seg.h).  In
+ * exact mode est_count = count and est_size = size.
+ */
+enum snap_view {
+	SNAP_VIEW_LIVE = 0,
+	SNAP_VIEW_ALLOCATED = 1,
+	SNAP_VIEW_PEAK = 2,
+};
+#define SNAP_VIEW_MAX 2u
+/* largest sampling rate (mean bytes between samples): 1 GiB */
+#define SNAP_SAMPLING_MAX (UINT64_C(1) << 30)
 
 struct snap_header {
 	uint64_t magic;            /* SNAP_MAGIC */
@@ -251,6 +281,16 @@ struct snap_header {
 	uint64_t n_frames,  frames_off;   /* uint64_t[] return addresses */
 	uint64_t n_sizes,   sizes_off;    /* uint64_t[] live block sizes */
 	uint64_t strings_size, strings_off; /* NUL-terminated paths */
+
+	/* version 2: sampling and views */
+	uint64_t sampling_bytes;   /* mean bytes between samples, 0 = exact */
+	uint32_t view;             /* enum snap_view */
+	uint32_t reserved2;
+	uint64_t alloc_count;      /* blocks allocated since start (estimated
+				      when sampled), all tracebacks */
+	uint64_t alloc_bytes;      /* their bytes */
+	uint64_t peak_time_ns;     /* PEAK: CLOCK_REALTIME when the kept
+				      copy was taken, else 0 */
 };
 
 #define SNAP_BUILD_ID_MAX 32u
@@ -275,6 +315,9 @@ struct snap_trace {
 	uint64_t frame_first;      /* index into frames[] */
 	uint32_t nframes;          /* 1 .. frames */
 	uint32_t total_nframe;     /* depth before truncation */
+	/* version 2: estimates (= count/size when exact) */
+	uint64_t est_count;
+	uint64_t est_size;
 };
 
 #endif /* HAWK_IPC_SEGMENT_H */

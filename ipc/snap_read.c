@@ -42,6 +42,29 @@ range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr, uint64_t size)
 	return off % 8 == 0 && off >= hdr && end <= size;
 }
 
+/*
+ * Whether a trace's estimates can come from its sampled figures: exact
+ * mode repeats them; a sampled block of size s stands for w(s) >= 1 blocks
+ * and w(s) * s <= R + s bytes (snap_weight), so est_count >= count (the
+ * tracer rounds sums that are at least the count), est_size in [size,
+ * size + count * (R + 1)] and, as no sampled block is empty, est_count <=
+ * est_size.
+ */
+static int
+est_ok(const struct snap_trace *t, uint64_t rate)
+{
+	uint64_t hi;
+
+	if (!rate)
+		return t->est_count == t->count && t->est_size == t->size;
+	if (t->est_count < t->count || t->est_size < t->size)
+		return 0;
+	if (__builtin_mul_overflow(t->count, rate + 1, &hi) ||
+	    __builtin_add_overflow(hi, t->size, &hi))
+		hi = UINT64_MAX;
+	return t->est_size <= hi && (t->est_count <= t->est_size || !t->size);
+}
+
 static int
 snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 {
@@ -83,6 +106,21 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 	}
 	if (!memchr(h->name, '\0', sizeof(h->name))) {
 		seg_seterr(err, errlen, "%s: name not NUL-terminated", what);
+		return -EPROTO;
+	}
+	if (h->view > SNAP_VIEW_MAX) {
+		seg_seterr(err, errlen, "%s: view %" PRIu32 " unknown", what,
+		       h->view);
+		return -EPROTO;
+	}
+	if (h->sampling_bytes > SNAP_SAMPLING_MAX) {
+		seg_seterr(err, errlen, "%s: sampling rate %" PRIu64
+		       " out of range", what, h->sampling_bytes);
+		return -EPROTO;
+	}
+	if (h->view == SNAP_VIEW_ALLOCATED && h->n_sizes) {
+		seg_seterr(err, errlen, "%s: block sizes in an allocated view",
+		       what);
 		return -EPROTO;
 	}
 #define ARRAY(n, off, elem, label)                                          \
@@ -169,6 +207,15 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			       ": no blocks", what, i);
 			return -EPROTO;
 		}
+		if (h->view == SNAP_VIEW_ALLOCATED) {
+			if (t->block_first) {
+				seg_seterr(err, errlen, "%s: trace %" PRIu64
+				       ": blocks in an allocated view", what,
+				       i);
+				return -EPROTO;
+			}
+			goto estimates;
+		}
 		if (__builtin_add_overflow(t->block_first, t->count, &end) ||
 		    end > h->n_sizes) {
 			seg_seterr(err, errlen, "%s: trace %" PRIu64
@@ -190,6 +237,15 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			seg_seterr(err, errlen, "%s: trace %" PRIu64 ": size %"
 			       PRIu64 " is not the sum of its blocks", what, i,
 			       t->size);
+			return -EPROTO;
+		}
+estimates:
+		if (!est_ok(t, h->sampling_bytes)) {
+			seg_seterr(err, errlen, "%s: trace %" PRIu64
+			       ": estimate of %" PRIu64 " blocks, %" PRIu64
+			       " bytes impossible for %" PRIu64 " blocks of %"
+			       PRIu64 " bytes", what, i, t->est_count,
+			       t->est_size, t->count, t->size);
 			return -EPROTO;
 		}
 	}

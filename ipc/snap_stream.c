@@ -46,6 +46,24 @@ range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr, uint64_t size)
 	return off % 8 == 0 && off >= hdr && end <= size;
 }
 
+/* As snap_read.c's: can a trace's estimates come from its sampled
+ * figures (exact: equal; sampled: est_count >= count, est_size in
+ * [size, size + count * (rate + 1)], est_count <= est_size)? */
+static int
+est_ok(const struct snap_trace *t, uint64_t rate)
+{
+	uint64_t hi;
+
+	if (!rate)
+		return t->est_count == t->count && t->est_size == t->size;
+	if (t->est_count < t->count || t->est_size < t->size)
+		return 0;
+	if (__builtin_mul_overflow(t->count, rate + 1, &hi) ||
+	    __builtin_add_overflow(hi, t->size, &hi))
+		hi = UINT64_MAX;
+	return t->est_size <= hi && (t->est_count <= t->est_size || !t->size);
+}
+
 static int
 read_at(struct snap_stream *ss, void *buf, size_t len, uint64_t off)
 {
@@ -153,6 +171,14 @@ check_header(struct snap_stream *ss, char *err, size_t errlen)
 	ARRAY(n_sizes, sizes_off, sizeof(uint64_t), "sizes")
 	ARRAY(strings_size, strings_off, 1, "strings")
 #undef ARRAY
+	if (h->view > SNAP_VIEW_MAX)
+		return bad(ss, err, errlen, "view %" PRIu32 " unknown",
+			   h->view);
+	if (h->sampling_bytes > SNAP_SAMPLING_MAX)
+		return bad(ss, err, errlen, "sampling rate %" PRIu64 " out of "
+			   "range", h->sampling_bytes);
+	if (h->view == SNAP_VIEW_ALLOCATED && h->n_sizes)
+		return bad(ss, err, errlen, "block sizes in an allocated view");
 	if (h->n_modules > STREAM_MODULES_MAX)
 		return bad(ss, err, errlen, "%" PRIu64 " modules, too many",
 			   h->n_modules);
@@ -311,6 +337,7 @@ snap_stream_rewind(struct snap_stream *ss)
 	ss->left = 0;
 	ss->sum = 0;
 	ss->in_trace = 0;
+	ss->est_blocks = 0;
 }
 
 /* The current trace's sizes are all read: does their sum match? */
@@ -393,13 +420,26 @@ snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
 	    end > ss->h.n_frames)
 		return bad(ss, err, errlen, "trace %" PRIu64 ": frames out of "
 			   "range or out of order", i);
-	if (t->count < 1)
-		return bad(ss, err, errlen, "trace %" PRIu64 ": no blocks", i);
-	if (t->block_first != ss->next_block ||
-	    __builtin_add_overflow(t->block_first, t->count, &end) ||
-	    end > ss->h.n_sizes)
-		return bad(ss, err, errlen, "trace %" PRIu64 ": blocks out of "
-			   "range or out of order", i);
+	if (ss->h.view == SNAP_VIEW_ALLOCATED) {
+		/* totals per traceback, no block sizes */
+		if (t->block_first)
+			return bad(ss, err, errlen, "trace %" PRIu64 ": blocks "
+				   "in an allocated view", i);
+	} else {
+		if (t->count < 1)
+			return bad(ss, err, errlen, "trace %" PRIu64 ": no "
+				   "blocks", i);
+		if (t->block_first != ss->next_block ||
+		    __builtin_add_overflow(t->block_first, t->count, &end) ||
+		    end > ss->h.n_sizes)
+			return bad(ss, err, errlen, "trace %" PRIu64 ": blocks "
+				   "out of range or out of order", i);
+	}
+	if (!est_ok(t, ss->h.sampling_bytes))
+		return bad(ss, err, errlen, "trace %" PRIu64 ": estimate of %"
+			   PRIu64 " blocks, %" PRIu64 " bytes impossible for %"
+			   PRIu64 " blocks of %" PRIu64 " bytes", i,
+			   t->est_count, t->est_size, t->count, t->size);
 	for (k = 0; k < t->nframes; k++) {
 		f = win_take(ss, &ss->fw, sizeof(*f), &rc);
 		if (!f) {
@@ -410,12 +450,21 @@ snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
 		ss->frames[k] = *f;
 	}
 	ss->next_frame += t->nframes;
-	ss->next_block += t->count;
 	ss->next++;
 	ss->cur = *t;
-	ss->left = t->count;
 	ss->sum = 0;
-	ss->in_trace = 1;
+	if (snap_stream_estimated(ss))
+		ss->est_blocks += t->est_count ? t->est_count : 1;
+	else
+		ss->est_blocks += t->count;
+	if (ss->h.view == SNAP_VIEW_ALLOCATED) {
+		ss->left = 0;      /* nothing to read, nothing to sum */
+		ss->in_trace = 0;
+	} else {
+		ss->next_block += t->count;
+		ss->left = t->count;
+		ss->in_trace = 1;
+	}
 	*frames = ss->frames;
 	return 1;
 }
@@ -427,10 +476,14 @@ snap_stream_check(struct snap_stream *ss, char *err, size_t errlen)
 	const uint64_t *f;
 	int rc;
 
+	uint64_t n;
+
 	snap_stream_rewind(ss);
 	while ((rc = snap_stream_next(ss, &t, &f, err, errlen)) == 1)
 		;
+	n = ss->est_blocks;
 	snap_stream_rewind(ss);
+	ss->est_blocks = n;        /* the whole file's, for the caller */
 	return rc;
 }
 

@@ -10,7 +10,7 @@ tests_fixtures_e2e_target_CFLAGS = $(BASE_CFLAGS) -g -fno-optimize-sibling-calls
 tests_fixtures_e2e_target_LDFLAGS =
 
 e2e_tests = tests/t-e2e-lighttpd.sh tests/t-e2e-fcgid.sh \
-	tests/t-e2e-proxy-fcgi.sh tests/t-serve.sh
+	tests/t-e2e-proxy-fcgi.sh tests/t-serve.sh tests/t-serve-fault.sh
 dist_check_SCRIPTS += $(e2e_tests)
 TESTS += $(e2e_tests)
 EXTRA_DIST += tests/e2e-lib.sh

@@ -6,7 +6,8 @@
  * format shell tests can grep.
  *
  *   hawk-dump [--timeout MS] [--sizes] [--save FILE] DIR PID
- *             start FRAMES [gc] | stop | status | snapshot
+ *             start FRAMES [gc] [sample=BYTES] | stop | status |
+ *             snapshot [live|allocated|peak]
  *
  * --save FILE copies the raw snapshot file there before reading it (the
  * fuzzers' seeds, fuzz/make-seeds.sh).
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "estimate.h"
 #include "seg_read.h"
 
 static void
@@ -33,7 +35,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: hawk-dump [--timeout MS] [--sizes] [--save "
 		"FILE] DIR PID "
-		"start FRAMES [gc] | stop | status | snapshot\n");
+		"start FRAMES [gc] [sample=BYTES] | stop | status |\n"
+		"       snapshot [live|allocated|peak]\n");
 	exit(2);
 }
 
@@ -70,11 +73,12 @@ print_status(const struct seg_info *i)
 	printf("pid=%" PRId32 " name=%s alive=%d tracing=%d frames=%" PRIu32
 	       " current=%" PRIu64 " peak=%" PRIu64 " memory=%" PRIu64
 	       " dropped=%" PRIu64 " alloc=%" PRIu32 " alloc_path=%s"
-	       " rss=%" PRIu64 " anon=%" PRIu64 "\n", i->pid, i->name,
+	       " rss=%" PRIu64 " anon=%" PRIu64 " sampling=%" PRIu64 "\n",
+	       i->pid, i->name,
 	       i->alive, i->tracing, i->frames, i->traced_current,
 	       i->traced_peak, i->tracer_memory, i->dropped, i->alloc_mode,
 	       i->alloc_path[0] ? i->alloc_path : "-", i->rss_bytes,
-	       i->anon_bytes);
+	       i->anon_bytes, i->sampling);
 }
 
 static const struct snap_module *
@@ -97,10 +101,13 @@ print_snapshot(const struct snap *s, int sizes)
 	printf("snapshot pid=%" PRId32 " frames=%" PRIu32 " current=%" PRIu64
 	       " peak=%" PRIu64 " memory=%" PRIu64 " traces=%" PRIu64
 	       " blocks=%" PRIu64 " dropped_allocs=%" PRIu64
-	       " dropped_traces=%" PRIu64 " dropped_blocks=%" PRIu64 "\n",
+	       " dropped_traces=%" PRIu64 " dropped_blocks=%" PRIu64
+	       " sampling=%" PRIu64 " view=%" PRIu32 " alloc_count=%" PRIu64
+	       " alloc_bytes=%" PRIu64 " peak_time=%" PRIu64 "\n",
 	       h->pid, h->frames, h->traced_current, h->traced_peak,
 	       h->tracer_memory, h->n_traces, h->n_sizes, h->dropped_allocs,
-	       h->dropped_traces, h->dropped_blocks);
+	       h->dropped_traces, h->dropped_blocks, h->sampling_bytes,
+	       h->view, h->alloc_count, h->alloc_bytes, h->peak_time_ns);
 	for (i = 0; i < h->n_modules; i++) {
 		const struct snap_module *m = &s->modules[i];
 
@@ -114,8 +121,10 @@ print_snapshot(const struct snap *s, int sizes)
 		const struct snap_trace *t = &s->traces[i];
 
 		printf("trace size=%" PRIu64 " count=%" PRIu64 " nframes=%"
-		       PRIu32 " total=%" PRIu32 "\n", t->size, t->count,
-		       t->nframes, t->total_nframe);
+		       PRIu32 " total=%" PRIu32 " est_size=%" PRIu64
+		       " est_count=%" PRIu64 "\n", t->size, t->count,
+		       t->nframes, t->total_nframe, t->est_size,
+		       t->est_count);
 		for (j = 0; j < t->nframes; j++) {
 			uint64_t a = s->frames[t->frame_first + j];
 			const struct snap_module *m = find_module(s, a);
@@ -127,7 +136,7 @@ print_snapshot(const struct snap *s, int sizes)
 			else
 				printf("  frame 0x%" PRIx64 " ? 0x0\n", a);
 		}
-		if (sizes) {
+		if (sizes && h->view != SNAP_VIEW_ALLOCATED) {
 			printf("  sizes");
 			for (j = 0; j < t->count; j++)
 				printf(" %" PRIu64,
@@ -170,6 +179,7 @@ main(int argc, char **argv)
 {
 	int timeout = 5000, sizes = 0, rc, ai = 1;
 	uint32_t frames = 0, flags = 0, seq = 0;
+	uint64_t sampling = 0;
 	enum seg_cmd_op op;
 	struct seg_client c;
 	struct seg_info info;
@@ -210,12 +220,29 @@ main(int argc, char **argv)
 			flags |= CMD_FLAG_GC;
 			ai++;
 		}
+		if (ai < argc && strncmp(argv[ai], "sample=", 7) == 0) {
+			if (snap_parse_sampling(argv[ai] + 7, &sampling) < 0)
+				usage();
+			ai++;
+		}
 	} else if (strcmp(verb, "stop") == 0) {
 		op = CMD_STOP;
 	} else if (strcmp(verb, "status") == 0) {
 		op = CMD_STATUS;
 	} else if (strcmp(verb, "snapshot") == 0) {
 		op = CMD_SNAPSHOT;
+		if (ai < argc) {
+			static const char *const views[] = {
+				"live", "allocated", "peak"
+			};
+
+			for (flags = 0; flags < 3; flags++)
+				if (strcmp(argv[ai], views[flags]) == 0)
+					break;
+			if (flags == 3)
+				usage();
+			ai++;
+		}
 	} else {
 		usage();
 	}
@@ -232,7 +259,8 @@ main(int argc, char **argv)
 		seg_client_close(&c);
 		return 0;
 	}
-	rc = cmd_run(&c, op, frames, flags, timeout, &seq, err, sizeof(err));
+	rc = cmd_run_sampled(&c, op, frames, flags, sampling, timeout, &seq,
+			     err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "hawk-dump: %s\n", err);
 		seg_client_close(&c);

@@ -33,8 +33,9 @@ tests_fixtures_sy_bench_SOURCES = tests/fixtures/sy-bench.c \
 	$(fcgi_symbols_sources)
 tests_fixtures_sy_bench_CPPFLAGS = $(AM_CPPFLAGS) $(FCGI_CPPFLAGS) $(IPC_CPPFLAGS) \
 	$(fcgi_symbols_cflags)
-tests_fixtures_sy_bench_CFLAGS = $(BASE_CFLAGS) -g -O2
-tests_fixtures_sy_bench_LDFLAGS =
+# it links the reader library, which carries the sanitizers in a sanitizer
+# build, so it takes the same flags (its figures come from a plain build)
+tests_fixtures_sy_bench_CFLAGS = $(AM_CFLAGS) -g -O2
 tests_fixtures_sy_bench_LDADD = ipc/libipc.la $(fcgi_symbols_libs)
 
 # t-sym-stripped.sh: a stripped -rdynamic program through hawk-fcgi (its

@@ -20,7 +20,7 @@ wait_file() {
 "$hawk" ps --dir "$dir" >"$tmpdir/out" 2>"$tmpdir/err"
 ok $? "ps on an empty directory"
 is "$(cat "$tmpdir/out")" \
-   "    PID  NAME                 STATE   FRAMES    CURRENT       PEAK TRACER-MEM        RSS       ANON  ALLOC" \
+   "    PID  NAME                 STATE   FRAMES    CURRENT       PEAK TRACER-MEM        RSS       ANON   SAMPLING  ALLOC" \
    "empty: header only"
 is "$(cat "$tmpdir/err")" "" "empty: nothing on stderr"
 "$hawk" ps --dir "$tmpdir/missing" >/dev/null 2>&1
@@ -45,9 +45,9 @@ wait_file "$dir/$live2.seg"
 
 "$hawk" ps --dir "$dir" >"$tmpdir/out" 2>"$tmpdir/err"
 ok $? "ps exits 0"
-is "$(row $live1)" "web tracing 30 3.9 MiB 4.8 MiB 120.6 KiB - - glibc" "live tracing target"
-is "$(row $live2)" "worker idle - 0 B 2.0 KiB 64.0 KiB - - glibc" "live idle target"
-is "$(row $dead)" "gone dead 10 100 B 200 B 300 B - - glibc" "dead target shown dead"
+is "$(row $live1)" "web tracing 30 3.9 MiB 4.8 MiB 120.6 KiB - - exact glibc" "live tracing target"
+is "$(row $live2)" "worker idle - 0 B 2.0 KiB 64.0 KiB - - - glibc" "live idle target"
+is "$(row $dead)" "gone dead 10 100 B 200 B 300 B - - exact glibc" "dead target shown dead"
 is "$(row 12345)" "" "invalid file not in the table"
 is "$(cat "$tmpdir/err")" "hawk: reading $dir/12345.seg: truncated (7 bytes)" \
    "invalid file reported with its reason"
@@ -88,13 +88,13 @@ ok $? "dead segment, its snapshot and the invalid file are gone"
 [ -e "$dir/$live1.seg" ] && [ -e "$dir/$live2.seg" ]
 ok $? "live segments kept"
 is "$(row $dead)" "" "removed target not listed"
-is "$(row $live1)" "web tracing 30 3.9 MiB 4.8 MiB 120.6 KiB - - glibc" "live target still listed"
+is "$(row $live1)" "web tracing 30 3.9 MiB 4.8 MiB 120.6 KiB - - exact glibc" "live target still listed"
 
 # a killed target leaves its segment: dead, then cleaned
 kill -9 $live1
 wait $live1 2>/dev/null
 "$hawk" ps --dir "$dir" >"$tmpdir/out" 2>&1
-is "$(row $live1)" "web dead 30 3.9 MiB 4.8 MiB 120.6 KiB - - glibc" "killed target shown dead"
+is "$(row $live1)" "web dead 30 3.9 MiB 4.8 MiB 120.6 KiB - - exact glibc" "killed target shown dead"
 "$hawk" ps --dir "$dir" --clean >"$tmpdir/out" 2>&1
 grep -qx "removed dead segment $live1 (web)" "$tmpdir/out"
 ok $? "killed target's segment removed by --clean"

@@ -21,7 +21,7 @@ is "$(status "$hawk" --version)" 0 "--version: exit 0"
 is "$(cat "$tmpdir/out")" "hawk 0.1.0" "--version: package version"
 is "$(status "$hawk" run --help)" 0 "run --help: exit 0"
 is "$(head -n 1 "$tmpdir/out")" \
-   "usage: hawk run [--frames N] [--name NAME [--inherit-name]] [--dir DIR] -- PROGRAM [ARGS]" \
+   "usage: hawk run [--frames N] [--sample BYTES] [--name NAME [--inherit-name]] [--dir DIR] -- PROGRAM [ARGS]" \
    "run --help: usage line"
 is "$(status "$hawk" ps --help)" 0 "ps --help: exit 0"
 is "$(head -n 1 "$tmpdir/out")" "usage: hawk ps [--dir DIR] [--clean] [--json]" \

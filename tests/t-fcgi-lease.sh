@@ -40,7 +40,7 @@ ok $? "the target stopped tracing by itself: lease_expired"
 
 # 2. the target is paused past the timeout of the second snapshot and of
 # the stop, then continued
-( tmpdir=$tmpdir/bg2; mkdir "$tmpdir"; TMO=300 q "" "duration=4"
+( tmpdir=$tmpdir/bg2; mkdir "$tmpdir"; TMO=300 q "" "duration=6"
   echo "$status" >"$tmpdir/../status2" ) &
 sub=$!
 wait_for 20 "(True, False)"; ok $? "a second profile started (the flag was cleared)"

@@ -72,7 +72,8 @@ main(void)
 	       "\"mem_blocks_size\":\"100.0 B\",\"filename\":\"main.c\","
 	       "\"lineno\":9,\"code\":\"\",\"function\":\"main\",\"module\":"
 	       "\"/bin/x\",\"pid\":42}], \"heap_current_bytes\": 1536, "
-	       "\"heap_current\": \"1.5 KB\"}\n", "lineno body");
+	       "\"heap_current\": \"1.5 KB\", \"view\": \"live\", \"estimated\": false, "
+	       "\"sampling_bytes\": 0}\n", "lineno body");
 	free(got);
 
 	got = run(&set, ST_LINENO, 0, 1, 0);
@@ -90,7 +91,8 @@ main(void)
 	       "\"function\":\"main\",\"module\":\"/bin/x\"},{\"filename\":"
 	       "\"a.c\",\"lineno\":1,\"function\":\"fa\",\"module\":"
 	       "\"/bin/x\"}],\"pid\":42}], \"heap_current_bytes\": 1536, "
-	       "\"heap_current\": \"1.5 KB\"}\n",
+	       "\"heap_current\": \"1.5 KB\", \"view\": \"live\", \"estimated\": false, "
+	       "\"sampling_bytes\": 0}\n",
 	       "traceback body: oldest frame first, code line after");
 	free(got);
 
@@ -102,8 +104,19 @@ main(void)
 			 "\"mem_blocks_size_bytes\":100,"),
 	   "diff: StatisticDiff string, absolute mem_blocks_*");
 	ok(got && strstr(got, "\"heap_diff_bytes\": -2048, \"heap_diff\": "
-			 "\"-2.0 KB\"}"), "diff: heap_diff");
+			 "\"-2.0 KB\", \"view\": \"live\""), "diff: heap_diff");
 	free(got);
+
+	/* a sampled set says so, with its rate and view */
+	set.sampling_bytes = 524288;
+	set.view = SNAP_VIEW_ALLOCATED;
+	got = run(&set, ST_LINENO, 0, 0, 0);
+	ok(got && strstr(got, "\"view\": \"allocated\", \"estimated\": "
+			 "true, \"sampling_bytes\": 524288}\n"),
+	   "sampled: view, estimated and sampling_bytes");
+	free(got);
+	set.sampling_bytes = 0;
+	set.view = SNAP_VIEW_LIVE;
 
 	st_trace_add(&set, (uint32_t)st_target(&set, 7), ST_NEW, ids, 1, 1,
 		     10, 1, NULL);
@@ -143,7 +156,8 @@ main(void)
 	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":9000000,"
 	       "\"anon_bytes\":6000000,\"allocator\":\"foreign\","
 	       "\"allocator_path\":\"/usr/lib/libjemalloc.so.2\","
-	       "\"lease_expired\":false},"
+	       "\"lease_expired\":false,\"mode\":\"exact\","
+	       "\"sampling_bytes\":0},"
 	       "{\"pid\":13,\"name\":"
 	       "\"t\\\"q\",\"uid\":0,\"alive\":false,\"tracing\":false,"
 	       "\"responding\":false,"
@@ -151,7 +165,8 @@ main(void)
 	       "\"traced_peak_bytes\":0,\"tracer_memory_bytes\":0,"
 	       "\"dropped\":0,\"last_error\":0,\"rss_bytes\":0,"
 	       "\"anon_bytes\":0,\"allocator\":\"glibc\","
-	       "\"lease_expired\":false}]\n",
+	       "\"lease_expired\":false,\"mode\":\"off\","
+	       "\"sampling_bytes\":0}]\n",
 	       "targets body");
 	sink_mem_free(&m);
 

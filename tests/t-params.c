@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "segment.h"
 #include "tap.h"
 
 static struct params p;
@@ -109,6 +110,34 @@ main(void)
 	bad("gc=on", "gc", "true, false, 1, 0, yes, no");
 	bad("cumulative=maybe", "cumulative", "true, false, 1, 0, yes, no");
 	bad("all_frames=t", "all_frames", "true, false, 1, 0, yes, no");
+
+	/* sampling= and view= */
+	ok(good("") && p.sampling == 0 && p.view == SNAP_VIEW_LIVE,
+	   "defaults: exact, view live");
+	ok(good("sampling=524288") && p.sampling == 524288, "sampling=524288");
+	ok(good("sampling=512k") && p.sampling == 524288, "sampling=512k");
+	ok(good("sampling=2M") && p.sampling == 2097152, "sampling=2M");
+	ok(good("sampling=1024m") && p.sampling == 1073741824,
+	   "sampling=1024m (the largest)");
+	ok(good("sampling=0") && p.sampling == 0, "sampling=0: exact");
+	ok(good("view=allocated") && p.view == SNAP_VIEW_ALLOCATED,
+	   "view=allocated");
+	ok(good("view=peak&view=live") && p.view == SNAP_VIEW_LIVE,
+	   "view: the last one wins");
+	ok(good("view=peak") && p.view == SNAP_VIEW_PEAK, "view=peak");
+#define SAMPLING_ACC "0 (exact) or 1..1073741824 bytes, k/M/G suffixes"
+	bad("sampling=", "sampling", SAMPLING_ACC);
+	bad("sampling=k", "sampling", SAMPLING_ACC);
+	bad("sampling=12x", "sampling", SAMPLING_ACC);
+	ok(good("sampling=1G") && p.sampling == 1073741824, "sampling=1G");
+	bad("sampling=2G", "sampling", SAMPLING_ACC);
+	bad("sampling=1025M", "sampling", SAMPLING_ACC);
+	bad("sampling=1073741825", "sampling", SAMPLING_ACC);
+	bad("sampling=-1", "sampling", SAMPLING_ACC);
+	bad("sampling=99999999999999999999999", "sampling", SAMPLING_ACC);
+	bad("sampling=512kk", "sampling", SAMPLING_ACC);
+	bad("view=Live", "view", "live, allocated, peak");
+	bad("view=", "view", "live, allocated, peak");
 	bad("pid=0", "pid", "1..2147483647");
 	bad("pid=-5", "pid", "1..2147483647");
 	bad("pid=2147483648", "pid", "1..2147483647");

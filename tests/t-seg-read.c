@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t-seg-read.c - unit test of ipc/seg_read.c, the validating reader.
+ * t-seg-read.c - unit test of ipc/'s validating reader (seg_read.c,
+ * seg_list.c, seg_client.c, seg_remove.c, snap_read.c, seg_proc.c).
  *
  * Builds segment and snapshot files by hand from segment.h alone (no
  * writer), checks that they parse to exactly the values written, then
@@ -320,8 +321,8 @@ test_segments(void)
 	good_header(&h, 4242, 1);
 	g = h; g.magic ^= 1;
 	seg_bad(&g, 0, "bad magic");
-	g = h; g.version = 2;
-	seg_bad(&g, 0, "version 2, expected 1");
+	g = h; g.version = 3;
+	seg_bad(&g, 0, "version 3, expected 2");
 	g = h; g.header_size = 100;
 	seg_bad(&g, 0, "header size 100, expected 4096");
 	g = h; g.ready = 0;
@@ -506,13 +507,13 @@ good_snap(void)
 		m[1].build_id[i] = (uint8_t)(0xa0 + i);
 	t[0] = (struct snap_trace){ .size = 128, .count = 2,
 		.block_first = 0, .frame_first = 0, .nframes = 2,
-		.total_nframe = 2 };
+		.total_nframe = 2, .est_count = 2, .est_size = 128 };
 	t[1] = (struct snap_trace){ .size = 4096, .count = 1,
 		.block_first = 2, .frame_first = 2, .nframes = 3,
-		.total_nframe = 5 };
+		.total_nframe = 5, .est_count = 1, .est_size = 4096 };
 	t[2] = (struct snap_trace){ .size = 6, .count = 3,
 		.block_first = 3, .frame_first = 5, .nframes = 1,
-		.total_nframe = 1 };
+		.total_nframe = 1, .est_count = 3, .est_size = 6 };
 	memcpy(FR(b), frames_v, sizeof(frames_v));
 	memcpy(SZ(b), sizes_v, sizeof(sizes_v));
 	memcpy(STR(b), strings, sizeof(strings));
@@ -665,10 +666,10 @@ test_snapshots(void)
 	/* header fields */
 #define BAD(stmt, why) do { b = good_snap(); stmt; snap_bad(b, SNAP_LEN, why); } while (0)
 	BAD(HDR(b)->magic = 0, "bad magic");
-	BAD(HDR(b)->version = 2, "version 2, expected 1");
-	BAD(HDR(b)->header_size = 8, "header size 8, expected 240");
+	BAD(HDR(b)->version = 3, "version 3, expected 2");
+	BAD(HDR(b)->header_size = 8, "header size 8, expected 280");
 	BAD(HDR(b)->file_size = SNAP_LEN + 8,
-	    "file size 640 but 632 bytes read (truncated?)");
+	    "file size 728 but 720 bytes read (truncated?)");
 	BAD(HDR(b)->pid = 0, "bad pid 0");
 	BAD(HDR(b)->frames = 0, "frames 0 out of range");
 	BAD(HDR(b)->frames = 513, "frames 513 out of range");
@@ -677,19 +678,19 @@ test_snapshots(void)
 	snap_bad(b, 100, "truncated (100 bytes)");
 
 	/* arrays: beyond the end, overflowing, misaligned, in the header */
-	BAD(HDR(b)->modules_off = SNAP_LEN, "modules out of range (2 at 632)");
+	BAD(HDR(b)->modules_off = SNAP_LEN, "modules out of range (2 at 720)");
 	BAD(HDR(b)->n_modules = UINT64_MAX / 8,
-	    "modules out of range (2305843009213693951 at 240)");
+	    "modules out of range (2305843009213693951 at 280)");
 	BAD(HDR(b)->traces_off = UINT64_MAX - 7,
 	    "traces out of range (3 at 18446744073709551608)");
-	BAD(HDR(b)->traces_off = OFF_TR + 4, "traces out of range (3 at 388)");
+	BAD(HDR(b)->traces_off = OFF_TR + 4, "traces out of range (3 at 428)");
 	BAD(HDR(b)->n_frames = 1ull << 61,
-	    "frames out of range (2305843009213693952 at 504)");
+	    "frames out of range (2305843009213693952 at 592)");
 	BAD(HDR(b)->frames_off = 8, "frames out of range (6 at 8)");
-	BAD(HDR(b)->n_sizes = 17, "sizes out of range (17 at 552)");
+	BAD(HDR(b)->n_sizes = 17, "sizes out of range (17 at 640)");
 	BAD(HDR(b)->sizes_off = UINT64_MAX, "sizes out of range "
 	    "(6 at 18446744073709551615)");
-	BAD(HDR(b)->strings_size = 33, "strings out of range (33 at 600)");
+	BAD(HDR(b)->strings_size = 33, "strings out of range (33 at 688)");
 	BAD(HDR(b)->strings_off = UINT64_MAX - 10,
 	    "strings out of range (32 at 18446744073709551605)");
 
@@ -734,7 +735,56 @@ test_snapshots(void)
 	    "blocks");
 	BAD((SZ(b)[0] = UINT64_MAX, SZ(b)[1] = 129, TR(b)[0].size = 128),
 	    "trace 0: size 128 is not the sum of its blocks");
+
+	/* version 2: views, sampling, estimates */
+	BAD(HDR(b)->view = 3, "view 3 unknown");
+	BAD(HDR(b)->sampling_bytes = (UINT64_C(1) << 30) + 1,
+	    "sampling rate 1073741825 out of range");
+	BAD(HDR(b)->view = SNAP_VIEW_ALLOCATED,
+	    "block sizes in an allocated view");
+	BAD(TR(b)[1].est_count = 2, "trace 1: estimate of 2 blocks, 4096 "
+	    "bytes impossible for 1 blocks of 4096 bytes");
+	BAD(TR(b)[2].est_size = 7, "trace 2: estimate of 3 blocks, 7 bytes "
+	    "impossible for 3 blocks of 6 bytes");
+	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[1].est_size = 4000),
+	    "trace 1: estimate of 1 blocks, 4000 bytes impossible for 1 "
+	    "blocks of 4096 bytes");
+	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[2].est_size = 3082),
+	    "trace 2: estimate of 3 blocks, 3082 bytes impossible for 3 "
+	    "blocks of 6 bytes");
+	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[0].est_count = 1),
+	    "trace 0: estimate of 1 blocks, 128 bytes impossible for 2 "
+	    "blocks of 128 bytes");
+	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[2].est_count = 3001,
+	     TR(b)[2].est_size = 3000), "trace 2: estimate of 3001 blocks, "
+	    "3000 bytes impossible for 3 blocks of 6 bytes");
+	BAD((HDR(b)->view = SNAP_VIEW_ALLOCATED, HDR(b)->n_sizes = 0,
+	     TR(b)[1].block_first = 0, TR(b)[2].block_first = 1),
+	    "trace 2: blocks in an allocated view");
 #undef BAD
+	/* a sampled snapshot: estimates within the bounds */
+	b = good_snap();
+	HDR(b)->sampling_bytes = 1024;
+	TR(b)[0].est_count = 20;
+	TR(b)[0].est_size = 2000;
+	TR(b)[2].est_count = 3;
+	TR(b)[2].est_size = 6 + 3 * 1025;
+	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
+	is_int(rc, 0, "sampled snapshot with estimates parses (%s)", err);
+	if (rc == 0) {
+		is_int(s.traces[0].est_count, 20, "sampled: est_count read");
+		snap_free(&s);
+	}
+	/* an allocated view: totals, no block sizes */
+	b = good_snap();
+	HDR(b)->view = SNAP_VIEW_ALLOCATED;
+	HDR(b)->n_sizes = 0;
+	TR(b)[1].block_first = TR(b)[2].block_first = 0;
+	TR(b)[0].count = TR(b)[0].est_count = 1000000;
+	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
+	is_int(rc, 0, "allocated view without sizes parses (%s)", err);
+	if (rc == 0)
+		snap_free(&s);
 	/* an empty snapshot (tracing, nothing live) is valid */
 	b = good_snap();
 	HDR(b)->n_modules = HDR(b)->n_traces = HDR(b)->n_frames = 0;

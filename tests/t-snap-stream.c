@@ -73,6 +73,7 @@ good_snap(void)
 	struct snap_header *h = HDR(b);
 	struct snap_module *m = MOD(b);
 	struct snap_trace *t = TR(b);
+	int i;
 
 	header(h, SNAP_LEN);
 	h->traced_current = 4230;
@@ -94,6 +95,10 @@ good_snap(void)
 	t[2] = (struct snap_trace){ .size = 6, .count = 3,
 		.block_first = 3, .frame_first = 5, .nframes = 1,
 		.total_nframe = 1 };
+	for (i = 0; i < N_TR; i++) {       /* exact: estimates = figures */
+		t[i].est_count = t[i].count;
+		t[i].est_size = t[i].size;
+	}
 	memcpy(b + OFF_FR, frames_v, sizeof(frames_v));
 	memcpy(SZ(b), sizes_v, sizeof(sizes_v));
 	memcpy(b + OFF_STR, strings, sizeof(strings));
@@ -248,6 +253,10 @@ test_large(void)
 			want += s;
 		}
 	}
+	for (i = 0; i < nt; i++) {
+		t[i].est_count = t[i].count;
+		t[i].est_size = t[i].size;
+	}
 	write_file(3, b, len);
 	free(b);
 	rc = snap_stream_open(&ss, dir, 4242, 3, getuid(), 0, err, sizeof(err));
@@ -318,10 +327,18 @@ test_bad(void)
 	BAD(TR(b)[2].block_first = UINT64_MAX - 1,
 	    "trace 2: blocks out of range");
 	BAD(TR(b)[2].count = UINT64_MAX, "trace 2: blocks out of range");
-	BAD((TR(b)[2].count = 0, TR(b)[2].size = 0), "trace 2: no blocks");
-	BAD(TR(b)[0].count = 1, "trace 0: size is not the sum");
-	BAD(TR(b)[1].size = 4095, "trace 1: size is not the sum");
-	BAD((SZ(b)[0] = UINT64_MAX, SZ(b)[1] = 129, TR(b)[0].size = 128),
+	BAD((TR(b)[2].count = TR(b)[2].est_count = 0,
+	     TR(b)[2].size = TR(b)[2].est_size = 0), "trace 2: no blocks");
+	BAD((TR(b)[0].count = TR(b)[0].est_count = 1),
+	    "trace 0: size is not the sum");
+	BAD((TR(b)[1].size = TR(b)[1].est_size = 4095),
+	    "trace 1: size is not the sum");
+	BAD(TR(b)[1].est_size = 4095, "trace 1: estimate of");
+	BAD(HDR(b)->view = 3, "view 3 unknown");
+	BAD(HDR(b)->sampling_bytes = (1ull << 30) + 1, "sampling rate");
+	BAD(HDR(b)->view = SNAP_VIEW_ALLOCATED,
+	    "block sizes in an allocated view");
+	BAD((SZ(b)[0] = UINT64_MAX, SZ(b)[1] = 129),
 	    "trace 0: size overflows");
 	/* in range, but not in file order: another trace's frames */
 	BAD(TR(b)[1].frame_first = 1, "trace 1: frames out of range or out "

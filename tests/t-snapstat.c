@@ -108,10 +108,12 @@ make_snap(struct snap *s, char *exe)
 	frames[2] = site_inl;
 	t[0] = (struct snap_trace){ .size = 128, .count = 2, .block_first = 0,
 				    .frame_first = 0, .nframes = 2,
-				    .total_nframe = 5 };
+				    .total_nframe = 5, .est_count = 2,
+				    .est_size = 128 };
 	t[1] = (struct snap_trace){ .size = 7, .count = 1, .block_first = 2,
 				    .frame_first = 2, .nframes = 1,
-				    .total_nframe = 1 };
+				    .total_nframe = 1, .est_count = 1,
+				    .est_size = 7 };
 	off = A8(sizeof(h));
 	h.n_modules = 1;
 	h.modules_off = off;

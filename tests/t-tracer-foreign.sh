@@ -3,7 +3,8 @@
 # t-tracer-foreign.sh - programs that bring their own allocator: one in the
 # executable (nothing can be traced: said in the status and on stderr);
 # python3 (non-PIE: its `malloc` is a canonical PLT entry, not its own)
-# with and without PYTHONMALLOC=malloc; jemalloc linked as a library:
+# with and without PYTHONMALLOC=malloc; tcmalloc preloaded after libhawk;
+# jemalloc linked as a library:
 # libhawk forwards to it instead of swapping it for glibc's, says so in the
 # status, traces malloc and jemalloc's own mallocx/rallocx/xallocx/dallocx/
 # sdallocx exactly, 8-aligned blocks too.
@@ -53,6 +54,29 @@ else
 	skip "no /usr/bin/python3"
 	skip "no /usr/bin/python3"
 	skip "no /usr/bin/python3"
+fi
+
+# ---- tcmalloc preloaded after libhawk (it also defines glibc's __libc_*
+# names, which libhawk binds): traced through it, and said so
+tc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+if [ -f $tc ]; then
+	hawklib=$libhawk
+	libhawk="$hawklib:$tc"
+	fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=8
+	libhawk=$hawklib
+	fx malloc 1000 4096 >/dev/null
+	st=$(hd $fx_pid status)
+	is "$(field alloc "$st") $(field alloc_path "$st")" "1 $tc" \
+		"LD_PRELOAD=libhawk:tcmalloc: status names tcmalloc"
+	is "$(trace_of $fx_pid tr-alloc.c MALLOC)" \
+		"tr-alloc.c:$(site tr-alloc.c MALLOC) size=4096000 count=1000 nframes=4 total=4" \
+		"... and traces through it exactly"
+	fx_stop
+	is "$?:$(cat "$tmpdir/err$fx_n")" "0:" "... which exits 0, saying nothing"
+else
+	skip "no $tc (Debian package libtcmalloc-minimal4)"
+	skip "no $tc (Debian package libtcmalloc-minimal4)"
+	skip "no $tc (Debian package libtcmalloc-minimal4)"
 fi
 
 # ---- jemalloc linked as a library: traced through it

@@ -122,10 +122,15 @@ find "$shared" -user "$att" -delete
 
 # 4. squatted segment names: $att creates <pid>.seg for the next pids, the
 # victim ($vic, not root: root could replace the file) is still traced
-last=$(cat /proc/sys/kernel/ns_last_pid)
+# (pids from first on, first a little ahead; ns_last_pid, when root may
+# write it, makes the target's pid one of the first few)
+first=$(($(cat /proc/sys/kernel/ns_last_pid) + 2000))
 # shellcheck disable=SC2016  # expanded by the attacker's shell
 as_att sh -c 'i=$1; while [ $i -lt $(($1 + 3000)) ]; do : >"$0/$i.seg"; i=$((i + 1)); done' \
-	"$shared" $((last + 1))
+	"$shared" "$first"
+pid_max=$(cat /proc/sys/kernel/pid_max)
+[ $((first + 3000)) -lt "$pid_max" ] &&
+	echo $((first - 1)) >/proc/sys/kernel/ns_last_pid 2>/dev/null
 fx_start setpriv HAWK_TRACEMALLOC=8 -- --reuid="$vuid" --regid="$vgid" \
 	--clear-groups "$fxdir/tr-creds"
 pid=${fx_ready#ready }

@@ -178,6 +178,7 @@ agent_publish_status(void)
 	read_statm(&ss);
 	ss.alloc_mode = agent_alloc_mode;
 	ss.alloc_path = agent_alloc_path;
+	ss.sampling = st.sampling;
 	if (st.last_error)
 		ss.flags |= SEG_F_TRACER_ERROR;
 	ss.tracing = (uint32_t)st.tracing;
@@ -216,13 +217,14 @@ check_lease(void)
 }
 
 static int
-execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
+execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
+	uint32_t *seq)
 {
 	int rc;
 
 	switch (op) {
 	case CMD_START:
-		rc = core_start(frames, flags);
+		rc = core_start_sampled(frames, flags, sampling);
 		if (rc == 0) {
 			agent_seg.flags &= ~(SEG_F_TRACER_ERROR |
 					     SEG_F_LEASE_EXPIRED);
@@ -238,11 +240,13 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint32_t *seq)
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
+		if (flags > SNAP_VIEW_MAX)
+			return -EINVAL;
 		/* the previous one, if its client never collected it */
 		if (snap_seq)
 			snap_writer_unlink(&agent_seg, snap_seq);
 		snap_seq = 0;
-		rc = snapshot_write(&agent_seg, seq);
+		rc = snapshot_write(&agent_seg, seq, flags);
 		if (rc < 0)
 			*seq = 0;
 		snap_seq = *seq;
@@ -345,7 +349,8 @@ agent_main(void *arg)
 			core_ctl_take();
 			core_reap_error();
 			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
-				     agent_seg.cmd_flags, &seq);
+				     agent_seg.cmd_flags, agent_seg.cmd_sampling,
+				     &seq);
 			agent_publish_status();
 			core_ctl_give();
 			seg_agent_done(&agent_seg, rc, seq);

@@ -16,6 +16,7 @@
 #include "blocks.h"
 #include "control.h"
 #include "gc_hooks.h"
+#include "segment.h"
 
 static int
 ret(int rc)
@@ -30,13 +31,19 @@ ret(int rc)
 HAWK_EXPORT int
 hawk_start(int frames)
 {
+	return hawk_start_sampled(frames, 0);
+}
+
+HAWK_EXPORT int
+hawk_start_sampled(int frames, size_t sampling_bytes)
+{
 	int rc;
 
-	if (frames < 1)
+	if (frames < 1 || sampling_bytes > SNAP_SAMPLING_MAX)
 		return ret(-EINVAL);
 	core_ctl_take();
 	guard_active++;
-	rc = core_start((uint32_t)frames, 0);
+	rc = core_start_sampled((uint32_t)frames, 0, sampling_bytes);
 	agent_publish_status();
 	guard_active--;
 	core_ctl_give();
@@ -63,20 +70,35 @@ hawk_is_tracing(void)
 	return core_tracing();
 }
 
+HAWK_EXPORT size_t
+hawk_sampling(void)
+{
+	struct core_status st;
+
+	core_get_status(&st);
+	return st.sampling;
+}
+
 HAWK_EXPORT int
 hawk_traced_memory(size_t *current, size_t *peak)
 {
+	struct core_status st;
+
+	core_get_status(&st);
 	if (current)
-		*current = blocks_current();
+		*current = st.current;
 	if (peak)
-		*peak = blocks_peak();
+		*peak = st.peak;
 	return 0;
 }
 
 HAWK_EXPORT size_t
 hawk_tracer_memory(void)
 {
-	return arena_bytes();
+	struct core_status st;
+
+	core_get_status(&st);
+	return st.memory;
 }
 
 HAWK_EXPORT int

@@ -13,7 +13,11 @@
  * tracing is off until started, so no bootstrap pool is needed.
  *
  * HAWK_TRACEMALLOC=N with N outside 1..512 (or not a number) is ignored
- * with one message on stderr; the process runs untraced.  HAWK_GROUP
+ * with one message on stderr; the process runs untraced.  HAWK_SAMPLE=B
+ * makes that start sampled with a mean of B bytes between samples (k/M/G
+ * suffixes; 0 = exact); alone it starts sampled tracing with 30 frames;
+ * a malformed value is reported and nothing is traced.
+ * HAWK_SAMPLE_SEED=N fixes the sampler's random sequence (tests).  HAWK_GROUP
  * naming a group the process is not in is ignored likewise (mode 0600).
  * HAWK_STATS=1 prints one line of table statistics on stderr at exit
  * (bench/run.sh reads it).
@@ -42,9 +46,11 @@
 #include "blocks.h"
 #include "control.h"
 #include "fastunw.h"
+#include "estimate.h"
 #include "fork.h"
 #include "intern.h"
 #include "interpose.h"
+#include "sample.h"
 #include "unwind.h"
 
 extern char *program_invocation_short_name;
@@ -129,6 +135,8 @@ boot_init(void)
 {
 	const char *s;
 	uint32_t frames = 0;
+	uint64_t sampling = 0;
+	int sample_env_bad = 0;
 
 	guard_active = 1;
 	/* first: which allocator every malloc goes to from now on */
@@ -164,21 +172,37 @@ boot_init(void)
 		guard_active = 0;
 		return;
 	}
+	s = getenv("HAWK_SAMPLE");
+	if (s && *s) {
+		if (snap_parse_sampling(s, &sampling) < 0) {
+			agent_msg("HAWK_SAMPLE=", s, ": not a number of bytes "
+				  "0..1G (k/M/G suffixes); not tracing");
+			sample_env_bad = 1;
+		} else if (sampling && !frames &&
+			   !getenv("HAWK_TRACEMALLOC")) {
+			frames = SEG_FRAMES_DEFAULT;
+		}
+	}
+	s = getenv("HAWK_SAMPLE_SEED");
+	if (s && *s)
+		core_sample_seed = strtoull(s, NULL, 0);
+
 	s = getenv("HAWK_UNWIND");
 	if (fu_init(s) == -EINVAL)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
 	core_init();
 	core_hooks_init(&core_hot, &interpose_rec);
+	core_hooks_sampled(&interpose_sample);
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);
 	if (fork_init() < 0)
 		agent_msg("pthread_atfork failed", "", "");
 	/* without a segment nobody could see or stop it: no tracing */
-	if (agent_start() == 0 && frames) {
+	if (agent_start() == 0 && frames && !sample_env_bad) {
 		core_ctl_take();
-		core_start(frames, 0);
+		core_start_sampled(frames, 0, sampling);
 		agent_publish_status();
 		core_ctl_give();
 	}
@@ -212,7 +236,10 @@ print_stats(void)
 	put_num(line, &len, " blocks_bytes=", blocks_bytes());
 	put_num(line, &len, " traces=", intern_count());
 	put_num(line, &len, " traces_bytes=", intern_bytes());
-	put_num(line, &len, " memory=", arena_bytes());
+	put_num(line, &len, " memory=", arena_bytes() + sample_bytes());
+	put_num(line, &len, " sampled=", sample_count());
+	put_num(line, &len, " sampled_bytes=", sample_table_bytes());
+	put_num(line, &len, " sampled_current=", sample_current());
 	fu_get_stats(&fs);
 	put_num(line, &len, " unwind_fallback=", fs.fallback);
 	put_num(line, &len, " unwind_rules=", fs.parsed);

@@ -11,7 +11,7 @@
 #ifndef HAWK_TRACER_CACHES_H
 #define HAWK_TRACER_CACHES_H
 
-#define CORE_TCACHE_BYTES 16384u   /* 512 sets x 2 ways x 16 bytes */
+#define CORE_TCACHE_BYTES 32768u   /* 512 sets x 2 ways x 32 bytes */
 #define FU_CACHE_BYTES    32768u   /* 1024 sets x 2 ways x 16 bytes */
 #define FU_SHARED_BYTES   524288u  /* 16384 rules x 32 bytes */
 

@@ -29,6 +29,7 @@
 #include "fastunw.h"
 #include "gc_hooks.h"
 #include "intern.h"
+#include "sample.h"
 #include "segment.h"
 #include "unwind.h"
 
@@ -40,7 +41,8 @@ static int32_t last_error;              /* published internal error */
  * recording functions (core_hooks_init) */
 static struct core_hot *hooks;
 static struct core_hot hooks_off;
-static const struct core_hot *hooks_on;
+static const struct core_hot *hooks_on, *hooks_sampled;
+uint64_t core_sample_seed;
 
 void
 core_hooks_init(struct core_hot *table, const struct core_hot *on)
@@ -50,11 +52,20 @@ core_hooks_init(struct core_hot *table, const struct core_hot *on)
 	hooks = table;
 }
 
-/* Point the jump table at the recording functions or at glibc's. */
+void
+core_hooks_sampled(const struct core_hot *sampled)
+{
+	hooks_sampled = sampled;
+}
+
+/* Point the jump table at the recording functions (the sampled mode's
+ * while sample_rate is set) or at glibc's. */
 static void
 set_hooks(int on)
 {
-	const struct core_hot *v = on ? hooks_on : &hooks_off;
+	const struct core_hot *v = !on ? &hooks_off :
+		__atomic_load_n(&sample_rate, __ATOMIC_RELAXED) &&
+		hooks_sampled ? hooks_sampled : hooks_on;
 
 	if (!hooks)
 		return;
@@ -80,11 +91,18 @@ set_on(uint32_t on)
 int
 core_start(uint32_t frames, uint32_t flags)
 {
+	return core_start_sampled(frames, flags, 0);
+}
+
+int
+core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
+{
 	uint32_t g = atomic_load(&core_gen);
 
 	if (g & 1)
 		return -EALREADY;
-	if (frames < 1 || frames > SEG_FRAMES_MAX)
+	if (frames < 1 || frames > SEG_FRAMES_MAX ||
+	    sampling > SNAP_SAMPLING_MAX || (sampling && !hooks_sampled))
 		return -EINVAL;
 	if (unwind_warm() < 0)
 		return -ENOSYS;
@@ -95,6 +113,7 @@ core_start(uint32_t frames, uint32_t flags)
 	}
 	intern_reset(g + 1);
 	blocks_reset(g + 1);
+	sample_reset(g + 1, sampling, core_sample_seed);
 	atomic_store(&core_dropped, 0);
 	atomic_store(&core_error, 0);
 	last_error = 0;
@@ -113,6 +132,7 @@ drop_tables(void)
 	set_on(0);
 	atomic_store_explicit(&core_gen, ng, memory_order_release);
 	blocks_reset(ng);
+	sample_reset(ng, 0, 0);
 	intern_reset(ng);
 	/* the frees still queued go to glibc (see core_free) */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -146,9 +166,11 @@ core_get_status(struct core_status *st)
 {
 	st->tracing = (atomic_load(&core_gen) & 1) && core_tracing();
 	st->frames = st->tracing ? atomic_load(&core_frames) : 0;
-	st->current = blocks_current();
-	st->peak = blocks_peak();
-	st->memory = arena_bytes();
+	st->sampling = st->tracing ? __atomic_load_n(&sample_rate,
+						     __ATOMIC_RELAXED) : 0;
+	st->current = st->sampling ? sample_current() : blocks_current();
+	st->peak = st->sampling ? sample_peak() : blocks_peak();
+	st->memory = arena_bytes() + sample_bytes();
 	st->dropped = atomic_load_explicit(&core_dropped,
 					   memory_order_relaxed);
 	st->last_error = last_error ? last_error : atomic_load(&core_error);

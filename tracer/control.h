@@ -38,10 +38,18 @@ core_ctl_give(void)
  * the recording functions a start points it at.  Before the first start.
  */
 void core_hooks_init(struct core_hot *table, const struct core_hot *on);
+/* The recording functions of the sampled mode (interpose_sample.c), which
+ * a start with a sampling rate points the table at. */
+void core_hooks_sampled(const struct core_hot *sampled);
 
 /* Control (caller holds core_ctl_lock).  Return 0 or -errno:
  * -EALREADY, -ENOTCONN, -EINVAL as in segment.h's command results. */
 int core_start(uint32_t frames, uint32_t flags);
+/* The same, sampled with a mean of `sampling` bytes between samples (0 =
+ * exact); -EINVAL above SNAP_SAMPLING_MAX. */
+int core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling);
+/* HAWK_SAMPLE_SEED (boot.c), 0 = from the clock. */
+extern uint64_t core_sample_seed __attribute__((visibility("hidden")));
 int core_stop(void);
 /* After an internal error stopped recording: finish the stop (free the
  * tables) and keep the error for the segment.  Caller holds the lock. */
@@ -50,8 +58,9 @@ void core_reap_error(void);
 struct core_status {
 	int tracing;
 	uint32_t frames;
-	uint64_t current, peak, memory, dropped;
+	uint64_t current, peak, memory, dropped;  /* estimates when sampled */
 	int32_t last_error;
+	uint64_t sampling;         /* rate of the session, 0 = exact */
 };
 void core_get_status(struct core_status *st);
 

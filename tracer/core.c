@@ -22,13 +22,16 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "arena.h"
 #include "blocks.h"
 #include "caches.h"
 #include "defer.h"
+#include "estimate.h"
 #include "intern.h"
+#include "sample.h"
 #include "unwind.h"
 
 uint32_t core_on;
@@ -53,30 +56,77 @@ _Atomic int32_t core_error;             /* pending internal error */
  */
 #define TCACHE_SETS 512u
 #define TCACHE_N    (2 * TCACHE_SETS)
-_Static_assert(CORE_TCACHE_BYTES == TCACHE_N * 16, "caches.h");
+_Static_assert(CORE_TCACHE_BYTES == TCACHE_N * 32, "caches.h");
 #define TC_KEY(n, total, f0) \
 	((uint64_t)(n) | (uint64_t)(total) << 10 | ((f0) & 0xfffff) << 20)
 _Static_assert(UNWIND_BUF < 1024, "depths fit 10 bits");
 _Static_assert(INTERN_IDX_BITS == 24, "index fits 24 bits");
 
+/*
+ * Allocation totals (view=allocated) in exact mode: an entry also counts
+ * the blocks and bytes this thread allocated from its traceback since the
+ * entry was filled - two adds on the line the lookup just read, instead
+ * of a shared counter per allocation (a locked add and a line passed
+ * between cores: more than the 5% of the recording time allowed).  The
+ * counts move to the traceback's shared totals (intern_totals_add) when
+ * the entry is evicted or the thread exits; a snapshot adds what the
+ * entries still hold (core_totals_pending), reading every registered
+ * cache.  A set is then one 64-byte line.
+ */
 struct tcache_ent {
 	uint64_t hash;
 	uint64_t meta;             /* TC_KEY << 24 | index; 0 empty */
+	uint64_t count;            /* allocations counted here (relaxed */
+	uint64_t bytes;            /*   stores: the agent reads them) */
 };
 
 static __thread uint32_t tcache_gen
 	__attribute__((tls_model("initial-exec")));
 static __thread struct tcache_ent *tcache
 	__attribute__((tls_model("initial-exec")));
+static __thread int tcache_slot __attribute__((tls_model("initial-exec")));
+static __thread int tcache_none __attribute__((tls_model("initial-exec")));
 static pthread_key_t tcache_key;
 static int tcache_ok;
+
+/* The registry of caches, for core_totals_pending.  A thread beyond
+ * TC_REG_MAX gets no cache (it interns and counts through the shared
+ * tables). */
+#define TC_REG_MAX 4096u
+static struct {
+	struct lock lock;          /* protects the fields below */
+	uint32_t n;                /* slots used so far (then reused) */
+	struct {
+		struct tcache_ent *tc;
+		uint32_t gen;      /* relaxed: the owner writes it */
+	} slot[TC_REG_MAX];
+} tc_reg;
+
+/* Move an entry's counts to the shared totals (generation g). */
+static void
+tc_flush(uint32_t g, struct tcache_ent *e)
+{
+	struct intern_totals a = { e->count, e->bytes, 0, 0 };
+
+	if (e->meta && e->count)
+		intern_totals_add(g, (uint32_t)(e->meta & 0xffffff), &a);
+}
 
 static void
 tcache_free(void *p)
 {
 	int saved = guard_active;
+	struct tcache_ent *tc = p;
+	uint32_t g, i;
 
 	guard_active = 1;
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+	tc_reg.slot[tcache_slot].tc = NULL;
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+	g = atomic_load_explicit(&core_gen, memory_order_acquire);
+	if ((g & 1) && tcache_gen == g)
+		for (i = 0; i < TCACHE_N; i++)
+			tc_flush(g, &tc[i]);
 	arena_unmap(p, TCACHE_N * sizeof(struct tcache_ent));
 	tcache = NULL;
 	guard_active = saved;
@@ -92,15 +142,80 @@ core_init(void)
 static struct tcache_ent *
 tcache_get(void)
 {
-	if (likely(tcache != NULL) || !tcache_ok)
+	uint32_t i;
+
+	if (likely(tcache != NULL) || !tcache_ok || tcache_none)
 		return tcache;
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+	for (i = 0; i < tc_reg.n && tc_reg.slot[i].tc; i++)
+		;
+	if (i == TC_REG_MAX) {
+		lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+		tcache_none = 1;
+		return NULL;
+	}
 	tcache = arena_map(TCACHE_N * sizeof(struct tcache_ent));
 	if (tcache && pthread_setspecific(tcache_key, tcache) != 0) {
 		arena_unmap(tcache, TCACHE_N * sizeof(struct tcache_ent));
 		tcache = NULL;
 		tcache_ok = 0;
 	}
+	if (tcache) {
+		tcache_slot = (int)i;
+		tcache_gen = 0;
+		tc_reg.slot[i].gen = 0;
+		__atomic_store_n(&tc_reg.slot[i].tc, tcache, __ATOMIC_RELEASE);
+		if (i == tc_reg.n)
+			tc_reg.n++;
+	}
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
 	return tcache;
+}
+
+void
+core_totals_pending(struct intern_totals *tot, uint32_t end)
+{
+	uint32_t g = atomic_load(&core_gen), i, j;
+
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+	for (i = 0; i < tc_reg.n; i++) {
+		struct tcache_ent *tc = tc_reg.slot[i].tc;
+
+		if (!tc || __atomic_load_n(&tc_reg.slot[i].gen,
+					   __ATOMIC_ACQUIRE) != g)
+			continue;
+		for (j = 0; j < TCACHE_N; j++) {
+			uint64_t meta = __atomic_load_n(&tc[j].meta,
+							__ATOMIC_RELAXED);
+			uint32_t idx = (uint32_t)(meta & 0xffffff);
+
+			if (!meta || idx >= end)
+				continue;
+			tot[idx].count += __atomic_load_n(&tc[j].count,
+							  __ATOMIC_RELAXED);
+			tot[idx].bytes += __atomic_load_n(&tc[j].bytes,
+							  __ATOMIC_RELAXED);
+		}
+	}
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+}
+
+void
+core_tcache_lock(void)
+{
+	lock_take(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+}
+
+void
+core_tcache_unlock(void)
+{
+	lock_give(&tc_reg.lock, LOCK_RANK_TCREG, 0);
+}
+
+void
+core_tcache_reset_lock(void)
+{
+	lock_reset(&tc_reg.lock);
 }
 
 static void
@@ -139,6 +254,8 @@ core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
 		if (unlikely(tcache_gen != g)) {
 			memset(tc, 0, TCACHE_N * sizeof(struct tcache_ent));
 			tcache_gen = g;
+			__atomic_store_n(&tc_reg.slot[tcache_slot].gen, g,
+					 __ATOMIC_RELEASE);
 		}
 		e = &tc[(h & (TCACHE_SETS - 1)) * 2];
 		if (e[0].hash == h && e[0].meta >> 24 == key) {
@@ -147,20 +264,56 @@ core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
 			goto insert;
 		}
 		if (e[1].hash == h && e[1].meta >> 24 == key) {
-			idx = (uint32_t)(e[1].meta & 0xffffff);
+			e++;
+			idx = (uint32_t)(e[0].meta & 0xffffff);
 			rc = 0;
 			goto insert;
 		}
 	}
 	rc = intern_trace_hashed(g, h, frames, n, total, &idx);
 	if (rc == 0 && tc) {
-		e[1] = e[0];
+		tc_flush(g, &e[1]);
+		__atomic_store_n(&e[1].meta, 0, __ATOMIC_RELAXED);
+		e[1].hash = e[0].hash;
+		e[1].count = e[0].count;
+		e[1].bytes = e[0].bytes;
+		__atomic_store_n(&e[1].meta, e[0].meta, __ATOMIC_RELAXED);
 		e[0].hash = h;
-		e[0].meta = key << 24 | idx;
+		e[0].count = 0;
+		e[0].bytes = 0;
+		__atomic_store_n(&e[0].meta, key << 24 | idx,
+				 __ATOMIC_RELAXED);
+	} else {
+		e = NULL;
 	}
 insert:
-	if (likely(rc == 0))
+	if (unlikely(__atomic_load_n(&sample_rate, __ATOMIC_RELAXED))) {
+		if (likely(rc == 0))
+			rc = sample_insert(g, p, size, idx);
+		if (rc == 0) {
+			double w = snap_weight(size, sample_rate);
+			struct intern_totals a = {
+				1, size, (uint64_t)llround(w * SNAP_WEIGHT_ONE),
+				(uint64_t)llround(w * (double)size)
+			};
+
+			intern_totals_add(g, idx, &a);
+		}
+	} else if (likely(rc == 0)) {
 		rc = blocks_insert(g, p, size, idx);
+		if (likely(rc == 0)) {
+			if (likely(e != NULL)) {
+				__atomic_store_n(&e->count, e->count + 1,
+						 __ATOMIC_RELAXED);
+				__atomic_store_n(&e->bytes, e->bytes + size,
+						 __ATOMIC_RELAXED);
+			} else {
+				struct intern_totals a = { 1, size, 0, 0 };
+
+				intern_totals_add(g, idx, &a);
+			}
+		}
+	}
 	if (unlikely(rc < 0)) {
 		if (rc == -E2BIG)        /* one odd block: just count it */
 			atomic_fetch_add_explicit(&core_dropped, 1,
@@ -209,13 +362,27 @@ void
 core_realloc_take(void *old, struct core_moved *m)
 {
 	m->gen = atomic_load_explicit(&core_gen, memory_order_acquire);
+	m->sampled = __atomic_load_n(&sample_rate, __ATOMIC_RELAXED) != 0;
 	m->found = (m->gen & 1) &&
-		   blocks_remove(m->gen, old, &m->size, &m->idx) == 0;
+		   (m->sampled ?
+		    sample_remove(m->gen, old, &m->size, &m->idx) :
+		    blocks_remove(m->gen, old, &m->size, &m->idx)) == 0;
 }
 
 void
 core_realloc_failed(void *old, const struct core_moved *m)
 {
-	if (m->found)
+	if (m->found && m->sampled)
+		sample_insert(m->gen, old, m->size, m->idx);
+	else if (m->found)
 		blocks_insert(m->gen, old, m->size, m->idx);
+}
+
+void
+core_free_sampled(void *p)
+{
+	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
+
+	if (g & 1)
+		sample_remove(g, p, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 
 #include "blocks.h"
 #include "guard.h"
+#include "intern.h"
+#include "sample.h"
 #include "unwind.h"
 
 /*
@@ -93,6 +95,10 @@ core_alloc(void *p, size_t size)
 
 	if (!(g & 1))
 		return;
+	/* sampled mode: the countdown decides (sample.h) */
+	if (unlikely(__atomic_load_n(&sample_rate, __ATOMIC_RELAXED)) &&
+	    (sample_skip(size) || !sample_decide(size)))
+		return;
 	blocks_prefetch(p);      /* hidden behind the unwinding */
 	n = unwind_capture(buf, max, &frames, &total);
 	core_record(g, p, size, frames, n, total);
@@ -105,12 +111,32 @@ void *core_free(void *p);
  * core_realloc_failed can put it back if the real realloc fails. */
 struct core_moved {
 	int found;
+	int sampled;               /* sample_remove'd (sampled mode) */
 	uint32_t gen;
 	uint32_t idx;
 	uint64_t size;
 };
 void core_realloc_take(void *old, struct core_moved *m);
 void core_realloc_failed(void *old, const struct core_moved *m);
+/* free's bookkeeping in sampled mode (a block the filter may hold); the
+ * caller then hands `p` to glibc. */
+void core_free_sampled(void *p);
+
+/*
+ * Allocation totals the threads have not yet added to the shared ones
+ * (each thread counts its exact-mode allocations in its traceback cache
+ * entry and adds them to intern_totals when the entry is evicted or the
+ * thread exits): add them to tot[0..end) by traceback index.  Caller holds
+ * the control lock.  A thread allocating meanwhile may be counted a few
+ * blocks early or late (the entry it is moving).
+ */
+void core_totals_pending(struct intern_totals *tot, uint32_t end);
+
+/* fork: the registry of traceback caches, lock order LOCK_RANK_TCREG
+ * (take / release / re-init). */
+void core_tcache_lock(void);
+void core_tcache_unlock(void);
+void core_tcache_reset_lock(void);
 
 
 #endif /* HAWK_TRACER_CORE_H */

@@ -58,7 +58,8 @@
 #include "agent.h"
 #include "guard.h"
 
-/* protects the retire/restart sequence below */
+/* protects the retire/restart sequence below; lock order:
+ * LOCK_RANK_CREDS, before core_ctl_lock (guard.h) */
 static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The next definition of `name` (glibc's); NULL if there is none. */
@@ -84,7 +85,7 @@ before(void)
 {
 	if (!agent_tried || agent_seg.pid != (int32_t)getpid())
 		return 0;
-	pthread_mutex_lock(&creds_lock);
+	mutex_take(&creds_lock, LOCK_RANK_CREDS);
 	guard_active++;
 	agent_retire();
 	guard_active--;
@@ -99,7 +100,7 @@ after(int retired)
 	guard_active++;
 	agent_start();
 	guard_active--;
-	pthread_mutex_unlock(&creds_lock);
+	mutex_give(&creds_lock, LOCK_RANK_CREDS);
 }
 
 /*

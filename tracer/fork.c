@@ -4,7 +4,8 @@
  *
  * Prepare takes every lock of the tracer in the order guard.h declares
  * (core_ctl_lock, the registry of deferred-free queues, intern shards
- * 0..63, blocks shards 0..63).  The hot path never holds two of them at
+ * 0..63, blocks shards 0..63, the sampled-block table, the registry of
+ * traceback caches).  The hot path never holds two of them at
  * once, and start/stop/snapshot take them in this order, so prepare
  * cannot deadlock: it waits for any thread inside a table operation to
  * leave it (a few instructions; no table operation waits for anything).
@@ -31,6 +32,7 @@
 #include "defer.h"
 #include "fastunw.h"
 #include "intern.h"
+#include "sample.h"
 
 static int saved_guard;
 
@@ -43,11 +45,15 @@ prepare(void)
 	defer_prepare();
 	intern_lock_all();
 	blocks_lock_all();
+	sample_lock_all();
+	core_tcache_lock();
 }
 
 static void
 parent(void)
 {
+	core_tcache_unlock();
+	sample_unlock_all();
 	blocks_unlock_all();
 	intern_unlock_all();
 	defer_parent();
@@ -60,6 +66,8 @@ child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 
+	core_tcache_reset_lock();
+	sample_reset_locks();
 	blocks_reset_locks();
 	intern_reset_locks();
 	core_ctl_lock = fresh;

@@ -39,11 +39,15 @@ extern __thread int guard_active __attribute__((tls_model("initial-exec")));
  * shards of one rank, none of a higher index (lock_all takes 0..63).
  * Each lock's declaration names its rank.
  *
+ *   LOCK_RANK_CREDS   creds_lock (creds.c): held across a change of
+ *                     identity, while the agent is retired and restarted
  *   LOCK_RANK_CTL     core_ctl_lock (control.h): start, stop, snapshot,
- *                     status and fork, taken first
+ *                     status and fork
  *   LOCK_RANK_DEFER   the registry of deferred-free queues (defer.c)
  *   LOCK_RANK_INTERN  intern shards 0..63 (intern.c)
  *   LOCK_RANK_BLOCKS  blocks shards 0..63 (blocks.c)
+ *   LOCK_RANK_SAMPLE  the sampled-block table (sample.c)
+ *   LOCK_RANK_TCREG   the registry of traceback caches (core.c)
  *
  * The hot path never holds two at once; start/stop/snapshot and the fork
  * handlers (fork.c) take them in this order, so that fork's prepare, which
@@ -54,10 +58,13 @@ extern __thread int guard_active __attribute__((tls_model("initial-exec")));
  * In a release build the checks compile to nothing.
  */
 enum lock_rank {
+	LOCK_RANK_CREDS,
 	LOCK_RANK_CTL,
 	LOCK_RANK_DEFER,
 	LOCK_RANK_INTERN,
 	LOCK_RANK_BLOCKS,
+	LOCK_RANK_SAMPLE,
+	LOCK_RANK_TCREG,
 	LOCK_RANK_N
 };
 

@@ -22,6 +22,21 @@ extern "C" {
  */
 int hawk_start(int frames);
 
+/*
+ * Start sampled tracing: an allocation is recorded when a per-thread
+ * countdown of bytes, drawn from an exponential distribution of mean
+ * `sampling_bytes`, runs out (a block of at least sampling_bytes bytes
+ * always); every figure is then an unbiased estimate (libhawk(3)).
+ * sampling_bytes 0 is exact tracing, as hawk_start.  HAWK_SAMPLE_SEED in
+ * the environment fixes the random sequence.  Errors: EALREADY, EINVAL
+ * (frames out of range, sampling_bytes above 1 GiB).
+ */
+int hawk_start_sampled(int frames, size_t sampling_bytes);
+
+/* The mean bytes between samples while tracing sampled; 0 while tracing
+ * exactly or not tracing.  Cannot fail. */
+size_t hawk_sampling(void);
+
 /* Stop tracing and forget every trace.  Errors: ENOTCONN (not tracing). */
 int hawk_stop(void);
 
@@ -30,7 +45,8 @@ int hawk_is_tracing(void);
 
 /*
  * Current and peak size of the traced blocks, in bytes (either pointer
- * may be NULL).  Both are 0 when not tracing.  Cannot fail.
+ * may be NULL); estimates when sampled.  Both are 0 when not tracing.
+ * Cannot fail.
  */
 int hawk_traced_memory(size_t *current, size_t *peak);
 

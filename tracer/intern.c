@@ -177,6 +177,7 @@ add_record(struct shard *s, uint64_t h, const uint64_t *frames, uint32_t n,
 	t->hash = h;
 	t->nframes = n;
 	t->total = total;
+	memset(&t->tot, 0, sizeof(t->tot));
 	memcpy(t->frames, frames, (size_t)n * sizeof(uint64_t));
 	s->dir[local / DIR_PAGE][local % DIR_PAGE] = t;
 	return t;
@@ -246,6 +247,55 @@ intern_get(uint32_t idx)
 	if (local >= s->count)
 		return NULL;
 	return get_local(s, local);
+}
+
+int
+intern_totals_add(uint32_t gen, uint32_t idx, const struct intern_totals *a)
+{
+	struct shard *s = &shards[idx & (INTERN_SHARDS - 1)];
+	uint32_t local = idx >> INTERN_SHARD_BITS;
+	int rc = -ESTALE;
+
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
+	if (s->gen == gen && local < s->count) {
+		struct trace *t = get_local(s, local);
+
+		t->tot.count += a->count;
+		t->tot.bytes += a->bytes;
+		t->tot.est_count += a->est_count;
+		t->tot.est_bytes += a->est_bytes;
+		rc = 0;
+	}
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
+	return rc;
+}
+
+void
+intern_totals_get(uint32_t idx, struct intern_totals *out)
+{
+	struct shard *s = &shards[idx & (INTERN_SHARDS - 1)];
+	uint32_t local = idx >> INTERN_SHARD_BITS;
+
+	memset(out, 0, sizeof(*out));
+	lock_take(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
+	if (local < s->count)
+		*out = get_local(s, local)->tot;
+	lock_give(&s->lock, LOCK_RANK_INTERN, SHARD_IDX(s));
+}
+
+uint32_t
+intern_idx_end(void)
+{
+	uint32_t i, end = 0;
+
+	for (i = 0; i < INTERN_SHARDS; i++) {
+		uint32_t c = __atomic_load_n(&shards[i].count,
+					     __ATOMIC_RELAXED);
+
+		if (c && ((c - 1) << INTERN_SHARD_BITS | i) + 1 > end)
+			end = ((c - 1) << INTERN_SHARD_BITS | i) + 1;
+	}
+	return end;
 }
 
 uint64_t

@@ -13,10 +13,19 @@
 #define INTERN_IDX_BITS   24u      /* index = local << 6 | shard */
 #define INTERN_IDX_MAX    (1u << INTERN_IDX_BITS)
 
+/* Allocation totals of a traceback since start (view=allocated): blocks
+ * and bytes recorded, and in sampled mode the estimates (est_count in
+ * units of 1/SNAP_WEIGHT_ONE block). */
+struct intern_totals {
+	uint64_t count, bytes;
+	uint64_t est_count, est_bytes;
+};
+
 struct trace {
 	uint64_t hash;
 	uint32_t nframes;          /* frames[] length, 1 .. SEG_FRAMES_MAX */
 	uint32_t total;            /* depth before truncation */
+	struct intern_totals tot;  /* under the shard lock */
 	uint64_t frames[];         /* raw return addresses, innermost first */
 };
 
@@ -45,6 +54,21 @@ uint64_t intern_hash(const uint64_t *frames, uint32_t n, uint32_t total);
 /* The traceback of an index returned by intern_trace (same generation).
  * Caller must exclude intern_reset (tracer control lock). */
 const struct trace *intern_get(uint32_t idx);
+
+/*
+ * Add to the totals of traceback `idx` (generation `gen`, else nothing:
+ * -ESTALE).  Takes the index's shard lock.  Not on the hot path: the
+ * recording core accumulates per thread and adds here when a per-thread
+ * entry is evicted or its thread exits, and sampled allocations add here
+ * directly.
+ */
+int intern_totals_add(uint32_t gen, uint32_t idx,
+		      const struct intern_totals *add);
+/* Copy the totals of `idx` (0 if none); caller holds the control lock. */
+void intern_totals_get(uint32_t idx, struct intern_totals *out);
+/* One more than the largest index in use (indexes below it may be
+ * unused: intern_get answers NULL for those). */
+uint32_t intern_idx_end(void);
 
 /* Number of distinct tracebacks and the bytes they take (tables, trace
  * records, index directory). */

@@ -40,6 +40,7 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <gnu/libc-version.h>
 #include <link.h>
 #include <errno.h>
 #include <stddef.h>
@@ -429,6 +430,21 @@ same_module(void *a, void *b)
 	return dladdr(a, &da) && dladdr(b, &db) && da.dli_fbase == db.dli_fbase;
 }
 
+/* 1 if every __libc_* function libhawk binds at link time is in the
+ * module of `fn` (the next malloc): glibc's own, or an allocator that
+ * defines them all (tcmalloc does) */
+static int
+libc_names_in(void *fn)
+{
+	return same_module(fn, (void *)__libc_malloc) &&
+	       same_module(fn, (void *)__libc_calloc) &&
+	       same_module(fn, (void *)__libc_realloc) &&
+	       same_module(fn, (void *)__libc_free) &&
+	       same_module(fn, (void *)__libc_memalign) &&
+	       same_module(fn, (void *)__libc_valloc) &&
+	       same_module(fn, (void *)__libc_pvalloc);
+}
+
 void
 interpose_bind(void)
 {
@@ -446,8 +462,15 @@ interpose_bind(void)
 		agent_msg("malloc comes from ", interpose_provider,
 			  ", not from libhawk: nothing will be traced");
 	}
-	if (!next_malloc || same_module(next_malloc, (void *)__libc_malloc)) {
-		/* glibc's: from now on its functions directly */
+	if (!next_malloc || libc_names_in(next_malloc)) {
+		/* glibc's, or an allocator that replaces glibc's __libc_*
+		 * names as well (tcmalloc): from now on those directly */
+		if (next_malloc && !same_module(next_malloc,
+						(void *)gnu_get_libc_version) &&
+		    interpose_mode != SEG_ALLOC_BYPASSED) {
+			interpose_mode = SEG_ALLOC_FOREIGN;
+			provider_name(next_malloc);
+		}
 		interpose_real.malloc = __libc_malloc;
 		interpose_real.calloc = __libc_calloc;
 		interpose_real.realloc = __libc_realloc;

@@ -21,6 +21,7 @@ tracer_libhawk_la_SOURCES = \
 	tracer/core.h tracer/core.c tracer/defer.h tracer/defer.c \
 	tracer/interpose.h tracer/interpose.c tracer/interpose_cxx.c \
 	tracer/gc_hooks.h tracer/gc_hooks.c tracer/control.h tracer/control.c \
+	tracer/interpose_sample.c tracer/sample.h tracer/sample.c \
 	tracer/modules.h tracer/modules.c tracer/snapshot.h tracer/snapshot.c \
 	tracer/agent.h tracer/agent.c tracer/fork.h tracer/fork.c \
 	tracer/boot.c tracer/api.c tracer/creds.c

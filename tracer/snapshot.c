@@ -12,6 +12,9 @@
  *    64 KiB buffer, then patch the header.
  * The trace sizes and traced_current are the sums of the copied sizes, so
  * the file is self-consistent even if the application was allocating.
+ * Views (segment.h): the live set (sampled mode: the sampled table, with
+ * each trace's estimates), the copy kept at the peak (sampled mode only),
+ * or the allocation totals per traceback (no block sizes).
  * Nothing is dropped unless mmap fails or blocks appear between counting
  * and copying; the header says how many (dropped_blocks/dropped_traces).
  */
@@ -20,14 +23,17 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "arena.h"
 #include "blocks.h"
 #include "control.h"
+#include "estimate.h"
 #include "intern.h"
 #include "modules.h"
+#include "sample.h"
 
 #define BUF_SIZE 65536u
 
@@ -107,39 +113,111 @@ sort_by_idx(struct block_rec *a, struct block_rec *tmp, uint64_t n)
 	return a;
 }
 
+/* Estimates of the sampled blocks a[0..n) (rate > 0). */
+static void
+estimate(const struct block_rec *a, uint64_t n, uint64_t rate,
+	 uint64_t *count, uint64_t *bytes)
+{
+	double c = 0, b = 0;
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		double w = snap_weight(a[i].size, rate);
+
+		c += w;
+		b += w * (double)a[i].size;
+	}
+	*count = (uint64_t)llround(c);
+	*bytes = (uint64_t)llround(b);
+}
+
+/*
+ * The allocated view: one record per traceback with totals, as
+ * block_rec's {size = index into tot[]}: tot[i] = the shared totals of
+ * traceback i plus what threads still hold (core_totals_pending).
+ */
+static int
+collect_totals(struct intern_totals **tot, uint64_t *end_out, size_t *map)
+{
+	uint32_t end = intern_idx_end(), i;
+
+	*map = arena_round(((size_t)end + 1) * sizeof(struct intern_totals));
+	*tot = arena_map(*map);
+	if (!*tot)
+		return -ENOMEM;
+	for (i = 0; i < end; i++)
+		intern_totals_get(i, &(*tot)[i]);
+	core_totals_pending(*tot, end);
+	*end_out = end;
+	return 0;
+}
+
 int
-snapshot_write(struct seg_writer *w, uint32_t *seq)
+snapshot_write(struct seg_writer *w, uint32_t *seq, uint32_t view)
 {
 	struct snap_header sh;
 	struct snap_writer sw;
 	struct modules mods;
 	struct core_status st;
-	struct block_rec *recs, *tmp, *sorted;
-	uint64_t cap, n, missed, i, j, ntraces = 0, nframes = 0, sum = 0;
-	uint64_t dropped_traces = 0, dropped_blocks = 0, first;
-	size_t map;
+	struct block_rec *recs = NULL, *tmp = NULL, *sorted = NULL;
+	struct intern_totals *tot = NULL;
+	uint64_t cap, n = 0, missed = 0, i, j, ntraces = 0, nframes = 0;
+	uint64_t est_sum = 0, est_cnt = 0, end = 0;
+	uint64_t dropped_traces = 0, dropped_blocks = 0, first, peak_ns = 0;
+	size_t map = 0, tot_map = 0;
 	struct timespec ts;
 	int rc;
 
 	core_get_status(&st);
-	cap = blocks_count() + 4096;
-	map = arena_round(cap * sizeof(struct block_rec));
-	recs = arena_map(map);
-	tmp = arena_map(map);
-	if (!recs || !tmp) {
-		rc = -ENOMEM;
-		goto fail_map;
+	if (view > SNAP_VIEW_MAX)
+		return -EINVAL;
+	if (view == SNAP_VIEW_PEAK && !st.sampling)
+		return -EOPNOTSUPP;
+	if (view == SNAP_VIEW_ALLOCATED) {
+		rc = collect_totals(&tot, &end, &tot_map);
+		if (rc < 0)
+			goto fail_map;
+	} else {
+		cap = (st.sampling ? sample_collect_count(view ==
+							  SNAP_VIEW_PEAK) :
+		       blocks_count()) + 4096;
+		map = arena_round(cap * sizeof(struct block_rec));
+		recs = arena_map(map);
+		tmp = arena_map(map);
+		if (!recs || !tmp) {
+			rc = -ENOMEM;
+			goto fail_map;
+		}
+		if (st.sampling)
+			sample_collect(view == SNAP_VIEW_PEAK, recs, cap, &n,
+				       &missed, &peak_ns);
+		else
+			blocks_collect(recs, cap, &n, &missed);
+		dropped_blocks = missed;
+		sorted = sort_by_idx(recs, tmp, n);
 	}
-	blocks_collect(recs, cap, &n, &missed);
-	dropped_blocks = missed;
-	sorted = sort_by_idx(recs, tmp, n);
 
-	/* traces with a valid record (always, unless tables are corrupt) */
+	/* count the traces and frames to write */
+	if (tot) {
+		for (i = 0; i < end; i++) {
+			const struct trace *t;
+
+			if (!tot[i].count)
+				continue;
+			t = intern_get((uint32_t)i);
+			if (!t) {
+				dropped_traces++;
+				continue;
+			}
+			ntraces++;
+			nframes += t->nframes;
+		}
+	}
 	for (i = 0; i < n; i = j) {
 		const struct trace *t = intern_get(sorted[i].idx);
 
 		for (j = i; j < n && sorted[j].idx == sorted[i].idx; j++)
-			sum += sorted[j].size;
+			;
 		if (!t) {
 			dropped_traces++;
 			dropped_blocks += j - i;
@@ -166,10 +244,12 @@ snapshot_write(struct seg_writer *w, uint32_t *seq)
 	memcpy(sh.name, w->name, SEG_NAME_MAX);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sh.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	sh.traced_peak = st.peak > sum ? st.peak : sum;
 	sh.tracer_memory = st.memory;
 	sh.dropped_allocs = st.dropped;
 	sh.dropped_traces = dropped_traces;
+	sh.sampling_bytes = st.sampling;
+	sh.view = view;
+	sh.peak_time_ns = peak_ns;
 
 	out_len = 0;
 	out(&sw, &sh, sizeof(sh));
@@ -180,6 +260,31 @@ snapshot_write(struct seg_writer *w, uint32_t *seq)
 	sh.traces_off = out_align(&sw);
 	first = 0;
 	nframes = 0;
+	for (i = 0; tot && i < end; i++) {
+		const struct trace *t;
+		struct snap_trace tr;
+
+		if (!tot[i].count || !(t = intern_get((uint32_t)i)))
+			continue;
+		memset(&tr, 0, sizeof(tr));
+		tr.count = tot[i].count;
+		tr.size = tot[i].bytes;
+		if (st.sampling) {
+			tr.est_count = (tot[i].est_count +
+					SNAP_WEIGHT_ONE / 2) / SNAP_WEIGHT_ONE;
+			tr.est_size = tot[i].est_bytes;
+		} else {
+			tr.est_count = tr.count;
+			tr.est_size = tr.size;
+		}
+		tr.frame_first = nframes;
+		tr.nframes = t->nframes;
+		tr.total_nframe = t->total;
+		nframes += t->nframes;
+		est_cnt += tr.est_count;
+		est_sum += tr.est_size;
+		out(&sw, &tr, sizeof(tr));
+	}
 	for (i = 0; i < n; i = j) {
 		const struct trace *t = intern_get(sorted[i].idx);
 		struct snap_trace tr;
@@ -187,26 +292,46 @@ snapshot_write(struct seg_writer *w, uint32_t *seq)
 		memset(&tr, 0, sizeof(tr));
 		for (j = i; j < n && sorted[j].idx == sorted[i].idx; j++)
 			tr.size += sorted[j].size;
-		if (!t) {
-			sum -= tr.size;
+		if (!t)
 			continue;
-		}
 		tr.count = j - i;
 		tr.block_first = first;
 		tr.frame_first = nframes;
 		tr.nframes = t->nframes;
 		tr.total_nframe = t->total;
+		if (st.sampling) {
+			estimate(sorted + i, j - i, st.sampling, &tr.est_count,
+				 &tr.est_size);
+		} else {
+			tr.est_count = tr.count;
+			tr.est_size = tr.size;
+		}
 		first += tr.count;
 		nframes += t->nframes;
+		est_cnt += tr.est_count;
+		est_sum += tr.est_size;
 		out(&sw, &tr, sizeof(tr));
 	}
 	sh.n_traces = ntraces;
-	sh.traced_current = sum;
-	if (sh.traced_peak < sum)
-		sh.traced_peak = sum;
+	if (tot) {
+		/* the live figures stay those of the status */
+		sh.traced_current = st.current;
+		sh.alloc_count = est_cnt;
+		sh.alloc_bytes = est_sum;
+	} else {
+		sh.traced_current = est_sum;
+	}
+	sh.traced_peak = st.peak > sh.traced_current ? st.peak :
+			 sh.traced_current;
 
 	sh.frames_off = out_align(&sw);
 	sh.n_frames = nframes;
+	for (i = 0; tot && i < end; i++) {
+		const struct trace *t;
+
+		if (tot[i].count && (t = intern_get((uint32_t)i)))
+			out(&sw, t->frames, t->nframes * sizeof(uint64_t));
+	}
 	for (i = 0; i < n; i = j) {
 		const struct trace *t = intern_get(sorted[i].idx);
 
@@ -237,5 +362,6 @@ fail_mods:
 fail_map:
 	arena_unmap(recs, map);
 	arena_unmap(tmp, map);
+	arena_unmap(tot, tot_map);
 	return rc;
 }

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sample.h - sampled tracing: the per-thread byte countdown that decides
+ * which allocations are recorded, the table of sampled live blocks with
+ * the filter that lets a free of an unsampled block skip it, and the copy
+ * of the sampled live set kept at the peak.  The estimator itself is in
+ * ipc/estimate.c (snap_weight).
+ */
+#ifndef HAWK_TRACER_SAMPLE_H
+#define HAWK_TRACER_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blocks.h"
+#include "guard.h"
+
+/* Mean bytes between samples while tracing sampled; 0 = exact.  Written
+ * by start/stop only (control lock), read relaxed by the hot path. */
+extern uint64_t sample_rate __attribute__((visibility("hidden")));
+
+/*
+ * Bytes left before the next checkpoint, per thread: the gap to the next
+ * sample is split into a part of at most the rate kept here and the rest
+ * (sample.c), so that a block of at least the rate always reaches the slow
+ * half without a second compare on the hot path.
+ */
+extern __thread int64_t sample_left
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/*
+ * Hot path of every allocation in sampled mode: 1 when the allocation of
+ * `size` bytes is not sampled (it consumed the countdown, nothing else to
+ * do), 0 when sample_decide must decide (a checkpoint is reached, which
+ * every block of at least the rate reaches).  No lock, no call: a load,
+ * a subtraction, a branch and a store of initial-exec TLS.
+ */
+static inline int
+sample_skip(size_t size)
+{
+	int64_t left = sample_left - (int64_t)size;
+
+	if (unlikely(left <= 0))
+		return 0;
+	sample_left = left;
+	return 1;
+}
+
+/* The slow half: 1 when the block is sampled (a new gap is drawn), 0 when
+ * not (only a checkpoint, or the countdown was initialised for this thread
+ * or session).  The countdown is as sample_skip left it. */
+int sample_decide(size_t size);
+
+/* The free filter: 2^SAMPLE_FILTER_BITS bits, bit fhash(p) set while any
+ * sampled live block hashes to it.  Read without a lock. */
+#define SAMPLE_FILTER_BITS 16u
+extern uint64_t sample_filter[(1u << SAMPLE_FILTER_BITS) / 64]
+	__attribute__((visibility("hidden")));
+
+/*
+ * The bit of `p`: its 16-byte granule, modulo 2^16 (a 1 MiB window of the
+ * address space).  Heap blocks spread evenly over it, and a direct index
+ * saves the multiply of a hash on every free (a block of at least the
+ * rate, e.g. an mmap'd one at a page boundary, is sampled anyway, so the
+ * bits those share matter little).
+ */
+static inline uint32_t
+sample_fhash(const void *p)
+{
+	return (uint32_t)((uintptr_t)p >> 4) & ((1u << SAMPLE_FILTER_BITS) - 1);
+}
+
+/* 0: `p` is certainly not a sampled live block; 1: it may be. */
+static inline int
+sample_maybe(const void *p)
+{
+	uintptr_t x = (uintptr_t)p >> 4;
+
+	return (int)(__atomic_load_n(&sample_filter[(x >> 6) &
+			((1u << SAMPLE_FILTER_BITS) / 64 - 1)],
+			__ATOMIC_RELAXED) >> (x & 63) & 1);
+}
+
+/* Start a session of generation `gen` at `rate` (0 = exact: the table
+ * stays empty) with `seed` (0 = from the clock): drop every record, clear
+ * the filter, current, peak and the kept copy.  Caller holds the control
+ * lock. */
+void sample_reset(uint32_t gen, uint64_t rate, uint64_t seed);
+
+/* Record / forget a sampled block: as blocks_insert / blocks_remove.
+ * Maintains the estimated current and peak and takes the peak copy. */
+int sample_insert(uint32_t gen, const void *p, size_t size, uint32_t idx);
+int sample_remove(uint32_t gen, const void *p, uint64_t *size,
+		  uint32_t *idx);
+
+/* Estimated live and peak bytes (sum of snap_weight(s) * s, rounded per
+ * block), sampled live blocks, bytes the sampler holds. */
+uint64_t sample_current(void);
+uint64_t sample_peak(void);
+uint64_t sample_count(void);
+uint64_t sample_bytes(void);
+/* Bytes of the sampled-block table and the peak copy (arena_map'd). */
+uint64_t sample_table_bytes(void);
+
+/* Copy the sampled live blocks (peak = 0) or the kept copy at the peak
+ * (peak = 1) as blocks_collect does; *time_ns gets the copy's
+ * CLOCK_REALTIME (0 for the live set). */
+void sample_collect(int peak, struct block_rec *out, uint64_t cap,
+		    uint64_t *n, uint64_t *missed, uint64_t *time_ns);
+/* Records a collect with `peak` would return. */
+uint64_t sample_collect_count(int peak);
+
+/* fork: take / release / re-initialise the lock. */
+void sample_lock_all(void);
+void sample_unlock_all(void);
+void sample_reset_locks(void);
+
+#endif /* HAWK_TRACER_SAMPLE_H */
