@@ -13,6 +13,18 @@ bench-tracer: bench/churn tracer/libhawk.la
 	$(SHELL) $(srcdir)/bench/run.sh --build $(abs_top_builddir)
 .PHONY: bench-tracer
 
+# `make bench-metrics`: /debug/prof/mem/metrics with 100 idle targets
+EXTRA_DIST += bench/metrics.sh
+bench-metrics: tests/fixtures/pp-leak fcgi/hawk-fcgi tracer/libhawk.la cli/hawk-serve
+	$(SHELL) $(srcdir)/bench/metrics.sh --build $(abs_top_builddir)
+.PHONY: bench-metrics
+
+# `make bench-formats`: one big snapshot in every format
+EXTRA_DIST += bench/formats.sh
+bench-formats: bench/responder/rb-target fcgi/hawk-fcgi tracer/libhawk.la
+	$(SHELL) $(srcdir)/bench/formats.sh --build $(abs_top_builddir)
+.PHONY: bench-formats
+
 # `make bench`: every benchmark, tracer then responder.
-bench: bench-tracer bench-responder
+bench: bench-tracer bench-responder bench-metrics bench-formats
 .PHONY: bench

@@ -225,7 +225,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: hawk-fcgi [--config FILE] [--listen HOST:PORT|:PORT|/PATH]\n"
 "                 [--socket-mode MODE] [--threads N]\n"
-"  FastCGI responder for hawk's /debug/prof/mem/tracemalloc/ routes.\n"
+"  FastCGI responder for hawk's /debug/prof/mem/ and /debug/pprof/ routes.\n"
 "  Serves FastCGI on fd 0 when that is a listening socket, on --listen\n"
 "  when given, else answers one CGI request from the environment.\n"
 "  Default configuration file: %s/hawk/hawk.conf.  See hawk-fcgi(8).\n",

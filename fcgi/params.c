@@ -160,8 +160,15 @@ one(struct params *p, const char *k, char *v, uint32_t max_duration,
 			p->format = FORMAT_TRACEBACK;
 		else if (strcmp(v, "pickle") == 0)
 			p->format = FORMAT_PICKLE;
+		else if (strcmp(v, "pprof") == 0)
+			p->format = FORMAT_PPROF;
+		else if (strcmp(v, "collapsed") == 0)
+			p->format = FORMAT_COLLAPSED;
+		else if (strcmp(v, "flamegraph") == 0)
+			p->format = FORMAT_FLAMEGRAPH;
 		else
-			return bad(e, k, "lineno, traceback, pickle",
+			return bad(e, k, "lineno, traceback, pickle, pprof, "
+				   "collapsed, flamegraph",
 				   "unknown format \"%s\"",
 				   shown(v, sv, sizeof(sv)));
 	} else if (strcmp(k, "frames") == 0) {
@@ -186,6 +193,16 @@ one(struct params *p, const char *k, char *v, uint32_t max_duration,
 		if (parse_bool(v, b))
 			return bad(e, k, BOOLS, "%s must be a boolean, not "
 				   "\"%s\"", k, shown(v, sv, sizeof(sv)));
+		if (b == &p->gc)
+			p->gc_given = 1;
+	} else if (strcmp(k, "seconds") == 0) {
+		/* Go's /debug/pprof/heap?seconds=N: a delta profile */
+		snprintf(acc, sizeof(acc), "1..%u", max_duration);
+		if (parse_uint(v, 1, max_duration, &n))
+			return bad(e, k, acc, "seconds must be an integer "
+				   "number of seconds in %s, not \"%s\"", acc,
+				   shown(v, sv, sizeof(sv)));
+		p->seconds = (uint32_t)n;
 	} else if (strcmp(k, "pid") == 0) {
 		if (parse_uint(v, 1, INT32_MAX, &n))
 			return bad(e, k, "1..2147483647", "pid must be a "

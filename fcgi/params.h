@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum params_format { FORMAT_LINENO = 0, FORMAT_TRACEBACK, FORMAT_PICKLE };
+enum params_format { FORMAT_LINENO = 0, FORMAT_TRACEBACK, FORMAT_PICKLE,
+	FORMAT_PPROF, FORMAT_COLLAPSED, FORMAT_FLAMEGRAPH };
 
 #define PARAMS_PATTERNS_MAX 32     /* include= / exclude= values each */
 #define PARAMS_NAME_MAX 63         /* name= bytes (SEG_NAME_MAX - 1) */
@@ -20,6 +21,8 @@ struct params {
 	uint32_t frames;           /* 1..SEG_FRAMES_MAX, default 30 */
 	uint32_t count;            /* 0 = all, default 10 */
 	int gc;                    /* default true */
+	int gc_given;              /* gc= was in the query */
+	uint32_t seconds;          /* /debug/pprof/heap delta, 0 = none */
 	int cumulative;            /* default false */
 	int all_frames;            /* default false */
 	int32_t pid;               /* 0 = not given */

@@ -31,6 +31,10 @@ static const struct {
 	{ "/prof/mem/tracemalloc/snapshot", ROUTE_SNAPSHOT },
 	{ "/prof/mem/tracemalloc/stop", ROUTE_STOP },
 	{ "/prof/mem/tracemalloc/targets", ROUTE_TARGETS },
+	{ "/pprof/heap", ROUTE_PPROF_HEAP },
+	{ "/pprof/allocs", ROUTE_PPROF_ALLOCS },
+	{ "/prof/mem", ROUTE_INDEX },
+	{ "/prof/mem/metrics", ROUTE_METRICS },
 };
 
 /* The route of a full path, ROUTE_NONE when it lacks the prefix or the

@@ -15,6 +15,11 @@ enum route_id {
 	ROUTE_SNAPSHOT,
 	ROUTE_STOP,
 	ROUTE_TARGETS,
+	ROUTE_PPROF_HEAP,          /* /pprof/heap, Go's path */
+	ROUTE_PPROF_ALLOCS,        /* /pprof/allocs, Go's path */
+	ROUTE_INDEX,               /* /prof/mem/, the HTML index */
+	ROUTE_METRICS,             /* /prof/mem/metrics, Prometheus */
+	ROUTE_COUNT                /* number of routes (not a route) */
 };
 
 /* The CGI variables that locate a request (any may be NULL). */
@@ -31,7 +36,8 @@ struct route_req {
  * slash).  The path is SCRIPT_NAME + PATH_INFO when that starts with the
  * prefix, else REQUEST_URI up to '?' (percent-decoded) when that does; what
  * follows the prefix must be one of prof/mem/tracemalloc/{,start/,
- * snapshot/,stop/,targets/}, the trailing slash optional.
+ * snapshot/,stop/,targets/}, prof/mem/{,metrics}, pprof/{heap,allocs},
+ * the trailing slash optional.
  */
 enum route_id route_match(const char *prefix, const struct route_req *r);
 

@@ -31,13 +31,17 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "fmt_flame.h"
 #include "fmt_json.h"
+#include "fmt_page.h"
 #include "fmt_pickle.h"
+#include "fmt_pprof.h"
 #include "params.h"
 #include "route_status.h"
 #include "serve.h"
@@ -275,8 +279,10 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 }
 
 struct snaps {
-	struct snap_stream *v;     /* streams kept open for the pickle */
+	struct snap *v;            /* whole snapshots (pprof) */
 	size_t n;
+	struct snap_stream *sv;    /* streams kept open for the pickle */
+	size_t nsv;
 	struct st_set set;
 	struct textpool pool;
 	uint64_t heap;             /* sum of traced_current */
@@ -289,10 +295,69 @@ snaps_free(struct snaps *s)
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		snap_stream_close(&s->v[i]);
+		snap_free(&s->v[i]);
 	free(s->v);
+	for (i = 0; i < s->nsv; i++)
+		snap_stream_close(&s->sv[i]);
+	free(s->sv);
 	st_set_free(&s->set);
 	textpool_free(&s->pool);
+}
+
+/* Snapshot every target of v[0..n) into shots[i] (CMD_SNAPSHOT with
+ * flags); ok[i] says whether it worked (a failure is recorded in
+ * q->failed).  Returns how many did. */
+static size_t
+snapshot_all(struct req *q, const struct seg_info *v, size_t n,
+	     uint32_t flags, struct snap *shots, int *ok)
+{
+	char err[512];
+	size_t i, good = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		err[0] = '\0';
+		memset(&shots[i], 0, sizeof(shots[i]));
+		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0,
+				q->p.view | flags, &shots[i], err,
+				sizeof(err));
+		if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+			rc = -ENOTCONN;    /* a conflict with its mode, 409 */
+		ok[i] = rc == 0;
+		if (rc)
+			failed_add(q, v[i].pid, rc, err);
+		else
+			good++;
+	}
+	return good;
+}
+
+/* Symbolize *shot into s as generation gen, taking it over (s->v owns it
+ * from now on).  On error the response is written. */
+static int
+snaps_add(struct req *q, struct snaps *s, struct snap *shot, enum st_gen gen)
+{
+	struct snap *grown;
+	int rc;
+
+	grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!grown) {
+		snap_free(shot);
+		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
+	}
+	s->v = grown;
+	s->v[s->n++] = *shot;
+	memset(shot, 0, sizeof(*shot));
+	shot = &s->v[s->n - 1];
+	if (shot->h->frames > s->limit)
+		s->limit = shot->h->frames;
+	if (shot->h->sampling_bytes > s->set.sampling_bytes)
+		s->set.sampling_bytes = shot->h->sampling_bytes;
+	s->set.view = q->p.view;
+	rc = snapstat_add(q->sym, shot, gen, &s->set, &s->pool);
+	if (rc)
+		fail_errno(q, rc, "symbolizing: out of memory", shot->h->pid);
+	return rc;
 }
 
 /* n closed streams (snap_stream_close is a no-op on them), or NULL. */
@@ -335,8 +400,8 @@ snapshot_one(struct req *q, const struct seg_info *t,
 /* Snapshot every target of v[0..n) into shots[i]; ok[i] says whether it
  * worked (a failure is recorded in q->failed).  Returns how many did. */
 static size_t
-snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     struct snap_stream *shots, int *ok)
+snapshot_all_stream(struct req *q, const struct seg_info *v, size_t n,
+		    struct snap_stream *shots, int *ok)
 {
 	size_t i, good = 0;
 
@@ -357,7 +422,7 @@ agg_mode(const struct req *q)
 
 	if (q->p.format == FORMAT_PICKLE)
 		return SNAPSTAT_PICKLE;
-	if (q->p.format == FORMAT_TRACEBACK)
+	if (q->p.format != FORMAT_LINENO)  /* traceback, collapsed, flame */
 		return SNAPSTAT_FULL;
 	if (q->p.cumulative)
 		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
@@ -369,8 +434,8 @@ agg_mode(const struct req *q)
  * the statistics aggregate it into s->set now and close it.  On error the
  * response is written. */
 static int
-snaps_add(struct req *q, struct snaps *s, struct snap_stream *shot,
-	  enum st_gen gen)
+snaps_add_stream(struct req *q, struct snaps *s, struct snap_stream *shot,
+		 enum st_gen gen)
 {
 	char err[512] = "";
 	struct snap_stream *grown;
@@ -384,15 +449,15 @@ snaps_add(struct req *q, struct snaps *s, struct snap_stream *shot,
 		s->set.sampling_bytes = shot->h.sampling_bytes;
 	s->set.view = q->p.view;
 	if (mode == SNAPSTAT_PICKLE) {
-		grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+		grown = realloc(s->sv, (s->nsv + 1) * sizeof(*s->sv));
 		if (!grown) {
 			snap_stream_close(shot);
 			return fail_errno(q, -ENOMEM, "out of memory", 0),
 			       -ENOMEM;
 		}
-		s->v = grown;
-		s->v[s->n++] = *shot;
-		shot->fd = -1;     /* s->v owns it now */
+		s->sv = grown;
+		s->sv[s->nsv++] = *shot;
+		shot->fd = -1;     /* s->sv owns it now */
 		shot->modules = NULL;
 		shot->strings = NULL;
 		shot->frames = NULL;
@@ -434,8 +499,8 @@ render_pickle(struct req *q, struct snaps *s, const struct st_filter *f)
 	a.fp = fmt_pickle_begin(q->out);
 	if (!a.fp)
 		return -ENOMEM;
-	for (i = 0; i < s->n && !rc; i++)
-		rc = snapstat_add_stream(q->sym, &s->v[i], ST_NEW,
+	for (i = 0; i < s->nsv && !rc; i++)
+		rc = snapstat_add_stream(q->sym, &s->sv[i], ST_NEW,
 					 SNAPSTAT_PICKLE, &s->set, &s->pool,
 					 pickle_flush, &a, err, sizeof(err));
 	if (rc)
@@ -470,6 +535,61 @@ failed_header(struct req *q, char *buf, size_t len)
 	snprintf(buf + o, len - o, "\r\n");
 }
 
+/* How many frames return address addr expanded to when the snapshot was
+ * symbolized (snapstat.c's INLINE_MAX is 64 as well): the symbolizer's cache
+ * answers, so this costs a lookup. */
+static int
+frames_at(void *arg, const struct snap *snap, uint64_t addr)
+{
+	struct sym_frame fr[64];
+	int n = sym_resolve(arg, snap, addr, fr, 64);
+
+	return n < 1 ? 1 : n;
+}
+
+/* The pprof profile of s: a delta when diff (ST_NEW - ST_OLD). */
+static int
+render_pprof(struct req *q, struct snaps *s, int diff, int allocs)
+{
+	struct st_filter f = {
+		.include = q->p.include, .n_include = q->p.n_include,
+		.exclude = q->p.exclude, .n_exclude = q->p.n_exclude,
+		.all_frames = q->p.all_frames,
+	};
+	struct fmt_pprof p = {
+		.set = &s->set, .filter = &f, .snaps = s->v, .n_snaps = s->n,
+		.depth = frames_at, .depth_arg = q->sym, .delta = diff,
+		.allocs = allocs, .period = 1,
+	};
+	char disp[1024], stamp[32];
+	uint64_t first = 0, last = 0;
+	struct tm tm;
+	time_t now;
+	size_t i;
+	int err, status;
+
+	for (i = 0; i < s->n; i++) {
+		if (!first || s->v[i].h->time_ns < first)
+			first = s->v[i].h->time_ns;
+		if (s->v[i].h->time_ns > last)
+			last = s->v[i].h->time_ns;
+	}
+	p.time_ns = (int64_t)last;
+	p.duration_ns = diff ? (int64_t)(last - first) : 0;
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	snprintf(disp, sizeof(disp), "Content-Disposition: attachment; "
+		 "filename=hwk_mem_%s_%s.pb.gz\r\n", allocs ? "allocs" : "heap",
+		 stamp);
+	status = q->n_failed ? 207 : 200;
+	if (q->n_failed)
+		failed_header(q, disp, sizeof(disp));
+	headers(q, status, "application/octet-stream", disp);
+	err = fmt_pprof(&p, q->out);
+	return err ? err : status;
+}
+
 /* Write the statistics (or the pickle) of s: 200, or 207 when some
  * targets failed (q->failed). */
 static int
@@ -487,14 +607,40 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 	time_t now;
 	int err, status;
 
+	if (q->p.format == FORMAT_PPROF)
+		return render_pprof(q, s, diff, 0);
+	if (q->p.format == FORMAT_COLLAPSED ||
+	    q->p.format == FORMAT_FLAMEGRAPH) {
+		struct fmt_flame fl = {
+			.set = &s->set, .filter = &f,
+			.title = s->set.view == SNAP_VIEW_ALLOCATED ?
+				 "allocated since tracing started" :
+				 s->set.view == SNAP_VIEW_PEAK ?
+				 "alive at the peak" : diff ?
+				 "allocated during the profile and "
+				 "still alive" : "alive now",
+		};
+
+		disp[0] = '\0';
+		status = q->n_failed ? 207 : 200;
+		if (q->n_failed)
+			failed_header(q, disp, sizeof(disp));
+		headers(q, status, q->p.format == FORMAT_COLLAPSED ?
+			"text/plain; charset=utf-8" :
+			"text/html; charset=utf-8", disp);
+		err = q->p.format == FORMAT_COLLAPSED ?
+			fmt_collapsed(&s->set, &f, q->out) :
+			fmt_flamegraph(&fl, q->out);
+		return err ? err : status;
+	}
 	if (q->p.format == FORMAT_PICKLE) {
 		uint64_t n_pk = 0;
 		size_t k;
 
 		/* one pickle trace per block (estimated or allocated): as
 		 * counted while each stream was validated */
-		for (k = 0; k < s->n; k++)
-			n_pk += s->v[k].est_blocks;
+		for (k = 0; k < s->nsv; k++)
+			n_pk += s->sv[k].est_blocks;
 		if (n_pk > ST_PICKLE_TRACES_MAX)
 			return fail(q, 413, "the pickle would hold more than "
 				    "50000000 traces (one per block, estimated "
@@ -637,12 +783,14 @@ do_stop(struct req *q)
 	return done_text(q, "Memory profiling stopped");
 }
 
+/* snapshot/ as pprof: whole snapshots (fmt_pprof walks each one's traces
+ * beside the set's). */
 static int
 do_snapshot(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
-	struct snap_stream *shots;
+	struct snap *shots;
 	size_t i;
 	int rc = tracing_targets(q, &l), *ok;
 
@@ -651,20 +799,20 @@ do_snapshot(struct req *q)
 		return q->status;
 	}
 	st_set_init(&s.set);
-	shots = streams_new(l.n);
+	shots = calloc(l.n, sizeof(*shots));
 	ok = calloc(l.n, sizeof(*ok));
 	if (!shots || !ok) {
 		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
 		goto out;
 	}
-	if (snapshot_all(q, l.v, l.n, shots, ok) == 0) {
+	if (snapshot_all(q, l.v, l.n, 0, shots, ok) == 0) {
 		rc = fail_all(q);
 		goto out;
 	}
 	for (i = 0; i < l.n; i++) {
 		if (!ok[i])
 			continue;
-		s.heap += shots[i].h.traced_current;
+		s.heap += shots[i].h->traced_current;
 		if (snaps_add(q, &s, &shots[i], ST_NEW)) {
 			rc = q->status;
 			goto out;
@@ -673,7 +821,7 @@ do_snapshot(struct req *q)
 	rc = render(q, &s, 0, 0);
 out:
 	for (i = 0; shots && i < l.n; i++)
-		snap_stream_close(&shots[i]);
+		snap_free(&shots[i]);
 	free(shots);
 	free(ok);
 	target_list_free(&l);
@@ -702,13 +850,385 @@ sleep_s(uint32_t seconds)
 }
 
 /*
- * Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * (pprof: whole snapshots.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
  * listed as failed and left out of the statistics (both of its snapshots),
  * so the diff covers exactly the targets that answered twice; every
  * target this request started is stopped, whatever happened.
  */
 static int
 do_profile(struct req *q)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	struct snap *a = NULL, *b = NULL;
+	int *ok_a = NULL, *ok_b = NULL;
+	uint64_t heap_a = 0, heap_b = 0;
+	size_t i, good = 0;
+	int rc;
+
+	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
+		return fail(q, 409, "view=peak needs sampled tracing: exact "
+			    "tracing keeps only the peak's number; add "
+			    "sampling=BYTES (e.g. sampling=512k)", "view",
+			    NULL, 0);
+	rc = select_targets(q, 1, &l);
+
+	if (!rc && l.n == 1)
+		rc = check_frames(q, &l);
+	/* the lease: the whole profile, its two snapshots and its stop of
+	 * every target, each allowed the command timeout */
+	if (!rc) {
+		uint64_t ms = (uint64_t)q->p.duration * 1000u +
+			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
+
+		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
+			       UINT32_MAX);
+	}
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	st_set_init(&s.set);
+	a = calloc(l.n, sizeof(*a));
+	b = calloc(l.n, sizeof(*b));
+	ok_a = calloc(l.n, sizeof(*ok_a));
+	ok_b = calloc(l.n, sizeof(*ok_b));
+	if (a && b && ok_a && ok_b && snapshot_all(q, l.v, l.n, 0, a, ok_a)) {
+		sleep_s(q->p.duration);
+		/* again, those whose first snapshot worked */
+		for (i = 0; i < l.n; i++) {
+			char err[512] = "";
+			int e;
+
+			if (!ok_a[i])
+				continue;
+			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0, 0,
+				       &b[i], err, sizeof(err));
+			ok_b[i] = e == 0;
+			if (e)
+				failed_add(q, l.v[i].pid, e, err);
+			else
+				good++;
+		}
+	}
+	/* stop what we started, whatever happened, before writing */
+	stop_all(q, l.v, l.n);
+	if (!a || !b || !ok_a || !ok_b) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
+	}
+	if (!good) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i] || !ok_b[i])
+			continue;
+		heap_a += a[i].h->traced_current;
+		heap_b += b[i].h->traced_current;
+		/* the pickle, the collapsed stacks and the flame graph carry
+		 * the second snapshot only; JSON and pprof the difference */
+		if ((q->p.format == FORMAT_LINENO ||
+		     q->p.format == FORMAT_TRACEBACK ||
+		     q->p.format == FORMAT_PPROF) &&
+		    snaps_add(q, &s, &a[i], ST_OLD)) {
+			rc = q->status;
+			goto out;
+		}
+		if (snaps_add(q, &s, &b[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	s.heap = heap_b;
+	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
+out:
+	for (i = 0; i < l.n; i++) {
+		if (a)
+			snap_free(&a[i]);
+		if (b)
+			snap_free(&b[i]);
+	}
+	free(a);
+	free(b);
+	free(ok_a);
+	free(ok_b);
+	target_list_free(&l);
+	snaps_free(&s);
+	return rc;
+}
+
+/*
+ * Go's /debug/pprof/heap and /debug/pprof/allocs (net/http/pprof): the
+ * selected targets that are tracing, as a pprof profile; ?seconds=N is a
+ * delta over N seconds (snapshot, wait, snapshot; tracing is not started
+ * or stopped), ?gc=1 runs the targets' gc hooks and malloc_trim before
+ * each snapshot (Go runs a GC).  Not tracing: 409 saying how to start.
+ * A target that fails is listed (207), as for snapshot/.
+ */
+static int
+do_pprof(struct req *q, int allocs)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	struct snap *a = NULL, *b = NULL;
+	int *ok_a = NULL, *ok_b = NULL;
+	uint32_t flags = q->p.gc_given && q->p.gc ? CMD_FLAG_SNAP_GC : 0;
+	char msg[512];
+	size_t i, n = 0, good = 0;
+	int rc = select_targets(q, 1, &l);
+
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].tracing)
+			l.v[n++] = l.v[i];
+	if (n == 0) {
+		if (l.n == 1)
+			snprintf(msg, sizeof(msg), "memory profiling not "
+				 "started in target %d: start it with GET "
+				 "%s/prof/mem/tracemalloc/start/?pid=%d (or "
+				 "run it with HAWK_TRACEMALLOC=30)",
+				 (int)l.v[0].pid, q->cfg->prefix,
+				 (int)l.v[0].pid);
+		else
+			snprintf(msg, sizeof(msg), "memory profiling not "
+				 "started in any of the %zu selected targets: "
+				 "start it with GET %s/prof/mem/tracemalloc/"
+				 "start/ (with the same pid= or name=)", l.n,
+				 q->cfg->prefix);
+		target_list_free(&l);
+		return fail(q, 409, msg, NULL, NULL, q->p.pid);
+	}
+	l.n = n;
+	/* Go's heap is the live heap, its allocs every allocation since the
+	 * start (the allocated view), whatever view= says */
+	q->p.view = allocs ? SNAP_VIEW_ALLOCATED : SNAP_VIEW_LIVE;
+	st_set_init(&s.set);
+	a = calloc(l.n, sizeof(*a));
+	b = calloc(l.n, sizeof(*b));
+	ok_a = calloc(l.n, sizeof(*ok_a));
+	ok_b = calloc(l.n, sizeof(*ok_b));
+	if (!a || !b || !ok_a || !ok_b) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
+	}
+	good = snapshot_all(q, l.v, l.n, flags, a, ok_a);
+	if (good && q->p.seconds) {
+		/* the delta: again, those whose first snapshot worked */
+		sleep_s(q->p.seconds);
+		good = 0;
+		for (i = 0; i < l.n; i++) {
+			char err[512] = "";
+			int e;
+
+			if (!ok_a[i])
+				continue;
+			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0,
+				       q->p.view | flags, &b[i], err,
+				       sizeof(err));
+			ok_b[i] = e == 0;
+			if (e)
+				failed_add(q, l.v[i].pid, e, err);
+			else
+				good++;
+		}
+	}
+	if (!good) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i] || (q->p.seconds && !ok_b[i]))
+			continue;
+		if (snaps_add(q, &s, &a[i], q->p.seconds ? ST_OLD : ST_NEW) ||
+		    (q->p.seconds && snaps_add(q, &s, &b[i], ST_NEW))) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	rc = render_pprof(q, &s, q->p.seconds != 0, allocs);
+out:
+	for (i = 0; i < l.n; i++) {
+		if (a)
+			snap_free(&a[i]);
+		if (b)
+			snap_free(&b[i]);
+	}
+	free(a);
+	free(b);
+	free(ok_a);
+	free(ok_b);
+	target_list_free(&l);
+	snaps_free(&s);
+	return rc;
+}
+
+/* An agent publishes its heartbeat at least once a second: one silent for
+ * this long is stopped or hung, and asking it would only cost the wait. */
+#define HEARTBEAT_STALE_NS UINT64_C(3000000000)
+
+/* Every target with fresh status (CMD_STATUS, no snapshot): responding[i]
+ * says whether v[i] answered.  A target whose heartbeat is stale is not
+ * asked (a scrape of many targets must not wait 250 ms for each hung
+ * one); its figures are the last it published.  On error the response is
+ * written. */
+static int
+targets_status(struct req *q, struct target_list *l, int **responding)
+{
+	struct timespec ts;
+	uint64_t now;
+	size_t i;
+	int err = select_targets(q, 0, l);
+
+	*responding = NULL;
+	if (err)
+		return err;
+	if (l->n && !(*responding = calloc(l->n, sizeof(**responding)))) {
+		target_list_free(l);
+		fail(q, 500, "out of memory", NULL, NULL, 0);
+		return -ENOMEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (i = 0; i < l->n; i++)
+		(*responding)[i] = l->v[i].alive &&
+			now - l->v[i].heartbeat_ns < HEARTBEAT_STALE_NS &&
+			target_refresh(q->cfg, &l->v[i]) == 0;
+	return 0;
+}
+
+/* The responder's own request counts, per process (see fmt_page.h). */
+static const char *const route_names[ROUTE_COUNT] = {
+	[ROUTE_NONE] = "none", [ROUTE_PROFILE] = "profile",
+	[ROUTE_START] = "start", [ROUTE_SNAPSHOT] = "snapshot",
+	[ROUTE_STOP] = "stop", [ROUTE_TARGETS] = "targets",
+	[ROUTE_PPROF_HEAP] = "pprof_heap",
+	[ROUTE_PPROF_ALLOCS] = "pprof_allocs", [ROUTE_INDEX] = "index",
+	[ROUTE_METRICS] = "metrics",
+};
+static const int count_status[] = { 200, 400, 403, 404, 405, 409, 500,
+				    503, 504 };
+#define N_STATUS (sizeof(count_status) / sizeof(count_status[0]))
+static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
+/* protects the field below */
+static uint64_t counts[ROUTE_COUNT][N_STATUS];
+
+static void
+count_request(enum route_id id, int status)
+{
+	size_t i;
+
+	for (i = 0; i < N_STATUS; i++)
+		if (count_status[i] == status)
+			break;
+	if (i == N_STATUS)
+		i = 6;                     /* 500 */
+	pthread_mutex_lock(&counts_lock);
+	counts[id][i]++;
+	pthread_mutex_unlock(&counts_lock);
+}
+
+static int
+do_metrics(struct req *q)
+{
+	struct fmt_page_count c[ROUTE_COUNT * N_STATUS];
+	struct target_list l;
+	int *responding;
+	size_t nc = 0, r, i;
+
+	if (targets_status(q, &l, &responding))
+		return q->status;
+	pthread_mutex_lock(&counts_lock);
+	for (r = 0; r < ROUTE_COUNT; r++)
+		for (i = 0; i < N_STATUS; i++)
+			if (counts[r][i]) {
+				c[nc].route = route_names[r] ?
+					route_names[r] : "unknown";
+				c[nc].status = count_status[i];
+				c[nc].n = counts[r][i];
+				nc++;
+			}
+	pthread_mutex_unlock(&counts_lock);
+	/* the exposition format's content type, version 0.0.4 */
+	headers(q, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
+	fmt_page_metrics(l.v, responding, l.n, c, nc, q->out);
+	free(responding);
+	target_list_free(&l);
+	return 200;
+}
+
+static int
+do_index(struct req *q)
+{
+	struct target_list l;
+	int *responding;
+
+	if (targets_status(q, &l, &responding))
+		return q->status;
+	headers(q, 200, "text/html; charset=utf-8", NULL);
+	fmt_page_index(l.v, responding, l.n, q->cfg->prefix, q->out);
+	free(responding);
+	target_list_free(&l);
+	return 200;
+}
+
+/* snapshot/ in every format but pprof: snapshots streamed and aggregated
+ * as they are read (snapstat_add_stream). */
+static int
+do_snapshot_stream(struct req *q)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	struct snap_stream *shots;
+	size_t i;
+	int rc = tracing_targets(q, &l), *ok;
+
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	st_set_init(&s.set);
+	shots = streams_new(l.n);
+	ok = calloc(l.n, sizeof(*ok));
+	if (!shots || !ok) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
+	}
+	if (snapshot_all_stream(q, l.v, l.n, shots, ok) == 0) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok[i])
+			continue;
+		s.heap += shots[i].h.traced_current;
+		if (snaps_add_stream(q, &s, &shots[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	rc = render(q, &s, 0, 0);
+out:
+	for (i = 0; shots && i < l.n; i++)
+		snap_stream_close(&shots[i]);
+	free(shots);
+	free(ok);
+	target_list_free(&l);
+	snaps_free(&s);
+	return rc;
+}
+
+/*
+ * (Streamed, every format but pprof.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * listed as failed and left out of the statistics (both of its snapshots),
+ * so the diff covers exactly the targets that answered twice; every
+ * target this request started is stopped, whatever happened.
+ */
+static int
+do_profile_stream(struct req *q)
 {
 	struct target_list l;
 	struct snaps s = { 0 };
@@ -745,7 +1265,7 @@ do_profile(struct req *q)
 	b = streams_new(l.n);
 	ok_a = calloc(l.n, sizeof(*ok_a));
 	ok_b = calloc(l.n, sizeof(*ok_b));
-	if (a && b && ok_a && ok_b && snapshot_all(q, l.v, l.n, a, ok_a)) {
+	if (a && b && ok_a && ok_b && snapshot_all_stream(q, l.v, l.n, a, ok_a)) {
 		sleep_s(q->p.duration);
 		/* again, those whose first snapshot worked */
 		for (i = 0; i < l.n; i++) {
@@ -770,12 +1290,15 @@ do_profile(struct req *q)
 			continue;
 		heap_a += a[i].h.traced_current;
 		heap_b += b[i].h.traced_current;
-		if (q->p.format != FORMAT_PICKLE &&
-		    snaps_add(q, &s, &a[i], ST_OLD)) {
+		/* the pickle, the collapsed stacks and the flame graph carry
+		 * the second snapshot only; JSON the difference */
+		if ((q->p.format == FORMAT_LINENO ||
+		     q->p.format == FORMAT_TRACEBACK) &&
+		    snaps_add_stream(q, &s, &a[i], ST_OLD)) {
 			rc = q->status;
 			goto out;
 		}
-		if (snaps_add(q, &s, &b[i], ST_NEW)) {
+		if (snaps_add_stream(q, &s, &b[i], ST_NEW)) {
 			rc = q->status;
 			goto out;
 		}
@@ -837,16 +1360,28 @@ serve_request(const struct config *c, struct symbolizer *sym,
 	}
 	switch (id) {
 	case ROUTE_PROFILE:
-		rc = do_profile(&q);
+		rc = q.p.format == FORMAT_PPROF ? do_profile(&q) :
+		     do_profile_stream(&q);
 		break;
 	case ROUTE_START:
 		rc = do_start(&q);
 		break;
 	case ROUTE_SNAPSHOT:
-		rc = do_snapshot(&q);
+		rc = q.p.format == FORMAT_PPROF ? do_snapshot(&q) :
+		     do_snapshot_stream(&q);
 		break;
 	case ROUTE_STOP:
 		rc = do_stop(&q);
+		break;
+	case ROUTE_PPROF_HEAP:
+	case ROUTE_PPROF_ALLOCS:
+		rc = do_pprof(&q, id == ROUTE_PPROF_ALLOCS);
+		break;
+	case ROUTE_INDEX:
+		rc = do_index(&q);
+		break;
+	case ROUTE_METRICS:
+		rc = do_metrics(&q);
 		break;
 	case ROUTE_TARGETS:
 	default:
@@ -854,6 +1389,7 @@ serve_request(const struct config *c, struct symbolizer *sym,
 		break;
 	}
 out:
+	count_request(id, q.status);
 	free(q.failed);
 	params_free(&q.p);
 	err = sink_flush(q.out);

@@ -105,7 +105,11 @@ enum seg_cmd_state {
 	CMD_DONE = 3,      /* cmd_result (and snap_seq) are valid */
 };
 
-#define CMD_FLAG_GC 1u     /* run gc hooks + malloc_trim before start */
+#define CMD_FLAG_GC 1u     /* CMD_START: run gc hooks + malloc_trim first */
+/* CMD_SNAPSHOT: run the gc hooks + malloc_trim first (Go's ?gc=1); a high
+ * bit, so that the low bits of a snapshot's flags stay free for what the
+ * snapshot holds */
+#define CMD_FLAG_SNAP_GC (1u << 16)
 
 /* cmd_result values (negative errno) with their protocol meaning */
 /*   0          done                                                     */

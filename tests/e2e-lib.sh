@@ -370,6 +370,18 @@ e2e_suite() {
 		"[2, $a_size, \"409.8 KB\"]" "$server: two stats, heap_current = the batch"
 	is "$(js "$body" "'heap_diff_bytes' in j")" "false" "$server: no heap_diff in a snapshot"
 
+	# Go's scrape path, the index page and the metrics, routed by the
+	# same snippet (t-pprof.sh and t-pages.sh check their contents)
+	get "/debug/pprof/heap?pid=$ta" pprof
+	is "$code:$(header Content-Type):$(head -c 2 "$body" | od -An -tx1 | tr -d ' ')" \
+		"200:application/octet-stream:1f8b" "$server: /debug/pprof/heap is a gzipped profile"
+	get "/debug/prof/mem/metrics"
+	is "$code:$(grep -c "^hawk_tracing{pid=\"$ta\",name=\"alpha\"} 1\$" "$body")" "200:1" \
+		"$server: /debug/prof/mem/metrics: alpha is tracing"
+	get "/debug/prof/mem/"
+	is "$code:$(header Content-Type):$(grep -c "data-pid=\"$ta\"" "$body")" \
+		"200:text/html; charset=utf-8:1" "$server: /debug/prof/mem/ lists alpha"
+
 	get "$T/snapshot/?pid=$ta&count=1"
 	is "$(js "$body" "len(j['stats'])")" 1 "$server: count=1 -> one stat"
 	get "$T/snapshot/?pid=$ta&exclude=*/e2e-target.c"

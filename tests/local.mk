@@ -21,3 +21,4 @@ include tests/fcgi.mk
 include tests/sym.mk
 include tests/e2e.mk
 include tests/daemon.mk
+include tests/pprof.mk

@@ -34,7 +34,10 @@ bad(const char *q, const char *param, const char *acc)
 static int
 good(const char *q)
 {
-	int r = params_parse(&p, q, 60, &e);
+	int r;
+
+	params_free(&p);        /* the previous good()'s, if the caller kept it */
+	r = params_parse(&p, q, 60, &e);
 
 	if (r)
 		diag("\"%s\": %d %s", q, r, e.msg);
@@ -78,13 +81,14 @@ main(void)
 	   strcmp(p.exclude[0], "*libc*") == 0, "include/exclude repeat, "
 	   "decode %%XX and +");
 	params_free(&p);
-	ok(good("foo=bar&&x&Duration=abc&seconds=99999") && p.duration == 5,
+	ok(good("foo=bar&&x&Duration=abc&secs=99999") && p.duration == 5,
 	   "unknown keys (keys are case-sensitive) ignored");
 	params_free(&p);
 	ok(good("name=%C3%A9t%C3%A9") && strcmp(p.name, "\xc3\xa9t\xc3\xa9")
 	   == 0, "UTF-8 name");
 	params_free(&p);
 
+#define FORMATS "lineno, traceback, pickle, pprof, collapsed, flamegraph"
 	bad("duration=0", "duration", "1..60");
 	bad("duration=61", "duration", "1..60");
 	bad("duration=-1", "duration", "1..60");
@@ -95,9 +99,25 @@ main(void)
 	bad("duration=%205", "duration", "1..60");
 	bad("duration=0x10", "duration", "1..60");
 	bad("duration=99999999999999999999999", "duration", "1..60");
-	bad("format=json", "format", "lineno, traceback, pickle");
-	bad("format=LINENO", "format", "lineno, traceback, pickle");
-	bad("format=", "format", "lineno, traceback, pickle");
+	bad("format=json", "format", FORMATS);
+	bad("format=LINENO", "format", FORMATS);
+	bad("format=", "format", FORMATS);
+	ok(good("format=pprof") && p.format == FORMAT_PPROF, "format=pprof");
+	params_free(&p);
+	ok(good("format=collapsed") && p.format == FORMAT_COLLAPSED,
+	   "format=collapsed");
+	params_free(&p);
+	ok(good("format=flamegraph") && p.format == FORMAT_FLAMEGRAPH,
+	   "format=flamegraph");
+	params_free(&p);
+	ok(good("seconds=60&gc=1") && p.seconds == 60 && p.gc &&
+	   p.gc_given, "seconds=60, gc=1 given");
+	params_free(&p);
+	ok(good("") && p.seconds == 0 && p.gc && !p.gc_given,
+	   "no seconds, gc true by default but not given");
+	params_free(&p);
+	bad("seconds=0", "seconds", "1..60");
+	bad("seconds=61", "seconds", "1..60");
 	bad("frames=0", "frames", "1..512");
 	bad("frames=513", "frames", "1..512");
 	bad("frames=abc", "frames", "1..512");

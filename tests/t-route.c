@@ -76,6 +76,22 @@ main(void)
 	  "prefix must end at a path segment");
 	m(P, NULL, NULL, NULL, ROUTE_NONE, "no variables at all");
 	m(P, "/debug", "", NULL, ROUTE_NONE, "the prefix alone");
+	/* Go's scrape paths, the index page and the metrics */
+	m(P, "/debug", "/pprof/heap", "/debug/pprof/heap?seconds=5",
+	  ROUTE_PPROF_HEAP, "lighttpd: /debug/pprof/heap");
+	m(P, "/debug/pprof", "/allocs", NULL, ROUTE_PPROF_ALLOCS,
+	  "mod_fcgid ScriptAlias /debug/pprof: allocs");
+	m(P, "/debug/pprof/heap", NULL, "/debug/pprof/heap", ROUTE_PPROF_HEAP,
+	  "mod_proxy_fcgi: /debug/pprof/heap");
+	m(P, "/debug/prof/mem", "/", NULL, ROUTE_INDEX,
+	  "mod_fcgid ScriptAlias /debug/prof/mem: the index");
+	m(P, "/debug", "/prof/mem", NULL, ROUTE_INDEX, "the index, no slash");
+	m(P, "/debug/prof/mem", "/metrics", NULL, ROUTE_METRICS, "metrics");
+	m(P, "/debug/prof/mem", "/tracemalloc/start/", NULL, ROUTE_START,
+	  "mod_fcgid ScriptAlias /debug/prof/mem: start/");
+	m(P, "/debug", "/pprof/profile", NULL, ROUTE_NONE,
+	  "Go's CPU profile is not ours");
+	m(P, "/debug", "/pprof/heapx", NULL, ROUTE_NONE, "pprof/heapx");
 	/* other prefixes */
 	m("", "", "/prof/mem/tracemalloc/start/", NULL, ROUTE_START,
 	  "empty prefix (mounted at the root)");

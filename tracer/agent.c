@@ -240,6 +240,10 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 	case CMD_SNAPSHOT:
 		if (!core_tracing())
 			return -ENOTCONN;
+		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
+		if (flags & CMD_FLAG_SNAP_GC)
+			core_gc_traced();
+		flags &= ~CMD_FLAG_SNAP_GC;
 		if (flags > SNAP_VIEW_MAX)
 			return -EINVAL;
 		/* the previous one, if its client never collected it */

@@ -123,6 +123,17 @@ core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
 	return 0;
 }
 
+void
+core_gc_traced(void)
+{
+	int g = guard_active;
+
+	guard_active = 0;
+	gc_hooks_run();
+	guard_active = g;
+	malloc_trim(0);
+}
+
 /* Forget everything; generation becomes even. */
 static void
 drop_tables(void)

@@ -55,6 +55,12 @@ int core_stop(void);
  * tables) and keep the error for the segment.  Caller holds the lock. */
 void core_reap_error(void);
 
+/* While tracing (a snapshot with CMD_FLAG_GC): run the gc hooks with this
+ * thread's guard down, so that what they free or allocate is recorded
+ * like any other call of the application's, then malloc_trim(0).  Caller
+ * holds core_ctl_lock. */
+void core_gc_traced(void);
+
 struct core_status {
 	int tracing;
 	uint32_t frames;

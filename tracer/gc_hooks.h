@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gc_hooks.h - the registry of the application's gc hooks (gc_hooks.c):
- * hawk_gc_hook_add (api.c) adds to it, a start with CMD_FLAG_GC
- * (control.c) runs them.  Below control, so that control never calls up
+ * hawk_gc_hook_add (api.c) adds to it, a start or a snapshot with
+ * CMD_FLAG_GC (control.c) runs them.  Below control, so that control never calls up
  * into the public API.
  */
 #ifndef HAWK_TRACER_GC_HOOKS_H

@@ -55,8 +55,10 @@ size_t hawk_tracer_memory(void);
 
 /*
  * Register a collection hook: a start with gc=true (hawk_start does not;
- * the `start/` command's gc option does) calls every hook, in the order
- * registered, then returns free heap to the system with malloc_trim(0).
+ * the `start/` command's gc option does), and a snapshot asked with gc=1
+ * (/debug/pprof/heap?gc=1), call every hook, in the order registered, then
+ * return free heap to the system with malloc_trim(0).  During a snapshot
+ * what a hook frees is recorded.
  * Hooks run in the tracer's agent thread, with every signal blocked and
  * allocations untraced.  At most 16 hooks.  Errors: EINVAL (fn NULL),
  * ENOSPC (too many hooks).
