@@ -2,6 +2,7 @@
 # bench/churn is preloaded with libhawk, so it is built without sanitizers.
 # `make bench-tracer` builds what bench/run.sh needs and runs it.
 include bench/responder.mk
+include bench/scale.mk
 check_PROGRAMS += bench/churn
 bench_churn_SOURCES = bench/churn.c
 bench_churn_CFLAGS = $(BASE_CFLAGS) -O2 -g

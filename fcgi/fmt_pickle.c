@@ -210,6 +210,131 @@ empty_object(struct pk *p, const char *name)
 	memoize(p);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The same pickle written in parts (fmt_pickle.h). */
+
+struct fmt_pickle {
+	struct pk p;
+	uint32_t *file, *frame;    /* memo index + 1 by file / frame id */
+	size_t n_file, n_frame;
+	size_t batch;
+};
+
+static int
+grow_memo(uint32_t **v, size_t *n, size_t want)
+{
+	uint32_t *g;
+
+	if (want <= *n)
+		return 0;
+	want = want > 2 * *n ? want : 2 * *n;
+	g = realloc(*v, want * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	memset(g + *n, 0, (want - *n) * sizeof(*g));
+	*v = g;
+	*n = want;
+	return 0;
+}
+
+struct fmt_pickle *
+fmt_pickle_begin(struct sink *out)
+{
+	struct fmt_pickle *fp = calloc(1, sizeof(*fp));
+	uint32_t tracemalloc_memo;
+
+	if (!fp)
+		return NULL;
+	fp->p.out = out;
+	op(&fp->p, OP_PROTO);
+	op(&fp->p, 4);
+	put_str(&fp->p, "tracemalloc");
+	tracemalloc_memo = memoize(&fp->p);
+	empty_object(&fp->p, "Snapshot");
+	op(&fp->p, OP_MARK);
+	put_str(&fp->p, "traces");
+	memoize(&fp->p);
+	get(&fp->p, tracemalloc_memo);
+	empty_object(&fp->p, "_Traces");
+	put_str(&fp->p, "_traces");
+	memoize(&fp->p);
+	op(&fp->p, OP_EMPTY_LIST);
+	memoize(&fp->p);
+	return fp;
+}
+
+int
+fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
+		  const struct st_filter *f)
+{
+	struct memo_tabs m;
+	uint8_t *verdict = NULL;
+	size_t ti;
+	uint64_t b, n;
+	int err;
+
+	err = grow_memo(&fp->file, &fp->n_file, set->n_files + 1);
+	if (!err)
+		err = grow_memo(&fp->frame, &fp->n_frame, set->n_frames + 1);
+	m.file = fp->file;
+	m.frame = fp->frame;
+	m.trace = calloc(set->n_traces + 1, sizeof(uint32_t));
+	if (!err && !m.trace)
+		err = -ENOMEM;
+	if (!err)
+		err = st_filter_eval(set, f, &verdict);
+	for (ti = 0; !err && ti < set->n_traces && !fp->p.out->err; ti++) {
+		const struct st_trace *t = &set->traces[ti];
+
+		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
+			continue;
+		/* without block sizes (estimates, allocation totals): count
+		 * traces sharing size evenly, as fmt_pickle_snapshot */
+		n = t->count ? t->count : 1;
+		for (b = 0; b < n; b++) {
+			if (fp->batch == 0)
+				op(&fp->p, OP_MARK);
+			op(&fp->p, OP_MARK);
+			put_uint(&fp->p,
+				 (uint64_t)(uint32_t)set->pids[t->target]);
+			put_uint(&fp->p, t->sizes ? t->sizes[b] :
+				 t->size / n + (b < t->size % n));
+			frames_tuple(&fp->p, set, ti, &m);
+			put_uint(&fp->p, t->total_nframe);
+			op(&fp->p, OP_TUPLE);
+			if (++fp->batch == BATCH) {
+				op(&fp->p, OP_APPENDS);
+				fp->batch = 0;
+			}
+		}
+	}
+	free(verdict);
+	free(m.trace);
+	return err;
+}
+
+int
+fmt_pickle_end(struct fmt_pickle *fp, uint32_t traceback_limit)
+{
+	struct pk *p = &fp->p;
+	int err = p->out->err;
+
+	if (fp->batch)
+		op(p, OP_APPENDS);
+	op(p, OP_SETITEM);
+	op(p, OP_BUILD);
+	put_str(p, "traceback_limit");
+	memoize(p);
+	put_uint(p, traceback_limit);
+	op(p, OP_SETITEMS);
+	op(p, OP_BUILD);
+	op(p, OP_STOP);
+	free(fp->file);
+	free(fp->frame);
+	free(fp);
+	return err;
+}
+
 int
 fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 		    uint32_t traceback_limit, struct sink *out)

@@ -21,4 +21,19 @@
 int fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 			uint32_t traceback_limit, struct sink *out);
 
+/*
+ * The same pickle written in parts, for a snapshot read chunk after chunk
+ * (bounded memory): fmt_pickle_begin writes the opening; fmt_pickle_traces
+ * writes the ST_NEW traces of set that pass f (one entry per block), and
+ * may be called again with the same set after st_set_drop_traces and new
+ * traces (its frames stay interned: the memo of frames and files carries
+ * over); fmt_pickle_end writes the closing and frees fp.  begin returns
+ * NULL when out of memory; the others 0, -ENOMEM or the sink's error.
+ */
+struct fmt_pickle;
+struct fmt_pickle *fmt_pickle_begin(struct sink *out);
+int fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
+		      const struct st_filter *f);
+int fmt_pickle_end(struct fmt_pickle *fp, uint32_t traceback_limit);
+
 #endif /* HAWK_FCGI_FMT_PICKLE_H */

@@ -279,8 +279,10 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 }
 
 struct snaps {
-	struct snap *v;
+	struct snap *v;            /* whole snapshots (pprof) */
 	size_t n;
+	struct snap_stream *sv;    /* streams kept open for the pickle */
+	size_t nsv;
 	struct st_set set;
 	struct textpool pool;
 	uint64_t heap;             /* sum of traced_current */
@@ -295,6 +297,9 @@ snaps_free(struct snaps *s)
 	for (i = 0; i < s->n; i++)
 		snap_free(&s->v[i]);
 	free(s->v);
+	for (i = 0; i < s->nsv; i++)
+		snap_stream_close(&s->sv[i]);
+	free(s->sv);
 	st_set_free(&s->set);
 	textpool_free(&s->pool);
 }
@@ -353,6 +358,157 @@ snaps_add(struct req *q, struct snaps *s, struct snap *shot, enum st_gen gen)
 	if (rc)
 		fail_errno(q, rc, "symbolizing: out of memory", shot->h->pid);
 	return rc;
+}
+
+/* n closed streams (snap_stream_close is a no-op on them), or NULL. */
+static struct snap_stream *
+streams_new(size_t n)
+{
+	struct snap_stream *v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		v[i].fd = -1;
+	return v;
+}
+
+/* CMD_SNAPSHOT on target t, its file opened as a stream in *shot and read
+ * once to the end (every byte validated, then rewound), so that a bad
+ * snapshot fails its target alone, before anything is aggregated.  0 or
+ * the error (recorded in q->failed). */
+static int
+snapshot_one(struct req *q, const struct seg_info *t,
+	     struct snap_stream *shot)
+{
+	char err[512] = "";
+	int rc;
+
+	rc = target_snapshot_stream(q->cfg, t, q->p.view, shot, err,
+				    sizeof(err));
+	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
+	if (rc == 0) {
+		rc = snap_stream_check(shot, err, sizeof(err));
+		if (rc)
+			snap_stream_close(shot);
+	}
+	if (rc)
+		failed_add(q, t->pid, rc, err);
+	return rc;
+}
+
+/* Snapshot every target of v[0..n) into shots[i]; ok[i] says whether it
+ * worked (a failure is recorded in q->failed).  Returns how many did. */
+static size_t
+snapshot_all_stream(struct req *q, const struct seg_info *v, size_t n,
+		    struct snap_stream *shots, int *ok)
+{
+	size_t i, good = 0;
+
+	for (i = 0; i < n; i++) {
+		ok[i] = snapshot_one(q, &v[i], &shots[i]) == 0;
+		good += ok[i] != 0;
+	}
+	return good;
+}
+
+/* How the traces of a snapshot are aggregated as they are read for what
+ * q asks (snapstat.h): what the statistics need, never one record per
+ * block. */
+static enum snapstat_agg
+agg_mode(const struct req *q)
+{
+	int filters = q->p.n_include || q->p.n_exclude;
+
+	if (q->p.format == FORMAT_PICKLE)
+		return SNAPSTAT_PICKLE;
+	if (q->p.format != FORMAT_LINENO)  /* traceback, collapsed, flame */
+		return SNAPSTAT_FULL;
+	if (q->p.cumulative)
+		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
+	return filters && q->p.all_frames ? SNAPSTAT_FULL : SNAPSTAT_FRAME0;
+}
+
+/* Take over the (checked) stream *shot as generation gen: the pickle
+ * keeps it open in s->v, to be read again while the response is written;
+ * the statistics aggregate it into s->set now and close it.  On error the
+ * response is written. */
+static int
+snaps_add_stream(struct req *q, struct snaps *s, struct snap_stream *shot,
+		 enum st_gen gen)
+{
+	char err[512] = "";
+	struct snap_stream *grown;
+	enum snapstat_agg mode = agg_mode(q);
+	int32_t pid = shot->h.pid;
+	int rc;
+
+	if (shot->h.frames > s->limit)
+		s->limit = shot->h.frames;
+	if (shot->h.sampling_bytes > s->set.sampling_bytes)
+		s->set.sampling_bytes = shot->h.sampling_bytes;
+	s->set.view = q->p.view;
+	if (mode == SNAPSTAT_PICKLE) {
+		grown = realloc(s->sv, (s->nsv + 1) * sizeof(*s->sv));
+		if (!grown) {
+			snap_stream_close(shot);
+			return fail_errno(q, -ENOMEM, "out of memory", 0),
+			       -ENOMEM;
+		}
+		s->sv = grown;
+		s->sv[s->nsv++] = *shot;
+		shot->fd = -1;     /* s->sv owns it now */
+		shot->modules = NULL;
+		shot->strings = NULL;
+		shot->frames = NULL;
+		shot->tw.buf = shot->fw.buf = shot->sw.buf = NULL;
+		snap_stream_close(shot);
+		return 0;
+	}
+	rc = snapstat_add_stream(q->sym, shot, gen, mode, &s->set, &s->pool,
+				 NULL, NULL, err, sizeof(err));
+	snap_stream_close(shot);
+	if (rc)
+		fail_errno(q, rc, rc == -ENOMEM ? "symbolizing: out of memory"
+			   : err, pid);
+	return rc;
+}
+
+struct pickle_arg {
+	struct fmt_pickle *fp;
+	const struct st_filter *f;
+};
+
+static int
+pickle_flush(void *arg, struct st_set *set)
+{
+	struct pickle_arg *a = arg;
+
+	return fmt_pickle_traces(a->fp, set, a->f);
+}
+
+/* The pickle of the streams kept in s, written as they are read. */
+static int
+render_pickle(struct req *q, struct snaps *s, const struct st_filter *f)
+{
+	struct pickle_arg a = { .f = f };
+	char err[512] = "";
+	size_t i;
+	int rc = 0, end;
+
+	a.fp = fmt_pickle_begin(q->out);
+	if (!a.fp)
+		return -ENOMEM;
+	for (i = 0; i < s->nsv && !rc; i++)
+		rc = snapstat_add_stream(q->sym, &s->sv[i], ST_NEW,
+					 SNAPSTAT_PICKLE, &s->set, &s->pool,
+					 pickle_flush, &a, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "hawk-fcgi: pickle cut short: %s\n",
+			err[0] ? err : strerror(-rc));
+	end = fmt_pickle_end(a.fp, s->limit ? s->limit :
+			     s->set.traceback_limit);
+	return rc ? rc : end;
 }
 
 static const char *
@@ -478,7 +634,14 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		return err ? err : status;
 	}
 	if (q->p.format == FORMAT_PICKLE) {
-		if (st_pickle_traces(&s->set) > ST_PICKLE_TRACES_MAX)
+		uint64_t n_pk = 0;
+		size_t k;
+
+		/* one pickle trace per block (estimated or allocated): as
+		 * counted while each stream was validated */
+		for (k = 0; k < s->nsv; k++)
+			n_pk += s->sv[k].est_blocks;
+		if (n_pk > ST_PICKLE_TRACES_MAX)
 			return fail(q, 413, "the pickle would hold more than "
 				    "50000000 traces (one per block, estimated "
 				    "or allocated); use format=lineno or "
@@ -496,7 +659,7 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		if (q->n_failed)
 			failed_header(q, disp, sizeof(disp));
 		headers(q, status, "application/octet-stream", disp);
-		err = fmt_pickle_snapshot(&s->set, &f, s->limit, q->out);
+		err = render_pickle(q, s, &f);
 		return err ? err : status;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;
@@ -620,6 +783,8 @@ do_stop(struct req *q)
 	return done_text(q, "Memory profiling stopped");
 }
 
+/* snapshot/ as pprof: whole snapshots (fmt_pprof walks each one's traces
+ * beside the set's). */
 static int
 do_snapshot(struct req *q)
 {
@@ -685,7 +850,7 @@ sleep_s(uint32_t seconds)
 }
 
 /*
- * Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * (pprof: whole snapshots.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
  * listed as failed and left out of the statistics (both of its snapshots),
  * so the diff covers exactly the targets that answered twice; every
  * target this request started is stopped, whatever happened.
@@ -1010,6 +1175,152 @@ do_index(struct req *q)
 	return 200;
 }
 
+/* snapshot/ in every format but pprof: snapshots streamed and aggregated
+ * as they are read (snapstat_add_stream). */
+static int
+do_snapshot_stream(struct req *q)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	struct snap_stream *shots;
+	size_t i;
+	int rc = tracing_targets(q, &l), *ok;
+
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	st_set_init(&s.set);
+	shots = streams_new(l.n);
+	ok = calloc(l.n, sizeof(*ok));
+	if (!shots || !ok) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
+	}
+	if (snapshot_all_stream(q, l.v, l.n, shots, ok) == 0) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok[i])
+			continue;
+		s.heap += shots[i].h.traced_current;
+		if (snaps_add_stream(q, &s, &shots[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	rc = render(q, &s, 0, 0);
+out:
+	for (i = 0; shots && i < l.n; i++)
+		snap_stream_close(&shots[i]);
+	free(shots);
+	free(ok);
+	target_list_free(&l);
+	snaps_free(&s);
+	return rc;
+}
+
+/*
+ * (Streamed, every format but pprof.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
+ * listed as failed and left out of the statistics (both of its snapshots),
+ * so the diff covers exactly the targets that answered twice; every
+ * target this request started is stopped, whatever happened.
+ */
+static int
+do_profile_stream(struct req *q)
+{
+	struct target_list l;
+	struct snaps s = { 0 };
+	struct snap_stream *a = NULL, *b = NULL;
+	int *ok_a = NULL, *ok_b = NULL;
+	uint64_t heap_a = 0, heap_b = 0;
+	size_t i, good = 0;
+	int rc;
+
+	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
+		return fail(q, 409, "view=peak needs sampled tracing: exact "
+			    "tracing keeps only the peak's number; add "
+			    "sampling=BYTES (e.g. sampling=512k)", "view",
+			    NULL, 0);
+	rc = select_targets(q, 1, &l);
+
+	if (!rc && l.n == 1)
+		rc = check_frames(q, &l);
+	/* the lease: the whole profile, its two snapshots and its stop of
+	 * every target, each allowed the command timeout */
+	if (!rc) {
+		uint64_t ms = (uint64_t)q->p.duration * 1000u +
+			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
+
+		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
+			       UINT32_MAX);
+	}
+	if (rc) {
+		target_list_free(&l);
+		return q->status;
+	}
+	st_set_init(&s.set);
+	a = streams_new(l.n);
+	b = streams_new(l.n);
+	ok_a = calloc(l.n, sizeof(*ok_a));
+	ok_b = calloc(l.n, sizeof(*ok_b));
+	if (a && b && ok_a && ok_b && snapshot_all_stream(q, l.v, l.n, a, ok_a)) {
+		sleep_s(q->p.duration);
+		/* again, those whose first snapshot worked */
+		for (i = 0; i < l.n; i++) {
+			if (!ok_a[i])
+				continue;
+			ok_b[i] = snapshot_one(q, &l.v[i], &b[i]) == 0;
+			good += ok_b[i] != 0;
+		}
+	}
+	/* stop what we started, whatever happened, before writing */
+	stop_all(q, l.v, l.n);
+	if (!a || !b || !ok_a || !ok_b) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto out;
+	}
+	if (!good) {
+		rc = fail_all(q);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i] || !ok_b[i])
+			continue;
+		heap_a += a[i].h.traced_current;
+		heap_b += b[i].h.traced_current;
+		/* the pickle, the collapsed stacks and the flame graph carry
+		 * the second snapshot only; JSON the difference */
+		if ((q->p.format == FORMAT_LINENO ||
+		     q->p.format == FORMAT_TRACEBACK) &&
+		    snaps_add_stream(q, &s, &a[i], ST_OLD)) {
+			rc = q->status;
+			goto out;
+		}
+		if (snaps_add_stream(q, &s, &b[i], ST_NEW)) {
+			rc = q->status;
+			goto out;
+		}
+	}
+	s.heap = heap_b;
+	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
+out:
+	for (i = 0; i < l.n; i++) {
+		if (a)
+			snap_stream_close(&a[i]);
+		if (b)
+			snap_stream_close(&b[i]);
+	}
+	free(a);
+	free(b);
+	free(ok_a);
+	free(ok_b);
+	target_list_free(&l);
+	snaps_free(&s);
+	return rc;
+}
+
 int
 serve_request(const struct config *c, struct symbolizer *sym,
 	      const struct route_req *r, sink_fn fn, void *arg)
@@ -1049,13 +1360,15 @@ serve_request(const struct config *c, struct symbolizer *sym,
 	}
 	switch (id) {
 	case ROUTE_PROFILE:
-		rc = do_profile(&q);
+		rc = q.p.format == FORMAT_PPROF ? do_profile(&q) :
+		     do_profile_stream(&q);
 		break;
 	case ROUTE_START:
 		rc = do_start(&q);
 		break;
 	case ROUTE_SNAPSHOT:
-		rc = do_snapshot(&q);
+		rc = q.p.format == FORMAT_PPROF ? do_snapshot(&q) :
+		     do_snapshot_stream(&q);
 		break;
 	case ROUTE_STOP:
 		rc = do_stop(&q);

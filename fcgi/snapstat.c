@@ -3,11 +3,14 @@
  * snapstat.c - the bridge from a snapshot to a statistics set: symbolize
  * each return address of a snapshot once per request (a private address ->
  * frames table), on top of the symbolizer's own cache that lives as long
- * as the process, and add every trace to the set.
+ * as the process, and add every trace to the set - from a snapshot in
+ * memory (snapstat_add) or read through bounded buffers and aggregated as
+ * it is read (snapstat_add_stream).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,5 +181,224 @@ snapstat_add(struct symbolizer *sym, const struct snap *snap,
 	free(tmp);
 	free(r.tab);
 	free(r.ids);
+	return err;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Streaming: the traces of a snapshot read through bounded buffers and
+ * aggregated as they are read (see target.h). */
+
+/* (target, gen, frame id) -> index of the aggregate trace in the set */
+struct agg {
+	uint64_t *key;             /* 0 = empty */
+	uint32_t *trace;
+	size_t size, used;
+};
+
+static uint64_t
+agg_key(uint32_t target, uint32_t gen, uint32_t id)
+{
+	return ((uint64_t)id << 32 | (uint64_t)(target & 0x7fffffu) << 1 |
+		gen) + 1;
+}
+
+static int
+agg_add(struct agg *a, struct st_set *set, uint32_t target, uint32_t gen,
+	uint32_t id, uint64_t size, uint64_t count)
+{
+	uint64_t k = agg_key(target, gen, id), h;
+	size_t j;
+	int err;
+
+	if ((a->used + 1) * 2 > a->size) {
+		struct agg b = { 0 };
+		size_t i;
+
+		b.size = a->size ? a->size * 2 : 1024;
+		b.key = calloc(b.size, sizeof(*b.key));
+		b.trace = calloc(b.size, sizeof(*b.trace));
+		if (!b.key || !b.trace) {
+			free(b.key);
+			free(b.trace);
+			return -ENOMEM;
+		}
+		for (i = 0; i < a->size; i++) {
+			if (!a->key[i])
+				continue;
+			h = a->key[i] * UINT64_C(0x9e3779b97f4a7c15);
+			for (j = (size_t)(h >> 20) & (b.size - 1); b.key[j];
+			     j = (j + 1) & (b.size - 1))
+				;
+			b.key[j] = a->key[i];
+			b.trace[j] = a->trace[i];
+		}
+		free(a->key);
+		free(a->trace);
+		b.used = a->used;
+		*a = b;
+	}
+	h = k * UINT64_C(0x9e3779b97f4a7c15);
+	for (j = (size_t)(h >> 20) & (a->size - 1); a->key[j];
+	     j = (j + 1) & (a->size - 1)) {
+		if (a->key[j] == k) {
+			struct st_trace *t = &set->traces[a->trace[j]];
+
+			t->size += size;
+			t->count += count;
+			return 0;
+		}
+	}
+	err = st_trace_add(set, target, gen, &id, 1, 1, size, count, NULL);
+	if (err)
+		return err;
+	a->key[j] = k;
+	a->trace[j] = (uint32_t)(set->n_traces - 1);
+	a->used++;
+	return 0;
+}
+
+#define PICKLE_SIZES (1u << 20)    /* block sizes held per chunk (8 MiB) */
+
+int
+snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
+			enum st_gen gen, enum snapstat_agg mode,
+			struct st_set *set, struct textpool *pool,
+			int (*flush)(void *, struct st_set *), void *arg,
+			char *errmsg, size_t errlen)
+{
+	const struct snap_header *h = &ss->h;
+	uint32_t limit = h->frames ? h->frames : SEG_FRAMES_MAX;
+	struct res r = { 0 };
+	struct agg a = { 0 };
+	uint32_t *tmp, len, k, extra;
+	uint64_t *sizes = NULL;
+	size_t n_sizes = 0;
+	const struct addr_ent *e;
+	const uint64_t *frames;
+	struct snap_trace t;
+	uint64_t size, count;
+	int target, err = 0, rc, est = snap_stream_estimated(ss);
+
+	snap_stream_rewind(ss);
+	target = st_target(set, h->pid);
+	tmp = malloc(limit * sizeof(*tmp));
+	if (mode == SNAPSTAT_PICKLE)
+		sizes = malloc(PICKLE_SIZES * sizeof(*sizes));
+	if (target < 0 || !tmp || (mode == SNAPSTAT_PICKLE && !sizes)) {
+		free(tmp);
+		free(sizes);
+		snprintf(errmsg, errlen, "symbolizing: out of memory");
+		return -ENOMEM;
+	}
+	while (!err && (rc = snap_stream_next(ss, &t, &frames, errmsg,
+					      errlen)) == 1) {
+		len = 0;
+		extra = 0;
+		for (k = 0; k < t.nframes; k++) {
+			e = resolve(&r, sym, &ss->snap, frames[k], set, pool);
+			if (!e) {
+				err = -ENOMEM;
+				break;
+			}
+			extra += e->n - 1;
+			if (len < limit) {
+				uint32_t m = e->n < limit - len ? e->n :
+					limit - len;
+
+				memcpy(tmp + len, r.ids + e->off,
+				       m * sizeof(*tmp));
+				len += m;
+			}
+			/* lineno needs the most recent frame only */
+			if (mode == SNAPSTAT_FRAME0)
+				break;
+		}
+		if (err)
+			break;
+		/* sampled or allocated: the estimates, no per-block sizes
+		 * (the pickle spreads est_size over est_count traces) */
+		size = est ? t.est_size : t.size;
+		count = est ? t.est_count : t.count;
+		switch (mode) {
+		case SNAPSTAT_FRAME0:
+			err = agg_add(&a, set, (uint32_t)target, gen, tmp[0],
+				      size, count);
+			break;
+		case SNAPSTAT_EACH_FRAME:
+			for (k = 0; k < len && !err; k++)
+				err = agg_add(&a, set, (uint32_t)target, gen,
+					      tmp[k], size, count);
+			break;
+		case SNAPSTAT_FULL:
+			err = st_trace_add(set, (uint32_t)target, gen, tmp,
+					   len, t.total_nframe + extra,
+					   size, count, NULL);
+			break;
+		case SNAPSTAT_PICKLE:
+			if (est) {
+				if (set->n_traces >= 65536) {
+					err = flush(arg, set);
+					st_set_drop_traces(set);
+					n_sizes = 0;
+					if (err)
+						break;
+				}
+				err = st_trace_add(set, (uint32_t)target, gen,
+						   tmp, len,
+						   t.total_nframe + extra,
+						   size, count, NULL);
+				break;
+			}
+			/* the blocks in parts of at most PICKLE_SIZES, each
+			 * a trace of its own (the pickle has one entry per
+			 * block either way), flushed when the chunk fills */
+			for (;;) {
+				long got;
+				uint64_t sum = 0;
+				size_t i;
+
+				if (n_sizes == PICKLE_SIZES ||
+				    set->n_traces >= 65536) {
+					err = flush(arg, set);
+					st_set_drop_traces(set);
+					n_sizes = 0;
+					if (err)
+						break;
+				}
+				got = snap_stream_sizes(ss, sizes + n_sizes,
+							PICKLE_SIZES - n_sizes,
+							errmsg, errlen);
+				if (got <= 0) {
+					err = (int)got;
+					break;
+				}
+				for (i = 0; i < (size_t)got; i++)
+					sum += sizes[n_sizes + i];
+				err = st_trace_add(set, (uint32_t)target, gen,
+						   tmp, len,
+						   t.total_nframe + extra, sum,
+						   (uint64_t)got,
+						   sizes + n_sizes);
+				n_sizes += (size_t)got;
+				if (err)
+					break;
+			}
+			break;
+		}
+		if (err == -ENOMEM)
+			snprintf(errmsg, errlen, "symbolizing: out of memory");
+	}
+	if (!err && rc < 0)
+		err = rc;
+	if (!err && mode == SNAPSTAT_PICKLE) {
+		err = flush(arg, set);
+		st_set_drop_traces(set);
+	}
+	free(sizes);
+	free(tmp);
+	free(r.tab);
+	free(r.ids);
+	free(a.key);
+	free(a.trace);
 	return err;
 }

@@ -83,6 +83,13 @@ st_set_free(struct st_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
+void
+st_set_drop_traces(struct st_set *set)
+{
+	set->n_traces = 0;
+	set->n_ids = 0;
+}
+
 int
 st_reserve(struct st_set *set, size_t n_traces, size_t n_ids)
 {

@@ -88,6 +88,9 @@ uint64_t st_pickle_traces(const struct st_set *set);
 
 void st_set_init(struct st_set *set);
 void st_set_free(struct st_set *set);
+/* Forget every trace (and their frame ids), keep the interned frames and
+ * files and the targets: a set reused chunk after chunk. */
+void st_set_drop_traces(struct st_set *set);
 
 /* Make room for n_traces more traces with n_ids more frame ids in all
  * (a hint that saves reallocations; 0 or -ENOMEM). */

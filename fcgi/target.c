@@ -136,11 +136,13 @@ target_list_free(struct target_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* One command on the open client cl of target t (see target_cmd). */
+/* One command on the open client cl of target t (see target_cmd); a
+ * snapshot is loaded whole into snap or opened as a stream in ss. */
 static int
 cmd_checked(const struct config *c, const struct seg_info *t,
 	    struct seg_client *cl, enum seg_cmd_op op, uint32_t frames,
-	    uint32_t flags, struct snap *snap, char *err, size_t errlen)
+	    uint32_t flags, struct snap *snap, struct snap_stream *ss,
+	    char *err, size_t errlen)
 {
 	uint32_t seq = 0;
 	int rc;
@@ -167,7 +169,20 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 		snprintf(err, errlen, "target %d traces exactly and keeps no "
 			 "profile at the peak (only its number); start it "
 			 "with sampling=BYTES for view=peak", (int)t->pid);
-	if (rc == 0 && op == CMD_SNAPSHOT) {
+	if (rc == 0 && op == CMD_SNAPSHOT && ss) {
+		rc = snap_stream_open(ss, c->dir, t->pid, seq, cl->info.uid,
+				      (uint64_t)c->max_snapshot_mb << 20,
+				      err, errlen);
+		if (rc == 0 && ss->h.start_time != cl->info.start_time) {
+			snprintf(err, errlen, "snapshot of target %d: start "
+				 "time %llu, but its segment's is %llu",
+				 (int)t->pid,
+				 (unsigned long long)ss->h.start_time,
+				 (unsigned long long)cl->info.start_time);
+			snap_stream_close(ss);
+			rc = -EPROTO;
+		}
+	} else if (rc == 0 && op == CMD_SNAPSHOT) {
 		rc = snap_load(snap, c->dir, t->pid, seq, cl->info.uid,
 			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
 		if (rc == 0 && snap->h->start_time != cl->info.start_time) {
@@ -186,7 +201,7 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 static int
 cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
        uint32_t frames, uint32_t flags, uint64_t lease_ns, uint64_t sampling,
-       struct snap *snap, char *err, size_t errlen)
+       struct snap *snap, struct snap_stream *ss, char *err, size_t errlen)
 {
 	struct seg_client cl;
 	int rc;
@@ -196,7 +211,8 @@ cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
 		return rc == -ENOENT ? -ESRCH : rc;
 	cl.lease_ns = lease_ns;
 	cl.sampling = sampling;
-	rc = cmd_checked(c, t, &cl, op, frames, flags, snap, err, errlen);
+	rc = cmd_checked(c, t, &cl, op, frames, flags, snap, ss, err,
+			 errlen);
 	seg_client_close(&cl);
 	if (rc == -ESRCH)  /* died under the command: what it left */
 		seg_remove_dead(c->dir, t->pid, NULL, 0);
@@ -208,7 +224,8 @@ target_cmd(const struct config *c, const struct seg_info *t,
 	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
 	   struct snap *snap, char *err, size_t errlen)
 {
-	return cmd_on(c, t, op, frames, flags, 0, 0, snap, err, errlen);
+	return cmd_on(c, t, op, frames, flags, 0, 0, snap, NULL, err,
+		      errlen);
 }
 
 int
@@ -217,7 +234,7 @@ target_cmd_sampled(const struct config *c, const struct seg_info *t,
 		   uint64_t sampling, struct snap *snap, char *err,
 		   size_t errlen)
 {
-	return cmd_on(c, t, op, frames, flags, 0, sampling, snap, err,
+	return cmd_on(c, t, op, frames, flags, 0, sampling, snap, NULL, err,
 		      errlen);
 }
 
@@ -243,7 +260,16 @@ target_start_leased_sampled(const struct config *c,
 	lease = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
 		(uint64_t)lease_ms * 1000000u;
 	return cmd_on(c, t, CMD_START, frames, flags, lease, sampling, NULL,
-		      err, errlen);
+		      NULL, err, errlen);
+}
+
+int
+target_snapshot_stream(const struct config *c, const struct seg_info *t,
+		       uint32_t view, struct snap_stream *ss, char *err,
+		       size_t errlen)
+{
+	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, NULL, ss, err,
+		      errlen);
 }
 
 int

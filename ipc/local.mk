@@ -14,7 +14,7 @@ ipc_writer_sources = ipc/segment.h ipc/seg_write.h ipc/seg_write.c \
 	ipc/seg_proc.h ipc/seg_proc.c ipc/estimate.h ipc/estimate.c
 ipc_reader_sources = ipc/segment.h ipc/seg_read.h \
 	ipc/seg_live.h ipc/seg_live.c ipc/seg_check.h ipc/seg_read.c \
-	ipc/seg_list.c ipc/seg_dir.c ipc/seg_client.c ipc/seg_remove.c ipc/snap_read.c \
+	ipc/seg_list.c ipc/seg_dir.c ipc/seg_client.c ipc/seg_remove.c ipc/snap_read.c ipc/snap_stream.c \
 	ipc/cmd.c ipc/shmguard.h ipc/shmguard.c ipc/utf8.h ipc/utf8.c \
 	ipc/seg_proc.h ipc/seg_proc.c ipc/estimate.h ipc/estimate.c
 noinst_LTLIBRARIES += ipc/libipc.la ipc/libipc-writer.la

@@ -160,4 +160,76 @@ snap_module_path(const struct snap *s, uint64_t i)
 	return s->strings + s->modules[i].path_off;
 }
 
+/* ---------------------------------------------------------------------- */
+/* A snapshot read through bounded buffers (snap_stream.c): the header,
+ * modules and strings in memory, the traces, frames and sizes arrays read
+ * forward through three windows of SNAP_WINDOW bytes, one trace at a time,
+ * each element validated as it is read (as snap_load validates, and the
+ * traces in file order).  Memory: a few hundred KiB, whatever the size. */
+#define SNAP_WINDOW 65536u
+
+struct snap_window {
+	char *buf;
+	size_t len, at;            /* bytes in buf, bytes consumed */
+	uint64_t pos, end;         /* next file offset to read, end of array */
+};
+
+struct snap_stream {
+	int fd;                    /* the unlinked file */
+	uint64_t size;
+	struct snap_header h;      /* validated */
+	struct snap_module *modules;  /* h.n_modules, validated */
+	char *strings;             /* h.strings_size (+ a NUL) */
+	struct snap snap;          /* h, modules, strings (for the
+				      symbolizer); no traces/frames/sizes */
+	struct snap_window tw, fw, sw;  /* traces, frames, sizes */
+	uint64_t *frames;          /* the current trace's, h.frames slots */
+	struct snap_trace cur;     /* the current trace */
+	uint64_t next, next_frame, next_block;
+	uint64_t left, sum;        /* current trace: sizes unread, their sum */
+	int in_trace;
+	uint64_t est_blocks;       /* blocks the outputs report for the
+				      traces read so far (est_count when
+				      estimated, else count) */
+	char what[4300];
+};
+
+/* Whether the outputs take a trace's est_size/est_count (sampled, or the
+ * allocated view) rather than its blocks. */
+static inline int
+snap_stream_estimated(const struct snap_stream *ss)
+{
+	return ss->h.sampling_bytes || ss->h.view == SNAP_VIEW_ALLOCATED;
+}
+
+/* Open "<dir>/<pid>.snap.<seq>" as snap_load does (O_NOFOLLOW, owner,
+ * unlinked at once, the pid inside, at most max_size bytes when not 0:
+ * else -EFBIG), validate its header, modules and strings. */
+int snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
+		     uint32_t seq, uid_t owner, uint64_t max_size, char *err,
+		     size_t errlen);
+
+/* The next trace: 1 and *t, *frames (t->nframes return addresses, valid
+ * until the next call), 0 at the end, or a negative errno (-EPROTO: the
+ * file is malformed, with the reason).  The sizes of the previous trace
+ * that snap_stream_sizes did not read are read (and checked) first. */
+int snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
+		     const uint64_t **frames, char *err, size_t errlen);
+
+/* Up to max sizes of the current trace into out (NULL: skip them);
+ * returns how many (0 when none is left) or a negative errno; after the
+ * last one, their sum has been checked against the trace's size. */
+long snap_stream_sizes(struct snap_stream *ss, uint64_t *out, size_t max,
+		       char *err, size_t errlen);
+
+/* Read the whole file once, validating every element, and rewind: 0 or
+ * the first error; est_blocks then holds the whole file's figure. */
+int snap_stream_check(struct snap_stream *ss, char *err, size_t errlen);
+
+/* Back to the first trace; also points ss->snap at ss again (call it
+ * after moving a struct snap_stream). */
+void snap_stream_rewind(struct snap_stream *ss);
+
+void snap_stream_close(struct snap_stream *ss);
+
 #endif /* HAWK_IPC_SEG_READ_H */

@@ -9,7 +9,8 @@
  * "<pid>.seg", one per target process, a fixed 4096-byte header (identity,
  * status, one command block); "<pid>.snap.<seq>", one per snapshot, written
  * by the target's agent, opened, unlinked and read by the client that
- * asked for it (nothing is ever truncated under a reader).
+ * asked for it (nothing is ever truncated under a reader).  One still
+ * there 10 s after it was written lost its client: the agent removes it.
  *
  * Names.  In a directory others may write in (the default is 01777), any
  * user can create any name first, so no name a target needs may be

@@ -23,3 +23,10 @@ tests_seg_fake_CPPFLAGS = $(ipc_test_cppflags)
 tests_seg_fake_SOURCES = tests/seg-fake.c
 dist_check_SCRIPTS += tests/t-cli-usage.sh tests/t-cli-ps.sh tests/t-cli-run.sh
 TESTS += tests/t-cli-usage.sh tests/t-cli-ps.sh tests/t-cli-run.sh
+
+# snap_stream.c, the snapshot reader through bounded windows
+check_PROGRAMS += tests/t-snap-stream
+tests_t_snap_stream_CPPFLAGS = $(ipc_test_cppflags)
+tests_t_snap_stream_SOURCES = tests/t-snap-stream.c
+tests_t_snap_stream_LDADD = ipc/libipc.la
+TESTS += tests/t-snap-stream

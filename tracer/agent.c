@@ -44,6 +44,22 @@ static int thread_joinable;        /* `thread` was created, not yet joined */
 static _Atomic int quit;
 static _Atomic int running;
 static uint32_t snap_seq;          /* last snapshot written */
+static uint64_t snap_unclaimed_ns; /* when it was written, until removed
+				      (CLOCK_MONOTONIC), 0 = none pending */
+
+/* A client collects its snapshot the moment the agent says DONE (it opens
+ * and unlinks it); one still there after this long has lost its client,
+ * which went away: the agent removes it rather than keep its pages. */
+#define SNAP_UNCLAIMED_NS (10ull * 1000000000ull)
+
+static uint64_t
+agent_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 static int said_untraced;          /* the "runs untraced" message was given
 				      (inherited by fork children: one per
 				      process tree) */
@@ -238,6 +254,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 		if (rc < 0)
 			*seq = 0;
 		snap_seq = *seq;
+		snap_unclaimed_ns = rc < 0 ? 0 : agent_now_ns();
 		return rc;
 	default:
 		return -EINVAL;
@@ -314,6 +331,11 @@ agent_main(void *arg)
 		core_ctl_take();
 		rc = renew_if_needed();
 		core_reap_error();
+		if (snap_unclaimed_ns &&
+		    agent_now_ns() - snap_unclaimed_ns > SNAP_UNCLAIMED_NS) {
+			snap_writer_unlink(&agent_seg, snap_seq);
+			snap_unclaimed_ns = 0;
+		}
 		check_lease();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
