@@ -151,7 +151,7 @@ main(void)
 		       MSG "intern shard 2 while holding: intern shard\n"),
 	   "the same shard twice aborts");
 	ok(aborts_with(ctl_under_defer,
-		       MSG "core_ctl_lock 0 while holding: defer registry\n"),
-	   "core_ctl_lock under the defer registry aborts");
+		       MSG "control_lock 0 while holding: defer registry\n"),
+	   "control_lock under the defer registry aborts");
 	return done_testing();
 }

@@ -8,7 +8,7 @@
  *   never delivered to it;
  * - guard_active is set for its whole life: whatever it allocates (loader,
  *   stdio in gc hooks) is never traced;
- * - commands run under core_ctl_lock, shared with the public API and the
+ * - commands run under control_lock, shared with the public API and the
  *   fork handlers; an acknowledgement is immediate except for a snapshot,
  *   which takes time proportional to the live blocks;
  * - exit: agent_shutdown sets `quit`, wakes the futex and waits for the
@@ -154,10 +154,10 @@ static void
 untraced(int locked)
 {
 	if (!locked)
-		core_ctl_take();
-	core_stop();
+		control_take();
+	control_stop();
 	if (!locked)
-		core_ctl_give();
+		control_give();
 }
 
 /* The lease of the current tracing session (cmd_lease_ns of its start),
@@ -168,11 +168,11 @@ void
 agent_publish_status(void)
 {
 	struct seg_status ss;
-	struct core_status st;
+	struct control_status st;
 
 	if (!agent_seg.h)
 		return;
-	core_get_status(&st);
+	control_get_status(&st);
 	ss.flags = agent_seg.flags;
 	ss.rss_bytes = ss.anon_bytes = 0;
 	read_statm(&ss);
@@ -211,7 +211,7 @@ check_lease(void)
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (now < lease || now - lease < SEG_LEASE_GRACE_NS)
 		return;
-	core_stop();
+	control_stop();
 	lease = 0;
 	agent_seg.flags |= SEG_F_LEASE_EXPIRED;   /* published next */
 }
@@ -224,7 +224,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 
 	switch (op) {
 	case CMD_START:
-		rc = core_start_sampled(frames, flags, sampling);
+		rc = control_start_sampled(frames, flags, sampling);
 		if (rc == 0) {
 			agent_seg.flags &= ~(SEG_F_TRACER_ERROR |
 					     SEG_F_LEASE_EXPIRED);
@@ -232,7 +232,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 		}
 		return rc;
 	case CMD_STOP:
-		rc = core_stop();
+		rc = control_stop();
 		lease = 0;
 		return rc;
 	case CMD_STATUS:
@@ -242,7 +242,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 			return -ENOTCONN;
 		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
 		if (flags & CMD_FLAG_SNAP_GC)
-			core_gc_traced();
+			control_gc_traced();
 		flags &= ~CMD_FLAG_SNAP_GC;
 		if (flags > SNAP_VIEW_MAX)
 			return -EINVAL;
@@ -262,7 +262,7 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 }
 
 /* Create the segment, with the message and consequences of a failure
- * (agent_start's contract).  `locked`: the caller holds core_ctl_lock. */
+ * (agent_start's contract).  `locked`: the caller holds control_lock. */
 static int
 create_segment(int locked)
 {
@@ -302,7 +302,7 @@ create_segment(int locked)
  * removed or overwritten (by a group member, an operator's clean-up, a
  * race with another process's clean-up), or when the process's
  * credentials were changed behind glibc's back (creds_check).  Caller
- * holds core_ctl_lock.  Returns 0, or -errno when the process has no
+ * holds control_lock.  Returns 0, or -errno when the process has no
  * segment any more (the agent then ends).
  */
 static int
@@ -328,9 +328,9 @@ agent_main(void *arg)
 	while (!atomic_load(&quit)) {
 		int rc;
 
-		core_ctl_take();
+		control_take();
 		rc = renew_if_needed();
-		core_reap_error();
+		control_reap_error();
 		if (snap_unclaimed_ns &&
 		    agent_now_ns() - snap_unclaimed_ns > SNAP_UNCLAIMED_NS) {
 			snap_writer_unlink(&agent_seg, snap_seq);
@@ -340,7 +340,7 @@ agent_main(void *arg)
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
 		agent_publish_status();
-		core_ctl_give();
+		control_give();
 		if (rc < 0)
 			break;
 
@@ -350,13 +350,13 @@ agent_main(void *arg)
 		if (rc == 1) {
 			uint32_t seq = 0;
 
-			core_ctl_take();
-			core_reap_error();
+			control_take();
+			control_reap_error();
 			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
 				     agent_seg.cmd_flags, agent_seg.cmd_sampling,
 				     &seq);
 			agent_publish_status();
-			core_ctl_give();
+			control_give();
 			seg_agent_done(&agent_seg, rc, seq);
 		}
 		/* rc < 0: the file is not what it was; the next turn's

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agent.h - the command thread and the process's segment (agent.c).
- * Above control (control.h), which it drives under core_ctl_lock.
+ * Above control (control.h), which it drives under control_lock.
  */
 #ifndef HAWK_TRACER_AGENT_H
 #define HAWK_TRACER_AGENT_H

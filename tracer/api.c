@@ -2,7 +2,7 @@
 /*
  * api.c - the hawk.h entry points: internal -errno results become -1 with
  * errno at this boundary, and nowhere else.  Calls down only: control
- * (start, stop, under core_ctl_lock), the gc-hook registry, the tables'
+ * (start, stop, under control_lock), the gc-hook registry, the tables'
  * counters.
  */
 #include "config.h"
@@ -41,12 +41,12 @@ hawk_start_sampled(int frames, size_t sampling_bytes)
 
 	if (frames < 1 || sampling_bytes > SNAP_SAMPLING_MAX)
 		return ret(-EINVAL);
-	core_ctl_take();
+	control_take();
 	guard_active++;
-	rc = core_start_sampled((uint32_t)frames, 0, sampling_bytes);
+	rc = control_start_sampled((uint32_t)frames, 0, sampling_bytes);
 	agent_publish_status();
 	guard_active--;
-	core_ctl_give();
+	control_give();
 	return ret(rc);
 }
 
@@ -55,12 +55,12 @@ hawk_stop(void)
 {
 	int rc;
 
-	core_ctl_take();
+	control_take();
 	guard_active++;
-	rc = core_stop();
+	rc = control_stop();
 	agent_publish_status();
 	guard_active--;
-	core_ctl_give();
+	control_give();
 	return ret(rc);
 }
 
@@ -73,18 +73,18 @@ hawk_is_tracing(void)
 HAWK_EXPORT size_t
 hawk_sampling(void)
 {
-	struct core_status st;
+	struct control_status st;
 
-	core_get_status(&st);
+	control_get_status(&st);
 	return st.sampling;
 }
 
 HAWK_EXPORT int
 hawk_traced_memory(size_t *current, size_t *peak)
 {
-	struct core_status st;
+	struct control_status st;
 
-	core_get_status(&st);
+	control_get_status(&st);
 	if (current)
 		*current = st.current;
 	if (peak)
@@ -95,9 +95,9 @@ hawk_traced_memory(size_t *current, size_t *peak)
 HAWK_EXPORT size_t
 hawk_tracer_memory(void)
 {
-	struct core_status st;
+	struct control_status st;
 
-	core_get_status(&st);
+	control_get_status(&st);
 	return st.memory;
 }
 

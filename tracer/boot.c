@@ -192,8 +192,8 @@ boot_init(void)
 		agent_msg("HAWK_UNWIND=", s,
 			  ": not fast, libunwind or check; using fast");
 	core_init();
-	core_hooks_init(&core_hot, &interpose_rec);
-	core_hooks_sampled(&interpose_sample);
+	control_hooks_init(&core_hot, &interpose_rec);
+	control_hooks_sampled(&interpose_sample);
 	/* the tables accept generation 0 until the first start */
 	intern_reset(0);
 	blocks_reset(0);
@@ -201,10 +201,10 @@ boot_init(void)
 		agent_msg("pthread_atfork failed", "", "");
 	/* without a segment nobody could see or stop it: no tracing */
 	if (agent_start() == 0 && frames && !sample_env_bad) {
-		core_ctl_take();
-		core_start_sampled(frames, 0, sampling);
+		control_take();
+		control_start_sampled(frames, 0, sampling);
 		agent_publish_status();
-		core_ctl_give();
+		control_give();
 	}
 	guard_active = 0;
 }

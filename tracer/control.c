@@ -3,7 +3,7 @@
  * control.c - the tracer's state machine: start, stop, reaping an
  * internal error, the status, and switching the hot path's jump table.
  *
- * - every function here runs under core_ctl_lock (control.h), taken by
+ * - every function here runs under control_lock (control.h), taken by
  *   its callers (agent.c, api.c, boot.c) - never on the hot path;
  * - generations: core_gen is odd while tracing.  start resets the tables
  *   to gen+1 and then publishes it; stop publishes gen+1 (even) and then
@@ -12,9 +12,9 @@
  *   reset or is refused by the tables (-ESTALE) - no use after free, and
  *   no record of one session survives into the next;
  * - the jump table (interpose.c's core_hot) is switched here only, through
- *   the pointer boot.c hands over (core_hooks_init): nothing below calls
+ *   the pointer boot.c hands over (control_hooks_init): nothing below calls
  *   up into interpose.c.  The recording core's fail() only clears core_on;
- *   core_reap_error switches the table back to glibc.
+ *   control_reap_error switches the table back to glibc.
  */
 #include "config.h"
 
@@ -33,19 +33,19 @@
 #include "segment.h"
 #include "unwind.h"
 
-pthread_mutex_t core_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int32_t last_error;              /* published internal error */
 
 /* interpose.c's jump table, its entries at init (glibc's) and the
- * recording functions (core_hooks_init) */
+ * recording functions (control_hooks_init) */
 static struct core_hot *hooks;
 static struct core_hot hooks_off;
 static const struct core_hot *hooks_on, *hooks_sampled;
 uint64_t core_sample_seed;
 
 void
-core_hooks_init(struct core_hot *table, const struct core_hot *on)
+control_hooks_init(struct core_hot *table, const struct core_hot *on)
 {
 	hooks_off = *table;
 	hooks_on = on;
@@ -53,7 +53,7 @@ core_hooks_init(struct core_hot *table, const struct core_hot *on)
 }
 
 void
-core_hooks_sampled(const struct core_hot *sampled)
+control_hooks_sampled(const struct core_hot *sampled)
 {
 	hooks_sampled = sampled;
 }
@@ -89,13 +89,13 @@ set_on(uint32_t on)
 }
 
 int
-core_start(uint32_t frames, uint32_t flags)
+control_start(uint32_t frames, uint32_t flags)
 {
-	return core_start_sampled(frames, flags, 0);
+	return control_start_sampled(frames, flags, 0);
 }
 
 int
-core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
+control_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
 {
 	uint32_t g = atomic_load(&core_gen);
 
@@ -124,7 +124,7 @@ core_start_sampled(uint32_t frames, uint32_t flags, uint64_t sampling)
 }
 
 void
-core_gc_traced(void)
+control_gc_traced(void)
 {
 	int g = guard_active;
 
@@ -151,7 +151,7 @@ drop_tables(void)
 }
 
 int
-core_stop(void)
+control_stop(void)
 {
 	if (!(atomic_load(&core_gen) & 1))
 		return -ENOTCONN;
@@ -161,7 +161,7 @@ core_stop(void)
 }
 
 void
-core_reap_error(void)
+control_reap_error(void)
 {
 	int32_t err = atomic_load(&core_error);
 
@@ -173,7 +173,7 @@ core_reap_error(void)
 }
 
 void
-core_get_status(struct core_status *st)
+control_get_status(struct control_status *st)
 {
 	st->tracing = (atomic_load(&core_gen) & 1) && core_tracing();
 	st->frames = st->tracing ? atomic_load(&core_frames) : 0;

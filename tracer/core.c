@@ -14,7 +14,7 @@
  * - a recoverable error (mmap failure, full index space) never aborts the
  *   host: recording stops at once (core_on = 0), the count of allocations
  *   not recorded grows, and the agent finishes the stop within a second
- *   (core_reap_error, control.c), publishing last_error and
+ *   (control_reap_error, control.c), publishing last_error and
  *   SEG_F_TRACER_ERROR.
  */
 #include "config.h"

@@ -62,7 +62,7 @@ struct core_hot {
 void core_init(void);
 
 /* The session: odd while tracing; and the frames limit.  Written by
- * control.c only (start, stop), under core_ctl_lock. */
+ * control.c only (start, stop), under control_lock. */
 extern _Atomic uint32_t core_gen __attribute__((visibility("hidden")));
 extern _Atomic uint32_t core_frames __attribute__((visibility("hidden")));
 /* Allocations not recorded this session, and the internal error that

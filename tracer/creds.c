@@ -59,7 +59,7 @@
 #include "guard.h"
 
 /* protects the retire/restart sequence below; lock order:
- * LOCK_RANK_CREDS, before core_ctl_lock (guard.h) */
+ * LOCK_RANK_CREDS, before control_lock (guard.h) */
 static pthread_mutex_t creds_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The next definition of `name` (glibc's); NULL if there is none. */

@@ -45,7 +45,7 @@ int fu_init(const char *env);
  * the loader's set changed since the last call, and then empty every
  * thread's rule cache.  Takes the loader's lock (dl_iterate_phdr): control
  * path only - start, and the agent's tick - never the allocation path.
- * Callers hold core_ctl_lock.
+ * Callers hold control_lock.
  */
 void fu_refresh(void);
 

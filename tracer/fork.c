@@ -3,7 +3,7 @@
  * fork.c - pthread_atfork handlers.
  *
  * Prepare takes every lock of the tracer in the order guard.h declares
- * (core_ctl_lock, the registry of deferred-free queues, intern shards
+ * (control_lock, the registry of deferred-free queues, intern shards
  * 0..63, blocks shards 0..63, the sampled-block table, the registry of
  * traceback caches).  The hot path never holds two of them at
  * once, and start/stop/snapshot take them in this order, so prepare
@@ -41,7 +41,7 @@ prepare(void)
 {
 	saved_guard = guard_active;
 	guard_active = 1;
-	core_ctl_take();
+	control_take();
 	defer_prepare();
 	intern_lock_all();
 	blocks_lock_all();
@@ -57,7 +57,7 @@ parent(void)
 	blocks_unlock_all();
 	intern_unlock_all();
 	defer_parent();
-	core_ctl_give();
+	control_give();
 	guard_active = saved_guard;
 }
 
@@ -70,7 +70,7 @@ child(void)
 	sample_reset_locks();
 	blocks_reset_locks();
 	intern_reset_locks();
-	core_ctl_lock = fresh;
+	control_lock = fresh;
 	witness_reset();          /* this thread holds none of them now */
 	defer_child();
 	fu_after_fork_child();

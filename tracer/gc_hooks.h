@@ -12,7 +12,7 @@
 int gc_hooks_add(void (*fn)(void *), void *arg);
 
 /* Run every hook, in the order they were added (caller holds
- * core_ctl_lock; the hooks may allocate: the guard is set). */
+ * control_lock; the hooks may allocate: the guard is set). */
 void gc_hooks_run(void);
 
 #endif /* HAWK_TRACER_GC_HOOKS_H */

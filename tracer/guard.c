@@ -23,7 +23,7 @@ __thread uint64_t guard_witness_held[LOCK_RANK_N]
 	__attribute__((tls_model("initial-exec")));
 
 static const char *const rank_name[LOCK_RANK_N] = {
-	"creds_lock", "core_ctl_lock", "defer registry", "intern shard",
+	"creds_lock", "control_lock", "defer registry", "intern shard",
 	"blocks shard",
 };
 

@@ -41,7 +41,7 @@ extern __thread int guard_active __attribute__((tls_model("initial-exec")));
  *
  *   LOCK_RANK_CREDS   creds_lock (creds.c): held across a change of
  *                     identity, while the agent is retired and restarted
- *   LOCK_RANK_CTL     core_ctl_lock (control.h): start, stop, snapshot,
+ *   LOCK_RANK_CTL     control_lock (control.h): start, stop, snapshot,
  *                     status and fork
  *   LOCK_RANK_DEFER   the registry of deferred-free queues (defer.c)
  *   LOCK_RANK_INTERN  intern shards 0..63 (intern.c)

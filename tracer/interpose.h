@@ -3,7 +3,7 @@
  * interpose.h - what interpose.c shares: the jump table its exported
  * malloc, calloc, realloc and free go through (read by interpose_cxx.c's
  * operator delete as well) and the recording functions control.c points
- * it at while tracing (boot.c hands both to control: core_hooks_init).
+ * it at while tracing (boot.c hands both to control: control_hooks_init).
  * The layout, struct core_hot, is core.h's.  Also the allocator all of
  * them forward to (interpose_real, chosen once by interpose_bind).
  */
@@ -42,7 +42,7 @@ extern struct interpose_real interpose_real
 	__attribute__((visibility("hidden")));
 
 /*
- * Once at load, first of all and before core_hooks_init (boot.c): find
+ * Once at load, first of all and before control_hooks_init (boot.c): find
  * the next definition of malloc after libhawk, point interpose_real and
  * core_hot's entries at it (and the free queues' release: defer.h), set
  * interpose_mode and interpose_provider, and say on stderr when nothing

@@ -158,7 +158,7 @@ snapshot_write(struct seg_writer *w, uint32_t *seq, uint32_t view)
 	struct snap_header sh;
 	struct snap_writer sw;
 	struct modules mods;
-	struct core_status st;
+	struct control_status st;
 	struct block_rec *recs = NULL, *tmp = NULL, *sorted = NULL;
 	struct intern_totals *tot = NULL;
 	uint64_t cap, n = 0, missed = 0, i, j, ntraces = 0, nframes = 0;
@@ -168,7 +168,7 @@ snapshot_write(struct seg_writer *w, uint32_t *seq, uint32_t view)
 	struct timespec ts;
 	int rc;
 
-	core_get_status(&st);
+	control_get_status(&st);
 	if (view > SNAP_VIEW_MAX)
 		return -EINVAL;
 	if (view == SNAP_VIEW_PEAK && !st.sampling)

@@ -12,7 +12,7 @@
 /*
  * Write "<dir>/<pid>.snap.<seq>" completely, under a new unpredictable
  * seq returned in *seq (snap_writer_open), holding `view` (enum
- * snap_view).  Caller holds core_ctl_lock (agent).  Returns 0 or -errno
+ * snap_view).  Caller holds control_lock (agent).  Returns 0 or -errno
  * (-EINVAL: unknown view, -EOPNOTSUPP: the peak view of an exact
  * session); on error the partial file is removed.
  */
