@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "seg_check.h"
 #include "seg_live.h"
 #include "seg_read.h"
 
@@ -29,8 +30,9 @@
  * Check that an array of n elements of `elem` bytes at `off` lies inside a
  * file of `size` bytes, after the header, 8-byte aligned.
  */
-static int
-range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr, uint64_t size)
+int
+snap_range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr,
+	      uint64_t size)
 {
 	uint64_t len, end;
 
@@ -50,8 +52,8 @@ range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr, uint64_t size)
  * size + count * (R + 1)] and, as no sampled block is empty, est_count <=
  * est_size.
  */
-static int
-est_ok(const struct snap_trace *t, uint64_t rate)
+int
+snap_est_ok(const struct snap_trace *t, uint64_t rate)
 {
 	uint64_t hi;
 
@@ -124,7 +126,7 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 		return -EPROTO;
 	}
 #define ARRAY(n, off, elem, label)                                          \
-	if (!range_ok(h->off, h->n, (elem), sizeof(*h), s->size)) {          \
+	if (!snap_range_ok(h->off, h->n, (elem), sizeof(*h), s->size)) {     \
 		seg_seterr(err, errlen, "%s: " label " out of range (%" PRIu64   \
 		       " at %" PRIu64 ")", what, h->n, h->off);              \
 		return -EPROTO;                                              \
@@ -240,7 +242,7 @@ snap_check(struct snap *s, const char *what, char *err, size_t errlen)
 			return -EPROTO;
 		}
 estimates:
-		if (!est_ok(t, h->sampling_bytes)) {
+		if (!snap_est_ok(t, h->sampling_bytes)) {
 			seg_seterr(err, errlen, "%s: trace %" PRIu64
 			       ": estimate of %" PRIu64 " blocks, %" PRIu64
 			       " bytes impossible for %" PRIu64 " blocks of %"

@@ -26,43 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "seg_check.h"
 #include "seg_live.h"
 #include "seg_read.h"
 
 /* bounds on what is kept in memory whole */
 #define STREAM_MODULES_MAX 65536u
 #define STREAM_STRINGS_MAX (16u << 20)
-
-static int
-range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr, uint64_t size)
-{
-	uint64_t len, end;
-
-	if (__builtin_mul_overflow(n, elem, &len) ||
-	    __builtin_add_overflow(off, len, &end))
-		return 0;
-	if (n == 0)
-		return off <= size;
-	return off % 8 == 0 && off >= hdr && end <= size;
-}
-
-/* As snap_read.c's: can a trace's estimates come from its sampled
- * figures (exact: equal; sampled: est_count >= count, est_size in
- * [size, size + count * (rate + 1)], est_count <= est_size)? */
-static int
-est_ok(const struct snap_trace *t, uint64_t rate)
-{
-	uint64_t hi;
-
-	if (!rate)
-		return t->est_count == t->count && t->est_size == t->size;
-	if (t->est_count < t->count || t->est_size < t->size)
-		return 0;
-	if (__builtin_mul_overflow(t->count, rate + 1, &hi) ||
-	    __builtin_add_overflow(hi, t->size, &hi))
-		hi = UINT64_MAX;
-	return t->est_size <= hi && (t->est_count <= t->est_size || !t->size);
-}
 
 static int
 read_at(struct snap_stream *ss, void *buf, size_t len, uint64_t off)
@@ -162,7 +132,7 @@ check_header(struct snap_stream *ss, char *err, size_t errlen)
 	if (!memchr(h->name, '\0', sizeof(h->name)))
 		return bad(ss, err, errlen, "name not NUL-terminated");
 #define ARRAY(n, off, elem, label)                                          \
-	if (!range_ok(h->off, h->n, (elem), sizeof(*h), size))              \
+	if (!snap_range_ok(h->off, h->n, (elem), sizeof(*h), size))         \
 		return bad(ss, err, errlen, label " out of range (%" PRIu64 ")", \
 			   h->n);
 	ARRAY(n_modules, modules_off, sizeof(struct snap_module), "modules")
@@ -435,7 +405,7 @@ snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
 			return bad(ss, err, errlen, "trace %" PRIu64 ": blocks "
 				   "out of range or out of order", i);
 	}
-	if (!est_ok(t, ss->h.sampling_bytes))
+	if (!snap_est_ok(t, ss->h.sampling_bytes))
 		return bad(ss, err, errlen, "trace %" PRIu64 ": estimate of %"
 			   PRIu64 " blocks, %" PRIu64 " bytes impossible for %"
 			   PRIu64 " blocks of %" PRIu64 " bytes", i,
