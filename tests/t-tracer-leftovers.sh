@@ -57,7 +57,12 @@ is "$(nfiles)" 100 "100 workers, 100 segments"
 # shellcheck disable=SC2086
 kill -KILL $pids
 for p in $pids; do wait "$p" 2>/dev/null; done
-is "$(nfiles)" 100 "killed: their 100 segments stay behind"
+# SIGKILL runs no clean-up, but a worker still alive while the others die
+# may remove some of theirs (dead files are anyone's to clean): count what
+# is left and expect the next start to remove its bound of that
+left=$(nfiles)
+[ "$left" -ge 1 ] && [ "$left" -le 100 ]
+ok $? "killed: their segments stay behind until a start ($left of 100)"
 # the leftovers of a snapshot cut short and of a creation cut short
 dead=$(python3 -c 'import os; print(os.getpid())')
 : >"$hdir/$dead.snap.123"
@@ -66,9 +71,11 @@ $tr_env sleep 100 &
 p=$!
 n=0
 # its clean-up follows the creation of its segment: wait for it to settle
-while [ "$(nfiles)" -gt 39 ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
+# (left + 2 dead files, at most 64 removed, plus its own segment)
+want=$((left + 2 > 64 ? left + 2 - 64 + 1 : 1))
+while [ "$(nfiles)" -gt $want ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
 sleep 0.2
-is "$(nfiles)" 39 "the next start removed 64 of the 102 dead files (its bound)"
+is "$(nfiles)" $want "the next start removed at most 64 of the $((left + 2)) dead files (its bound)"
 kill -KILL $p
 wait $p 2>/dev/null
 traced true
