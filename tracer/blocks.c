@@ -25,8 +25,16 @@
  * cache line written per traced allocation and free.  Per-shard counters
  * would be cheaper but their sum has no exact peak.
  *
+ * Collection (snapshots): walks that hold a shard's lock for one slice
+ * of ~BLOCKS_SLICE slots at a time, ordered by a key that no insert,
+ * deletion or grow changes (see "The collection walk" below); they leave
+ * the hot path as it was.  A grow still rehashes its shard under the lock
+ * (at 10 M blocks ~160,000 records, milliseconds): only while the live
+ * set grows past a shard's 3/4 mark, never because of a snapshot.
+ *
  * Invariants: memory from arena_map only; a shard's table is touched only
- * under its lock and only when the shard's generation is the caller's.
+ * under its lock and only when the shard's generation is the caller's;
+ * nothing but memory accesses and mmap/munmap under a lock.
  */
 #include "config.h"
 
