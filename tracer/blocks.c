@@ -438,7 +438,7 @@ hold_note(uint64_t t0)
 		;
 }
 
-void
+HAWK_EXPORT void
 blocks_hold_get(uint64_t *holds, uint64_t *max_ns, uint64_t *sum_ns)
 {
 	*holds = atomic_load(&hold.holds);
@@ -446,7 +446,7 @@ blocks_hold_get(uint64_t *holds, uint64_t *max_ns, uint64_t *sum_ns)
 	*sum_ns = atomic_load(&hold.sum_ns);
 }
 
-void
+HAWK_EXPORT void
 blocks_hold_reset(void)
 {
 	atomic_store(&hold.holds, 0);
