@@ -250,7 +250,8 @@ int
 main(void)
 {
 	struct verdict v = { 0, 0, 0 };
-	uint64_t i, bad = 0, churn_bad = 0, holds, max_ns, sum_ns;
+	uint64_t i, bad = 0, churn_bad = 0;
+	struct blocks_hold h;
 	uint32_t r;
 
 	still_table();
@@ -289,11 +290,11 @@ main(void)
 	       "exactly once, with its size", NS);
 	diag("%llu of the walks saw the table grow meanwhile",
 	     (unsigned long long)v.grown);
-	blocks_hold_get(&holds, &max_ns, &sum_ns);
+	blocks_hold_get(&h);
 	diag("lock holds of the walks (slices of %u home slots): %llu, "
-	     "longest %.1f us, mean %.2f us", BLOCKS_SLICE,
-	     (unsigned long long)holds, max_ns / 1e3,
-	     holds ? sum_ns / 1e3 / (double)holds : 0.0);
+	     "longest %.1f us (on CPU %.1f us), mean %.2f us", BLOCKS_SLICE,
+	     (unsigned long long)h.holds, h.max_ns / 1e3, h.max_cpu_ns / 1e3,
+	     h.holds ? h.sum_ns / 1e3 / (double)h.holds : 0.0);
 	blocks_reset(1000);
 	is_int(arena_bytes(), 0, "reset returns every byte");
 	return done_testing();

@@ -412,38 +412,55 @@ key_of(uint64_t p)
 #include <time.h>
 
 static struct {
-	_Atomic uint64_t holds, max_ns, sum_ns;
+	_Atomic uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms,
+		over_5ms;
 } hold;
 
 static uint64_t
-hold_now(void)
+hold_now(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void
-hold_note(uint64_t t0)
+hold_max(_Atomic uint64_t *m, uint64_t v)
 {
-	uint64_t ns = hold_now() - t0,
-		 m = atomic_load_explicit(&hold.max_ns, memory_order_relaxed);
+	uint64_t o = atomic_load_explicit(m, memory_order_relaxed);
 
-	atomic_fetch_add_explicit(&hold.holds, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&hold.sum_ns, ns, memory_order_relaxed);
-	while (ns > m && !atomic_compare_exchange_weak_explicit(
-		       &hold.max_ns, &m, ns, memory_order_relaxed,
-		       memory_order_relaxed))
+	while (v > o && !atomic_compare_exchange_weak_explicit(
+		       m, &o, v, memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
-HAWK_EXPORT void
-blocks_hold_get(uint64_t *holds, uint64_t *max_ns, uint64_t *sum_ns)
+static void
+hold_note(uint64_t t0, uint64_t c0)
 {
-	*holds = atomic_load(&hold.holds);
-	*max_ns = atomic_load(&hold.max_ns);
-	*sum_ns = atomic_load(&hold.sum_ns);
+	uint64_t ns = hold_now(CLOCK_MONOTONIC) - t0;
+
+	hold_max(&hold.max_cpu_ns, hold_now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	hold_max(&hold.max_ns, ns);
+	atomic_fetch_add_explicit(&hold.holds, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hold.sum_ns, ns, memory_order_relaxed);
+	if (ns > 1000000)
+		atomic_fetch_add_explicit(&hold.over_1ms, 1,
+					  memory_order_relaxed);
+	if (ns > 5000000)
+		atomic_fetch_add_explicit(&hold.over_5ms, 1,
+					  memory_order_relaxed);
+}
+
+HAWK_EXPORT void
+blocks_hold_get(struct blocks_hold *h)
+{
+	h->holds = atomic_load(&hold.holds);
+	h->max_ns = atomic_load(&hold.max_ns);
+	h->sum_ns = atomic_load(&hold.sum_ns);
+	h->max_cpu_ns = atomic_load(&hold.max_cpu_ns);
+	h->over_1ms = atomic_load(&hold.over_1ms);
+	h->over_5ms = atomic_load(&hold.over_5ms);
 }
 
 HAWK_EXPORT void
@@ -452,9 +469,13 @@ blocks_hold_reset(void)
 	atomic_store(&hold.holds, 0);
 	atomic_store(&hold.max_ns, 0);
 	atomic_store(&hold.sum_ns, 0);
+	atomic_store(&hold.max_cpu_ns, 0);
+	atomic_store(&hold.over_1ms, 0);
+	atomic_store(&hold.over_5ms, 0);
 }
-#define HOLD_START() uint64_t hold_t0 = hold_now()
-#define HOLD_END()   hold_note(hold_t0)
+#define HOLD_START() uint64_t hold_t0 = hold_now(CLOCK_MONOTONIC), \
+			     hold_c0 = hold_now(CLOCK_THREAD_CPUTIME_ID)
+#define HOLD_END()   hold_note(hold_t0, hold_c0)
 #else
 #define HOLD_START() do { } while (0)
 #define HOLD_END()   do { } while (0)

@@ -15,7 +15,8 @@
  * operations during the window, then p99.99, the samples over 1 ms and
  * over 5 ms, and - when libhawk was built with -DBLOCKS_HOLD_STATS - the
  * collection walks' lock holds in the window: how many, the longest and
- * the mean in microseconds, else "- - -"), then how many of the
+ * the mean in microseconds, the most CPU time one used, how many over 1 ms
+ * and over 5 ms, else "- - - - - -"), then how many of the
  * samples over 1 ms saw the probe switched out involuntarily (preempted,
  * or yielding in a spinlock), voluntarily (slept), or fault, and removes
  * both files.
@@ -200,8 +201,12 @@ probe_alloc(void)
 	return malloc(64);
 }
 
-/* libhawk's hold statistics, when it was built with them (bench only) */
-typedef void (*hold_get_fn)(uint64_t *, uint64_t *, uint64_t *);
+/* libhawk's hold statistics, when it was built with them (bench only):
+ * struct blocks_hold of tracer/blocks.h */
+struct hold {
+	uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms, over_5ms;
+};
+typedef void (*hold_get_fn)(struct hold *);
 typedef void (*hold_reset_fn)(void);
 
 static void *
@@ -257,7 +262,7 @@ probe(void *arg)
 				if (hold_reset)
 					hold_reset();
 			} else if (on && has("probe-off")) {
-				char text[512], holds[128] = "- - -";
+				char text[512], holds[128] = "- - - - - -";
 				double q[6] = { .5, .9, .99, .999, 1, .9999 };
 				double v[6] = { 0 };
 				size_t over1 = 0, over5 = 0, i;
@@ -273,15 +278,19 @@ probe(void *arg)
 					over5 += lat[i] > 5000000;
 				}
 				if (hold_get) {
-					uint64_t h, mx, sum;
+					struct hold h;
 
-					hold_get(&h, &mx, &sum);
+					hold_get(&h);
 					snprintf(holds, sizeof(holds),
-						 "%llu %.1f %.2f",
-						 (unsigned long long)h,
-						 mx / 1e3,
-						 h ? sum / 1e3 / (double)h :
-						     0.0);
+						 "%llu %.1f %.2f %.1f %llu %llu",
+						 (unsigned long long)h.holds,
+						 h.max_ns / 1e3,
+						 h.holds ? h.sum_ns / 1e3 /
+							   (double)h.holds :
+							   0.0,
+						 h.max_cpu_ns / 1e3,
+						 (unsigned long long)h.over_1ms,
+						 (unsigned long long)h.over_5ms);
 				}
 				snprintf(text, sizeof(text),
 					 "%zu %.1f %.1f %.1f %.1f %.1f %llu "

@@ -64,11 +64,11 @@ window() { # LABEL COMMAND...: the probe's figures over COMMAND
 	touch "$tmp/t/probe-off"
 	waitfile "$tmp/t/lat"
 	read n p50 p90 p99 p999 pmax ops p9999 over1 over5 holds hmax hmean \
-		siv sv sflt <"$tmp/t/lat"
+		hcpu h1 h5 siv sv sflt <"$tmp/t/lat"
 	dur=$(echo "$t1 - $t0" | bc)
 	echo "$label: $dur s, $n samples: p50 $p50 p99 $p99 p99.9 $p999 p99.99 $p9999 max $pmax us; over 1 ms $over1, over 5 ms $over5 (of those over 1 ms: $siv switched out, $sv slept, $sflt faulted); churn ops $ops"
 	[ "$holds" = - ] ||
-		echo "  walk lock holds: $holds, longest $hmax us, mean $hmean us"
+		echo "  walk lock holds: $holds, mean $hmean us, longest $hmax us (a hold used at most $hcpu us of CPU); over 1 ms $h1, over 5 ms $h5"
 }
 
 echo "stall: $nb blocks over $nt tracebacks, $ns snapshots ($mode; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
