@@ -318,12 +318,31 @@ match(const char *pattern, const char *file)
 		       normalize(file, fb, sizeof(fb)), FNM_NOESCAPE) == 0;
 }
 
+uint8_t
+st_filter_file(const struct st_filter *f, const char *file)
+{
+	uint8_t v = 0;
+	size_t k;
+
+	for (k = 0; k < f->n_include; k++)
+		if (match(f->include[k], file)) {
+			v |= 1;
+			break;
+		}
+	for (k = 0; k < f->n_exclude; k++)
+		if (match(f->exclude[k], file)) {
+			v |= 2;
+			break;
+		}
+	return v;
+}
+
 int
 st_filter_eval(const struct st_set *set, const struct st_filter *f,
 	       uint8_t **verdict)
 {
 	uint8_t *v;
-	size_t i, k;
+	size_t i;
 
 	*verdict = NULL;
 	if (!f || (f->n_include == 0 && f->n_exclude == 0))
@@ -331,18 +350,8 @@ st_filter_eval(const struct st_set *set, const struct st_filter *f,
 	v = calloc(set->n_files ? set->n_files : 1, 1);
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < set->n_files; i++) {
-		for (k = 0; k < f->n_include; k++)
-			if (match(f->include[k], set->files[i])) {
-				v[i] |= 1;
-				break;
-			}
-		for (k = 0; k < f->n_exclude; k++)
-			if (match(f->exclude[k], set->files[i])) {
-				v[i] |= 2;
-				break;
-			}
-	}
+	for (i = 0; i < set->n_files; i++)
+		v[i] = st_filter_file(f, set->files[i]);
 	*verdict = v;
 	return 0;
 }
@@ -354,15 +363,16 @@ st_filter_eval(const struct st_set *set, const struct st_filter *f,
  * not inclusive; with all_frames any matching frame excludes).
  */
 int
-st_trace_kept(const struct st_set *set, const struct st_trace *t,
-	      const struct st_filter *f, const uint8_t *verdict)
+st_ids_kept(const struct st_set *set, const uint32_t *ids, uint32_t n,
+	    const struct st_filter *f, const uint8_t *verdict)
 {
-	const uint32_t *ids = set->ids + t->ids_off;
-	uint32_t n = f && f->all_frames ? t->nframes : 1, i;
+	uint32_t i;
 	uint8_t any = 0;
 
 	if (!verdict)
 		return 1;
+	if (!f->all_frames)
+		n = 1;
 	for (i = 0; i < n; i++)
 		any |= verdict[set->frames[ids[i]].file_id];
 	if (f->n_include && !(any & 1))
@@ -370,6 +380,25 @@ st_trace_kept(const struct st_set *set, const struct st_trace *t,
 	if (f->n_exclude && (any & 2))
 		return 0;
 	return 1;
+}
+
+int
+st_trace_kept(const struct st_set *set, const struct st_trace *t,
+	      const struct st_filter *f, const uint8_t *verdict)
+{
+	return st_ids_kept(set, set->ids + t->ids_off, t->nframes, f,
+			   verdict);
+}
+
+void
+st_drop_target(struct st_set *set, uint32_t target)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < set->n_traces; i++)
+		if (set->traces[i].target != target)
+			set->traces[n++] = set->traces[i];
+	set->n_traces = n;
 }
 
 /* Traceback.__lt__: tuples of (filename, lineno), oldest frame first. */
