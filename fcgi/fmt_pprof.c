@@ -27,6 +27,7 @@
 #include <uthash.h>
 #include <zlib.h>
 
+#include "grow.h"
 #include "fmt_pprof.h"
 #include "keymap.h"
 #include "profile.pb-c.h"
@@ -109,24 +110,6 @@ struct builder {
 	size_t n_verdict, cap_verdict;
 };
 
-static int
-grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	n = realloc(*v, c * size);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
-}
-
 /* Index of s in the string table (added when new), or -ENOMEM.  s must
  * outlive the builder. */
 static int64_t
@@ -138,7 +121,7 @@ str_idx(struct builder *b, const char *s)
 	HASH_FIND(hh, b->strs, s, l, e);
 	if (e)
 		return e->idx;
-	if (grow((void **)&b->str_v, &b->cap_str, b->n_str + 1,
+	if (grow_array((void **)&b->str_v, &b->cap_str, b->n_str + 1,
 		 sizeof(*b->str_v)) || !(e = calloc(1, sizeof(*e))))
 		return -ENOMEM;
 	e->s = s;
@@ -190,7 +173,7 @@ fn_id(struct builder *b, const struct st_frame *f)
 	HASH_FIND(hh, b->fns, &k, sizeof(k), e);
 	if (e)
 		return e->id;
-	if (grow((void **)&b->fn_v, &b->cap_fn, b->n_fn + 1,
+	if (grow_array((void **)&b->fn_v, &b->cap_fn, b->n_fn + 1,
 		 sizeof(*b->fn_v)) || !(e = calloc(1, sizeof(*e))))
 		return 0;
 	pf = malloc(sizeof(*pf));
@@ -238,7 +221,7 @@ map_id(struct builder *b, const struct snap *snap, uint32_t t, uint64_t addr)
 	HASH_FIND(hh, b->maps, &k, sizeof(k), e);
 	if (e)
 		return (int64_t)e->id;
-	if (grow((void **)&b->map_v, &b->cap_map, b->n_map + 1,
+	if (grow_array((void **)&b->map_v, &b->cap_map, b->n_map + 1,
 		 sizeof(*b->map_v)) || !(e = calloc(1, sizeof(*e))))
 		return -1;
 	pm = malloc(sizeof(*pm));
@@ -311,7 +294,7 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
 	if (keymap_get(&b->locs, addr, k2, &id))
 		return id;
 	mid = map_id(b, snap, t, addr ? addr - 1 : 0);
-	if (mid < 0 || grow((void **)&b->loc_v, &b->cap_loc, b->n_loc + 1,
+	if (mid < 0 || grow_array((void **)&b->loc_v, &b->cap_loc, b->n_loc + 1,
 			    sizeof(*b->loc_v)))
 		return 0;
 	/* one allocation: the location, its line pointers, its lines */
@@ -385,7 +368,7 @@ add_sample(struct builder *b, size_t n, int32_t pid, int sign,
 		e = NULL;
 	}
 	if (!e) {
-		if (grow((void **)&b->smp_v, &b->cap_smp, b->n_smp + 1,
+		if (grow_array((void **)&b->smp_v, &b->cap_smp, b->n_smp + 1,
 			 sizeof(*b->smp_v)))
 			return -ENOMEM;
 		e = &b->smp_v[b->n_smp];
@@ -413,7 +396,7 @@ kept(struct builder *b, const uint32_t *ids, uint32_t n)
 
 	if (!p->filter || (!p->filter->n_include && !p->filter->n_exclude))
 		return 1;
-	if (grow((void **)&b->verdict, &b->cap_verdict, set->n_files + 1, 1))
+	if (grow_array((void **)&b->verdict, &b->cap_verdict, set->n_files + 1, 1))
 		return -ENOMEM;
 	for (; b->n_verdict < set->n_files; b->n_verdict++)
 		b->verdict[b->n_verdict] =
@@ -441,7 +424,7 @@ fmt_pprof_add(struct fmt_pprof_build *fb, const struct snap *snap,
 	rc = kept(b, ids, nids);
 	if (rc <= 0)
 		return rc;
-	if (grow((void **)&b->tmp, &b->cap_tmp, naddrs, sizeof(*b->tmp)))
+	if (grow_array((void **)&b->tmp, &b->cap_tmp, naddrs, sizeof(*b->tmp)))
 		return -ENOMEM;
 	for (k = 0; k < naddrs; k++) {
 		b->tmp[k] = loc_id(b, snap, target, addrs[k], ids + used,

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "stats.h"
 
 static uint64_t
@@ -44,24 +45,6 @@ hash_u64(uint64_t x, uint64_t h)
 	h ^= x + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
 	h *= UINT64_C(0xff51afd7ed558ccd);
 	return h ^ (h >> 33);
-}
-
-static int
-grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*v, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = n;
-	return 0;
 }
 
 void
@@ -121,7 +104,7 @@ st_target(struct st_set *set, int32_t pid)
 	for (i = 0; i < set->n_pids; i++)
 		if (set->pids[i] == pid)
 			return (int)i;
-	if (grow((void **)&set->pids, &set->cap_pids, set->n_pids + 1,
+	if (grow_array((void **)&set->pids, &set->cap_pids, set->n_pids + 1,
 		 sizeof(*set->pids)))
 		return -ENOMEM;
 	set->pids[set->n_pids] = pid;
@@ -177,7 +160,7 @@ file_intern(struct st_set *set, const char *file)
 				   file) == 0)
 				return set->file_hash[j] - 1;
 	}
-	if (grow((void **)&set->files, &set->cap_files, set->n_files + 1,
+	if (grow_array((void **)&set->files, &set->cap_files, set->n_files + 1,
 		 sizeof(*set->files)))
 		return -ENOMEM;
 	set->files[set->n_files++] = file;
@@ -220,7 +203,7 @@ st_frame_intern_at(struct st_set *set, const char *file, uint32_t line,
 				return set->frame_hash[j] - 1;
 		}
 	}
-	if (grow((void **)&set->frames, &set->cap_frames, set->n_frames + 1,
+	if (grow_array((void **)&set->frames, &set->cap_frames, set->n_frames + 1,
 		 sizeof(*set->frames)))
 		return -ENOMEM;
 	f = &set->frames[set->n_frames++];
@@ -271,9 +254,9 @@ st_trace_add(struct st_set *set, uint32_t target, enum st_gen gen,
 
 	if (n == 0)
 		return -EINVAL;
-	if (grow((void **)&set->ids, &set->cap_ids, set->n_ids + n,
+	if (grow_array((void **)&set->ids, &set->cap_ids, set->n_ids + n,
 		 sizeof(*set->ids)) ||
-	    grow((void **)&set->traces, &set->cap_traces, set->n_traces + 1,
+	    grow_array((void **)&set->traces, &set->cap_traces, set->n_traces + 1,
 		 sizeof(*set->traces)))
 		return -ENOMEM;
 	t = &set->traces[set->n_traces++];
@@ -528,7 +511,7 @@ group_add(struct group *g, uint64_t off, uint32_t n,
 	}
 	if (!s) {
 		cap = g->cap;
-		if (grow((void **)&l->v, &g->cap, l->n + 1, sizeof(*l->v)))
+		if (grow_array((void **)&l->v, &g->cap, l->n + 1, sizeof(*l->v)))
 			return -ENOMEM;
 		if (g->cap != cap) {
 			uint64_t *pb = realloc(l->pid_bits, g->cap *
