@@ -11,8 +11,10 @@
  *    and runs) with a set of blocks left untouched, growing every shard
  *    several times, while a fourth walks the table without pause: every
  *    walk must report each untouched block exactly once - no more, no
- *    less - whatever moved between its slices.  Rounds start from a reset
- *    so that the shards grow again in each.
+ *    less - whatever moved between its slices - and at the end of each
+ *    round the table holds exactly the blocks that are live (grows by two
+ *    threads at once lose none).  Rounds start from a reset so that the
+ *    shards grow again in each.
  */
 #include "config.h"
 
@@ -51,6 +53,7 @@ static uint64_t next_[NS], end_[NS], sizes[NS];
 static struct block_rec recs[NS + 1000];
 
 static atomic_int go, stop_;
+static _Atomic uint64_t churn_live;     /* the churners' live blocks */
 static uint32_t gen;
 
 /* xorshift64 */
@@ -93,6 +96,7 @@ churner(void *arg)
 		}
 	}
 	free(live);
+	atomic_fetch_add(&churn_live, nlive);
 	return (void *)bad;
 }
 
@@ -250,7 +254,7 @@ int
 main(void)
 {
 	struct verdict v = { 0, 0, 0 };
-	uint64_t i, bad = 0, churn_bad = 0;
+	uint64_t i, bad = 0, churn_bad = 0, count_bad = 0;
 	struct blocks_hold h;
 	uint32_t r;
 
@@ -269,6 +273,7 @@ main(void)
 				bad++;
 		atomic_store(&go, 0);
 		atomic_store(&stop_, 0);
+		atomic_store(&churn_live, 0);
 		for (i = 0; i < CHURNERS; i++)
 			pthread_create(&th[i], NULL, churner,
 				       (void *)(uintptr_t)i);
@@ -279,11 +284,16 @@ main(void)
 		}
 		atomic_store(&stop_, 1);
 		pthread_join(w, NULL);
+		/* no record lost or doubled by concurrent grows */
+		if (blocks_count() != NS + atomic_load(&churn_live))
+			count_bad++;
 		/* and once more with the table still */
 		if (!walk_once(0) || !walk_once(1) || !walk_once(2))
 			v.wrong++;
 	}
 	is_int(bad + churn_bad, 0, "every insert and remove succeeded");
+	is_int(count_bad, 0, "after each round the table holds exactly the "
+	       "untouched blocks and the churners' live ones");
 	ok(v.walks >= ROUNDS, "%llu walks ran alongside the churn",
 	   (unsigned long long)v.walks);
 	is_int(v.wrong, 0, "every walk saw each of the %u untouched blocks "
