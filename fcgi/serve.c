@@ -383,7 +383,8 @@ snapshot_one(struct req *q, const struct seg_info *t,
 	char err[512] = "";
 	int rc;
 
-	rc = target_snapshot_stream(q->cfg, t, q->p.view, shot, err,
+	rc = target_snapshot_stream(q->cfg, t, q->p.view,
+				    q->p.format == FORMAT_PICKLE, shot, err,
 				    sizeof(err));
 	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
 		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
@@ -458,10 +459,11 @@ snaps_add_stream(struct req *q, struct snaps *s, struct snap_stream *shot,
 		s->sv = grown;
 		s->sv[s->nsv++] = *shot;
 		shot->fd = -1;     /* s->sv owns it now */
+		shot->seg_fd = -1;
 		shot->modules = NULL;
 		shot->strings = NULL;
 		shot->frames = NULL;
-		shot->tw.buf = shot->fw.buf = shot->sw.buf = NULL;
+		shot->buf = NULL;
 		snap_stream_close(shot);
 		return 0;
 	}

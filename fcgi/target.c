@@ -5,8 +5,8 @@
  * Only segments whose owner the configuration allows are listed, opened or
  * commanded (and, when dead, removed with their leftover snapshots by the
  * routes that act on live targets, or when a target dies under a command); the owner is checked again on the opened segment (a file
- * replaced between listing and opening is refused) and the snapshot file
- * must have the same owner (snap_load checks it).  Turning a snapshot into
+ * replaced between listing and opening is refused) and the snapshot's
+ * socket must be the target's own (snap_stream_open checks its peer).  Turning a snapshot into
  * statistics is snapstat.c's job; repairing its text, textpool.c's.
  */
 #include "config.h"
@@ -152,6 +152,10 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 			 (int)t->pid);
 		return -EACCES;
 	}
+	/* a whole snapshot keeps every block's size, as it always did */
+	if (op == CMD_SNAPSHOT && snap &&
+	    (flags & 0xffffu) != SNAP_VIEW_ALLOCATED)
+		flags |= CMD_FLAG_SNAP_SIZES;
 	rc = cmd_run(cl, op, frames, flags, (int)c->timeout_ms, &seq, err,
 		     errlen);
 	if (rc == -ETIMEDOUT || rc == -EINPROGRESS || rc == -EBUSY)
@@ -170,7 +174,7 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 			 "profile at the peak (only its number); start it "
 			 "with sampling=BYTES for view=peak", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT && ss) {
-		rc = snap_stream_open(ss, c->dir, t->pid, seq, cl->info.uid,
+		rc = snap_stream_open(ss, cl, seq,
 				      (uint64_t)c->max_snapshot_mb << 20,
 				      err, errlen);
 		if (rc == 0 && ss->h.start_time != cl->info.start_time) {
@@ -183,7 +187,7 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 			rc = -EPROTO;
 		}
 	} else if (rc == 0 && op == CMD_SNAPSHOT) {
-		rc = snap_load(snap, c->dir, t->pid, seq, cl->info.uid,
+		rc = snap_load(snap, cl, seq,
 			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
 		if (rc == 0 && snap->h->start_time != cl->info.start_time) {
 			snprintf(err, errlen, "snapshot of target %d: start "
@@ -265,11 +269,12 @@ target_start_leased_sampled(const struct config *c,
 
 int
 target_snapshot_stream(const struct config *c, const struct seg_info *t,
-		       uint32_t view, struct snap_stream *ss, char *err,
-		       size_t errlen)
+		       uint32_t view, int sizes, struct snap_stream *ss,
+		       char *err, size_t errlen)
 {
-	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, NULL, ss, err,
-		      errlen);
+	return cmd_on(c, t, CMD_SNAPSHOT, 0,
+		      view | (sizes ? CMD_FLAG_SNAP_SIZES : 0), 0, 0, NULL, ss,
+		      err, errlen);
 }
 
 int

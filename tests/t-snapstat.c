@@ -18,6 +18,7 @@
 
 #include "snapstat.h"
 #include "proc-stat.h"
+#include "snap-build.h"
 #include "tap.h"
 
 #define NOIPA __attribute__((noipa))
@@ -75,7 +76,6 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;                       /* the first object is the program */
 }
 
-#define A8(x) (((x) + 7) & ~(uint64_t)7)
 
 /* A snapshot of two traces with traceback limit 2:
  *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
@@ -86,9 +86,11 @@ make_snap(struct snap *s, char *exe)
 	struct snap_header h = { 0 };
 	struct snap_module m = { 0 };
 	struct snap_trace t[2] = { { 0 } };
-	uint64_t frames[3], sizes[3] = { 100, 28, 7 }, off;
-	char err[256], *buf;
+	uint64_t frames[3], sizes[3] = { 100, 28, 7 };
+	struct snap_bytes bytes;
+	char err[256];
 	size_t plen = strlen(exe);
+	int rc;
 
 	h.magic = SNAP_MAGIC;
 	h.version = SNAP_VERSION;
@@ -114,33 +116,13 @@ make_snap(struct snap *s, char *exe)
 				    .frame_first = 2, .nframes = 1,
 				    .total_nframe = 1, .est_count = 1,
 				    .est_size = 7 };
-	off = A8(sizeof(h));
 	h.n_modules = 1;
-	h.modules_off = off;
-	off = A8(off + sizeof(m));
-	h.n_traces = 2;
-	h.traces_off = off;
-	off = A8(off + sizeof(t));
-	h.n_frames = 3;
-	h.frames_off = off;
-	off = A8(off + sizeof(frames));
-	h.n_sizes = 3;
-	h.sizes_off = off;
-	off = A8(off + sizeof(sizes));
 	h.strings_size = plen + 1;
-	h.strings_off = off;
-	h.file_size = off + plen + 1;
-	buf = aligned_alloc(8, A8(h.file_size));
-	if (!buf)
-		return -1;
-	memset(buf, 0, A8(h.file_size));
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + h.modules_off, &m, sizeof(m));
-	memcpy(buf + h.traces_off, t, sizeof(t));
-	memcpy(buf + h.frames_off, frames, sizeof(frames));
-	memcpy(buf + h.sizes_off, sizes, sizeof(sizes));
-	memcpy(buf + h.strings_off, exe, plen + 1);
-	if (snap_parse(s, buf, h.file_size, err, sizeof(err))) {
+	h.flags = SNAP_F_SIZES;
+	snap_build(&bytes, &h, &m, exe, t, 2, frames, sizes, 0);
+	rc = snap_parse(s, bytes.buf, bytes.len, err, sizeof(err));
+	free(bytes.buf);
+	if (rc) {
 		diag("snap_parse: %s", err);
 		return -1;
 	}
