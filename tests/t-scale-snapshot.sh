@@ -166,12 +166,22 @@ kill $spid 2>/dev/null
 wait $spid 2>/dev/null
 
 # a client that goes away in the middle of the stream: the agent stops
-# at once (well within the next command's 5 s), and frees what it used
+# at once (well within the next command's 5 s), and frees what it used.
+# Meanwhile, in the middle of a stream with every block's size (a
+# pickle's), the target holds far less than a copy of its records (it
+# grew by 62 MiB here when it copied, sorted and wrote them to a file)
+priv() { awk '/^Private_(Clean|Dirty):/ { k += $2 } END { print k }' "/proc/$1/smaps_rollup"; }
+p0=$(priv $tpid)
 "$hd" --timeout 60000 --stall 60 "$seg" "$tpid" snapshot >"$tmpdir/g" 2>&1 &
 gpid=$!
 bg_pids="$bg_pids $gpid"
 i=0
 while ! grep -q stalled "$tmpdir/g" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+p1=$(priv $tpid)
+ok $([ $((p1 - p0)) -lt 32768 ]; echo $?) \
+	"serving a snapshot with sizes: the target grew by $(((p1 - p0) / 1024)) MiB (< 32)"
+is "$(ls "$seg" | grep -v '\.seg$' | grep -vc "^$tpid\.snap\.")" 0 \
+	"and wrote no file in the segment directory"
 kill -9 $gpid
 wait $gpid 2>/dev/null
 "$hd" --timeout 5000 "$seg" "$tpid" status >"$tmpdir/st" 2>&1
