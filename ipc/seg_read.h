@@ -84,7 +84,7 @@ typedef int (*seg_list_fn)(const struct seg_info *info, void *arg);
 typedef void (*seg_bad_fn)(const char *file, const char *reason, void *arg);
 int seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg);
 
-/* Remove a dead target's segment and its leftover snapshot files. */
+/* Remove a dead target's segment and its leftover snapshot sockets. */
 int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
 
 /* A client connection to one live target. */
@@ -111,7 +111,7 @@ void seg_client_close(struct seg_client *c);
  * take the command in time (it was withdrawn: nothing changed), -EBUSY when
  * other clients held the lock for the whole timeout, -EINPROGRESS when the
  * target took it but did not finish in time, -ESRCH when the target is dead.
- * On CMD_SNAPSHOT success *snap_seq names the snapshot file.  CMD_START
+ * On CMD_SNAPSHOT success *snap_seq names the snapshot socket.  CMD_START
  * carries c->lease_ns (set it after seg_client_open; 0 = no lease).
  */
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
@@ -166,8 +166,6 @@ struct snap_stream {
 	uint64_t est_count, est_size;  /* sums over the traces read */
 	int in_trace;
 	int done;                  /* the trailer was read and checked */
-	int spooled;               /* fd is snap_stream_check's copy */
-	uint64_t spool_start;      /* stream offset of the copy's byte 0 */
 	int seg_fd;                /* the target's segment (snap_stream_open),
 				      to tell a dead target from a bad
 				      stream, or -1 */
@@ -222,19 +220,6 @@ int snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
  * against the trace's size. */
 long snap_stream_sizes(struct snap_stream *ss, uint64_t *out, size_t max,
 		       char *err, size_t errlen);
-
-/*
- * Transitional, for a responder that reads a snapshot twice (validate
- * first, then aggregate): read the rest of the stream into an unlinked
- * temporary file of the reader's own, validating every element, then
- * rewind to the first trace.  0 or the first error; est_blocks then
- * holds the whole snapshot's figure.  A stream that is read once needs
- * neither.
- */
-int snap_stream_check(struct snap_stream *ss, char *err, size_t errlen);
-/* Back to the first trace of a checked stream; also points ss->snap at
- * ss again (call it after moving a struct snap_stream). */
-void snap_stream_rewind(struct snap_stream *ss);
 
 void snap_stream_close(struct snap_stream *ss);
 

@@ -186,7 +186,7 @@ struct seg_header {
 	uint32_t cmd_frames;       /* CMD_START: traceback limit */
 	uint32_t cmd_flags;        /* CMD_FLAG_* */
 	int32_t  cmd_result;       /* 0 or -errno, valid in DONE */
-	uint32_t snap_seq;         /* CMD_SNAPSHOT: file "<pid>.snap.<seq>" */
+	uint32_t snap_seq;         /* CMD_SNAPSHOT: socket "<pid>.snap.<seq>" */
 	uint32_t cmd_count;        /* commands executed (diagnostics) */
 	uint32_t reserved1;
 

@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -635,89 +634,6 @@ snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
 	ss->in_trace = sizes != 0;
 	*frames = ss->frames;
 	return 1;
-}
-
-/* The transitional second reading (seg_read.h): the rest of the stream
- * is copied into an unlinked temporary file as it is validated; rewind
- * then reads that file from the first trace. */
-int
-snap_stream_check(struct snap_stream *ss, char *err, size_t errlen)
-{
-	struct snap_trace t;
-	const uint64_t *f;
-	uint64_t start = ss->pos, n;
-	int spool, rc, sock = ss->fd;
-
-	if (ss->next || ss->in_trace || ss->done) {
-		seg_seterr(err, errlen, "%s: checked after reading",
-			   ss->what);
-		return -EINVAL;
-	}
-	spool = memfd_create("hawk-snapshot", MFD_CLOEXEC);
-	if (spool < 0) {
-		rc = -errno;
-		seg_seterr(err, errlen, "%s: spool: %s", ss->what,
-			   strerror(-rc));
-		return rc;
-	}
-	/* copy: what is buffered, then the socket to its end (bounded by
-	 * max_size, stalls given up), then parse the copy */
-	rc = 0;
-	{
-		size_t k = ss->len - ss->at;
-		uint64_t total = k;
-
-		if (k && write(spool, ss->buf + ss->at, k) != (ssize_t)k)
-			rc = errno ? -errno : -EIO;
-		while (!rc) {
-			ssize_t m = read_some(ss, ss->buf, SNAP_WINDOW);
-
-			if (m <= 0) {
-				rc = (int)m;
-				break;
-			}
-			total += (uint64_t)m;
-			if (ss->max_size && start + total > ss->max_size) {
-				rc = -EFBIG;
-				break;
-			}
-			if (write(spool, ss->buf, (size_t)m) != m)
-				rc = errno ? -errno : -EIO;
-		}
-	}
-	if (rc < 0) {
-		close(spool);
-		return io_error(ss, rc, "spooling", err, errlen);
-	}
-	close(sock);
-	ss->fd = spool;
-	ss->len = ss->at = 0;
-	ss->spool_start = start;
-	ss->spooled = 1;
-	snap_stream_rewind(ss);
-	while ((rc = snap_stream_next(ss, &t, &f, err, errlen)) == 1)
-		;
-	n = ss->est_blocks;
-	snap_stream_rewind(ss);
-	ss->est_blocks = n;        /* the whole snapshot's, for the caller */
-	return rc;
-}
-
-void
-snap_stream_rewind(struct snap_stream *ss)
-{
-	set_view(ss);
-	if (!ss->spooled)
-		return;
-	lseek(ss->fd, 0, SEEK_SET);
-	ss->len = ss->at = 0;
-	ss->pos = ss->spool_start;
-	ss->next = ss->next_frame = ss->next_block = 0;
-	ss->left = ss->sum = 0;
-	ss->est_count = ss->est_size = 0;
-	ss->in_trace = 0;
-	ss->done = 0;
-	ss->est_blocks = 0;
 }
 
 void

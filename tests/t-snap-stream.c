@@ -8,7 +8,7 @@
  * the large one by a child writing while the reader reads: a small one
  * whose every value is checked as the stream yields it (sizes read in
  * pieces of one; the totals known only at the end), a large one of many
- * buffers, the transitional check-then-rewind, then corrupted copies:
+ * buffers, then corrupted copies:
  * each is refused with -EPROTO and a reason naming the source and the
  * field, at the point where the bad bytes are read.
  */
@@ -202,20 +202,6 @@ test_good(void)
 	   ss.h.file_size == b.len, "after the end: the trailer's totals");
 	is_int(snap_stream_next(&ss, &t, &f, err, sizeof(err)), 0,
 	       "and the end again");
-	close_pipe(&ss);
-
-	/* the transitional second reading: check, then rewind */
-	rc = open_pipe(&ss, &b);
-	is_int(rc, 0, "opens again");
-	is_int(snap_stream_check(&ss, err, sizeof(err)), 0, "check: valid");
-	is_int(ss.est_blocks, 6, "check: 6 blocks");
-	rc = drain(&ss, &nt, &nb, &bytes);
-	ok(rc == 0 && nt == 3 && nb == 6 && bytes == 4230,
-	   "rewound: 3 traces, 6 blocks, 4230 bytes");
-	snap_stream_rewind(&ss);
-	rc = drain(&ss, &nt, &nb, &bytes);
-	ok(rc == 0 && nt == 3 && nb == 6 && bytes == 4230,
-	   "rewound twice: the same");
 	close_pipe(&ss);
 
 	/* without sizes: the figures, no sizes to read */

@@ -25,16 +25,26 @@
  * cache line written per traced allocation and free.  Per-shard counters
  * would be cheaper but their sum has no exact peak.
  *
+ * Collection (snapshots): walks that hold a shard's lock for one slice
+ * of ~BLOCKS_SLICE slots at a time, ordered by a key that no insert,
+ * deletion or grow changes (see "The collection walk" below); they leave
+ * the hot path as it was.  A grow still rehashes its shard under the lock
+ * (at 10 M blocks ~160,000 records, milliseconds): only while the live
+ * set grows past a shard's 3/4 mark, never because of a snapshot.
+ *
  * Invariants: memory from arena_map only; a shard's table is touched only
- * under its lock and only when the shard's generation is the caller's.
+ * under its lock and only when the shard's generation is the caller's;
+ * nothing but memory accesses and mmap/munmap under a lock.
  */
 #include "config.h"
 
 #include "blocks.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "guard.h"
@@ -401,52 +411,72 @@ key_of(uint64_t p)
 }
 
 #ifdef BLOCKS_HOLD_STATS
-#include <time.h>
 
 static struct {
-	_Atomic uint64_t holds, max_ns, sum_ns;
+	_Atomic uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms,
+		over_5ms;
 } hold;
 
 static uint64_t
-hold_now(void)
+hold_now(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void
-hold_note(uint64_t t0)
+hold_max(_Atomic uint64_t *m, uint64_t v)
 {
-	uint64_t ns = hold_now() - t0,
-		 m = atomic_load_explicit(&hold.max_ns, memory_order_relaxed);
+	uint64_t o = atomic_load_explicit(m, memory_order_relaxed);
 
-	atomic_fetch_add_explicit(&hold.holds, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&hold.sum_ns, ns, memory_order_relaxed);
-	while (ns > m && !atomic_compare_exchange_weak_explicit(
-		       &hold.max_ns, &m, ns, memory_order_relaxed,
-		       memory_order_relaxed))
+	while (v > o && !atomic_compare_exchange_weak_explicit(
+		       m, &o, v, memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
-void
-blocks_hold_get(uint64_t *holds, uint64_t *max_ns, uint64_t *sum_ns)
+static void
+hold_note(uint64_t t0, uint64_t c0)
 {
-	*holds = atomic_load(&hold.holds);
-	*max_ns = atomic_load(&hold.max_ns);
-	*sum_ns = atomic_load(&hold.sum_ns);
+	uint64_t ns = hold_now(CLOCK_MONOTONIC) - t0;
+
+	hold_max(&hold.max_cpu_ns, hold_now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	hold_max(&hold.max_ns, ns);
+	atomic_fetch_add_explicit(&hold.holds, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hold.sum_ns, ns, memory_order_relaxed);
+	if (ns > 1000000)
+		atomic_fetch_add_explicit(&hold.over_1ms, 1,
+					  memory_order_relaxed);
+	if (ns > 5000000)
+		atomic_fetch_add_explicit(&hold.over_5ms, 1,
+					  memory_order_relaxed);
 }
 
-void
+HAWK_EXPORT void
+blocks_hold_get(struct blocks_hold *h)
+{
+	h->holds = atomic_load(&hold.holds);
+	h->max_ns = atomic_load(&hold.max_ns);
+	h->sum_ns = atomic_load(&hold.sum_ns);
+	h->max_cpu_ns = atomic_load(&hold.max_cpu_ns);
+	h->over_1ms = atomic_load(&hold.over_1ms);
+	h->over_5ms = atomic_load(&hold.over_5ms);
+}
+
+HAWK_EXPORT void
 blocks_hold_reset(void)
 {
 	atomic_store(&hold.holds, 0);
 	atomic_store(&hold.max_ns, 0);
 	atomic_store(&hold.sum_ns, 0);
+	atomic_store(&hold.max_cpu_ns, 0);
+	atomic_store(&hold.over_1ms, 0);
+	atomic_store(&hold.over_5ms, 0);
 }
-#define HOLD_START() uint64_t hold_t0 = hold_now()
-#define HOLD_END()   hold_note(hold_t0)
+#define HOLD_START() uint64_t hold_t0 = hold_now(CLOCK_MONOTONIC), \
+			     hold_c0 = hold_now(CLOCK_THREAD_CPUTIME_ID)
+#define HOLD_END()   hold_note(hold_t0, hold_c0)
 #else
 #define HOLD_START() do { } while (0)
 #define HOLD_END()   do { } while (0)
@@ -510,21 +540,52 @@ out:
 	return last;
 }
 
-/* Every live record's meta to fn, shard by shard, slice by slice. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every live record's meta to fn, shard by shard, slice by slice.
+ *
+ * A hold is short, but a walker switched out while holding a lock makes
+ * the shard's allocating threads wait until it runs again (on a busy
+ * machine, tens of milliseconds: bench/README).  So the walker gives up
+ * the CPU (sched_yield, between slices, holding nothing) after every
+ * BLOCKS_YIELD_NS of walking: it then takes its next locks at the start
+ * of a fresh time slice, which the scheduler lets it run to the end of
+ * (EEVDF's run-to-parity) - far longer than the slices it walks in it.  A
+ * yield with no other thread waiting for the CPU returns at once; with
+ * others waiting the walk takes longer, the application does not.
+ */
+#ifndef BLOCKS_YIELD_NS
+#define BLOCKS_YIELD_NS 500000u
+#endif
+
 static int
 walk(visit_fn fn, void *arg)
 {
 	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t));
-	uint64_t *buf = arena_map(bytes);
+	uint64_t *buf = arena_map(bytes), t = mono_ns();
 	uint32_t i;
 
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		uint64_t from = 0;
+		int last;
 
-		while (!walk_slice(&shards[i], &from, buf, fn, arg))
-			;
+		do {
+			last = walk_slice(&shards[i], &from, buf, fn, arg);
+			if (mono_ns() - t >= BLOCKS_YIELD_NS) {
+				sched_yield();
+				t = mono_ns();
+			}
+		} while (!last);
 	}
 	arena_unmap(buf, bytes);
 	return 0;

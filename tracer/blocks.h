@@ -118,10 +118,17 @@ void blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 		    uint64_t *missed);
 
 #ifdef BLOCKS_HOLD_STATS
-/* Benchmarks and tests (built with -DBLOCKS_HOLD_STATS): the collection
- * walk's lock holds, timed with CLOCK_MONOTONIC: how many, the longest,
- * the total (ns).  Zeroed by blocks_hold_reset. */
-void blocks_hold_get(uint64_t *holds, uint64_t *max_ns, uint64_t *sum_ns);
+/*
+ * Benchmarks and tests (built with -DBLOCKS_HOLD_STATS; libhawk then
+ * exports these two for bench/scale/scale-target): the collection walks'
+ * lock holds since the last reset.  max_cpu_ns is the most CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) one hold used: the walk's own cost; the
+ * wall-clock figures also count the time the holder spent switched out.
+ */
+struct blocks_hold {
+	uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms, over_5ms;
+};
+void blocks_hold_get(struct blocks_hold *h);
 void blocks_hold_reset(void);
 #endif
 
