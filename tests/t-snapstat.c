@@ -87,7 +87,7 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
  *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
  *   1: [site_inl], total_nframe 1, one block of 7 */
 static int
-make_snap(const char *dir, char *exe, uint32_t limit)
+make_snap_bad(const char *dir, char *exe, uint32_t limit, int bad)
 {
 	struct snap_header h = { 0 };
 	struct snap_module m = { 0 };
@@ -119,6 +119,8 @@ make_snap(const char *dir, char *exe, uint32_t limit)
 				    .frame_first = 2, .nframes = 1,
 				    .total_nframe = 1, .est_count = 1,
 				    .est_size = 7 };
+	if (bad)       /* trace 1 malformed: no frame */
+		t[1].nframes = 0;
 	h.n_modules = 1;
 	h.strings_size = plen + 1;
 	h.flags = SNAP_F_SIZES;
@@ -131,6 +133,12 @@ make_snap(const char *dir, char *exe, uint32_t limit)
 		close(fd);
 	free(bytes.buf);
 	return rc;
+}
+
+static int
+make_snap(const char *dir, char *exe, uint32_t limit)
+{
+	return make_snap_bad(dir, exe, limit, 0);
 }
 
 /* Open the file make_snap wrote, read it once into a fresh set in
@@ -251,6 +259,51 @@ main(void)
 	ok(make_snap(dir, exe, 3) == 0 &&
 	   stream_into(dir, sym, &pool, check_limit3) == 0 && flushes == 1,
 	   "limit 3 read once");
+
+	/* trace 1 malformed: the stream fails after trace 0 was added, and
+	 * the set is left as it was (another target's trace only), in every
+	 * mode that adds to it */
+	{
+		static const enum snapstat_agg modes[] = {
+			SNAPSTAT_FULL, SNAPSTAT_FRAME0, SNAPSTAT_EACH_FRAME,
+		};
+		struct snap_stream ss;
+		struct st_set set;
+		char err[256];
+		uint32_t id;
+		size_t m;
+		int rc, other, good = 1;
+
+		for (m = 0; m < 3; m++) {
+			st_set_init(&set);
+			other = st_target(&set, 4242);
+			id = (uint32_t)st_frame_intern(&set, "o.c", 1, "o", "");
+			st_trace_add(&set, (uint32_t)other, ST_NEW, &id, 1, 1, 5,
+				     1, NULL);
+			rc = make_snap_bad(dir, exe, 2, 1);
+			if (!rc)
+				rc = snap_stream_open(&ss, dir, getpid(), 1,
+						      getuid(), 0, err,
+						      sizeof(err));
+			if (!rc) {
+				rc = snapstat_add_stream(sym, &ss, ST_NEW,
+							 modes[m], &set, &pool,
+							 NULL, err,
+							 sizeof(err));
+				snap_stream_close(&ss);
+			}
+			if (rc != -EPROTO || set.n_traces != 1 ||
+			    set.traces[0].target != (uint32_t)other ||
+			    set.traces[0].size != 5) {
+				diag("mode %zu: rc %d, %zu traces", m, rc,
+				     set.n_traces);
+				good = 0;
+			}
+			st_set_free(&set);
+		}
+		ok(good, "a snapshot malformed half-way: -EPROTO, and what its "
+		   "target added is dropped again (full, lineno, cumulative)");
+	}
 	sym_free(sym);
 	rmdir(dir);
 
