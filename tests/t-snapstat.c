@@ -141,6 +141,22 @@ make_snap(const char *dir, char *exe, uint32_t limit)
 	return make_snap_bad(dir, exe, limit, 0);
 }
 
+/* The stream make_snap saved, from its file (then removed) to the
+ * stream parser. */
+static int
+open_saved(const char *dir, struct snap_stream *ss, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	if (fd < 0)
+		return -errno;
+	return snap_stream_fdopen(ss, fd, 0, path, err, errlen);
+}
+
 /* Open the file make_snap wrote, read it once into a fresh set in
  * SNAPSTAT_PICKLE mode (the mode that keeps every block's size), whose
  * flush hands the set over to `check`; 0 or the error. */
@@ -154,16 +170,7 @@ stream_into(const char *dir, struct symbolizer *sym, struct textpool *pool,
 	char err[256];
 	int rc;
 
-	char path[PATH_MAX];
-	int fd;
-
-	/* the stream's bytes, from the file, to the stream parser */
-	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	unlink(path);
-	if (fd < 0)
-		return -errno;
-	rc = snap_stream_fdopen(&ss, fd, 0, path, err, sizeof(err));
+	rc = open_saved(dir, &ss, err, sizeof(err));
 	if (rc) {
 		diag("snap_stream_fdopen: %s", err);
 		return rc;
@@ -282,9 +289,7 @@ main(void)
 				     1, NULL);
 			rc = make_snap_bad(dir, exe, 2, 1);
 			if (!rc)
-				rc = snap_stream_open(&ss, dir, getpid(), 1,
-						      getuid(), 0, err,
-						      sizeof(err));
+				rc = open_saved(dir, &ss, err, sizeof(err));
 			if (!rc) {
 				rc = snapstat_add_stream(sym, &ss, ST_NEW,
 							 modes[m], &set, &pool,
