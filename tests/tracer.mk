@@ -94,3 +94,11 @@ tests_fixtures_tr_jemalloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_jemalloc_LDFLAGS =
 tests_fixtures_tr_jemalloc_LDADD = -ljemalloc
 endif
+# a pickle of one call site's millions of blocks (t-snapshot-onesite.sh)
+check_PROGRAMS += tests/fixtures/tr-onesite
+tests_fixtures_tr_onesite_SOURCES = tests/fixtures/tr-onesite.c
+tests_fixtures_tr_onesite_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_onesite_LDFLAGS =
+tests_fixtures_tr_onesite_LDADD =
+dist_check_SCRIPTS += tests/t-snapshot-onesite.sh
+TESTS += tests/t-snapshot-onesite.sh
