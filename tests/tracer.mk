@@ -102,3 +102,10 @@ tests_fixtures_tr_onesite_LDFLAGS =
 tests_fixtures_tr_onesite_LDADD =
 dist_check_SCRIPTS += tests/t-snapshot-onesite.sh
 TESTS += tests/t-snapshot-onesite.sh
+# one index's sizes in parts that resume (blocks_collect_sizes_at)
+check_PROGRAMS += tests/t-blocks-parts
+tests_t_blocks_parts_CPPFLAGS = $(tracer_test_cppflags) -DBLOCKS_SLICE=64u
+tests_t_blocks_parts_SOURCES = tests/t-blocks-parts.c tracer/blocks.c \
+	tracer/arena.c tracer/guard.c
+tests_t_blocks_parts_LDADD = -lpthread
+TESTS += tests/t-blocks-parts
