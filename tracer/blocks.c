@@ -725,13 +725,6 @@ blocks_collect_sizes(uint32_t lo, uint32_t hi, uint64_t *sizes,
 }
 
 void
-blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
-	       uint64_t *missed)
-{
-	blocks_collect_range(0, UINT32_MAX, out, cap, n, missed);
-}
-
-void
 blocks_lock_all(void)
 {
 	uint32_t i;
