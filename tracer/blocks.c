@@ -611,6 +611,9 @@ walk(visit_fn fn, void *arg)
 
 	if (!buf)
 		return -ENOMEM;
+	/* fault its pages in now, not under a lock */
+	for (i = 0; i < bytes; i += 4096)
+		((volatile char *)buf)[i] = 0;
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		uint64_t from = 0;
 
