@@ -94,13 +94,13 @@ main(void)
 		}
 		is_int(blocks_current(), want, "current is exact");
 		is_int(blocks_peak(), peak, "peak is the exact maximum");
-		blocks_collect(recs, 4 * N, &n, &missed);
+		blocks_collect_range(0, UINT32_MAX, recs, 4 * N, &n, &missed);
 		is_int(n, blocks_count(), "collect copies every live block");
 		is_int(missed, 0, "none missed");
 		for (i = 0, sz = 0; i < n; i++)
 			sz += recs[i].size;
 		is_int(sz, want, "collected sizes add up to current");
-		blocks_collect(recs, 10, &n, &missed);
+		blocks_collect_range(0, UINT32_MAX, recs, 10, &n, &missed);
 		ok(n == 10 && missed == blocks_count() - 10,
 		   "a short buffer: the rest is counted as missed");
 	}

@@ -611,6 +611,9 @@ walk(visit_fn fn, void *arg)
 
 	if (!buf)
 		return -ENOMEM;
+	/* fault its pages in now, not under a lock */
+	for (i = 0; i < bytes; i += 4096)
+		((volatile char *)buf)[i] = 0;
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		uint64_t from = 0;
 
@@ -799,13 +802,6 @@ blocks_collect_sizes(uint32_t lo, uint32_t hi, uint64_t *sizes,
 
 	*missed = rc < 0 ? blocks_count() : a.missed;
 	return rc;
-}
-
-void
-blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
-	       uint64_t *missed)
-{
-	blocks_collect_range(0, UINT32_MAX, out, cap, n, missed);
 }
 
 void

@@ -131,14 +131,6 @@ int blocks_collect_sizes(uint32_t lo, uint32_t hi, uint64_t *sizes,
 			 uint64_t *next, const uint64_t *end,
 			 uint64_t *missed);
 
-/*
- * Every live record into out[0 .. cap): blocks_collect_range over every
- * index (the snapshot writer's until it streams; then to be removed).
- * On -ENOMEM *n is 0 and every block is missed.
- */
-void blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
-		    uint64_t *missed);
-
 #ifdef BLOCKS_HOLD_STATS
 /*
  * Benchmarks and tests (built with -DBLOCKS_HOLD_STATS; libhawk then

@@ -103,7 +103,7 @@ uint64_t sample_bytes(void);
 uint64_t sample_table_bytes(void);
 
 /* Copy the sampled live blocks (peak = 0) or the kept copy at the peak
- * (peak = 1) as blocks_collect does; *time_ns gets the copy's
+ * (peak = 1) as blocks_collect_range does; *time_ns gets the copy's
  * CLOCK_REALTIME (0 for the live set). */
 void sample_collect(int peak, struct block_rec *out, uint64_t cap,
 		    uint64_t *n, uint64_t *missed, uint64_t *time_ns);
