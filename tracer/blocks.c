@@ -755,7 +755,7 @@ blocks_collect_sizes_at(uint32_t lo, uint32_t hi, struct blocks_cursor *cur,
 			uint64_t *sizes, uint64_t cap, uint64_t *n,
 			uint64_t *missed)
 {
-	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t));
+	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t)), i;
 	uint64_t *buf;
 	struct chunk_arg a = { .lo = lo, .hi = hi, .sizes = sizes,
 			       .cap = cap };
@@ -769,6 +769,9 @@ blocks_collect_sizes_at(uint32_t lo, uint32_t hi, struct blocks_cursor *cur,
 		*missed = blocks_count();
 		return -ENOMEM;
 	}
+	/* fault its pages in now, not under a lock (as walk()) */
+	for (i = 0; i < bytes; i += 4096)
+		((volatile char *)buf)[i] = 0;
 	while (cur->shard < BLOCKS_SHARDS && a.n < cap) {
 		uint64_t n0 = a.n, from0 = cur->from;
 		int last;
