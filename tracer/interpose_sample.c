@@ -4,56 +4,207 @@
  * sampled: what control.c points the jump table (interpose.h) at in that
  * mode.
  *
- * - an unsampled allocation costs the countdown (sample_skip: a load, a
- *   subtraction, a branch and a store in initial-exec TLS) and a tail
- *   call to the real allocator (interpose_real: glibc's or the
- *   program's own): no guard, no generation, no table;
- * - an unsampled free costs one bit of the free filter (sample_maybe: a
- *   multiply, a shift, one load from an 8 KiB bitmap) and a tail call;
- * - otherwise the exact mode's path: guard, real call, core_alloc (which
- *   decides with sample_decide) or core_free_sampled;
- * - the other allocation functions and the C++ operators go through
- *   core_alloc, which applies the same countdown (core.h).
+ * - an unsampled malloc costs the countdown and a tail call to the real
+ *   allocator (interpose_real: glibc's or the program's own): on x86-64
+ *   four instructions after the exported function's jump (the TLS
+ *   offset's load, a subtraction from initial-exec TLS in memory, a
+ *   branch, the jump); no guard, no generation, no table;
+ * - the countdown decides before the allocation, so that a sampled block
+ *   is placed at a multiple of SAMPLE_ALIGN (sample.h: the allocator's
+ *   memalign); an unsampled free then costs a test of the pointer's low
+ *   bits, a branch and the jump (three instructions); the few unsampled
+ *   blocks whose bits match go on to the free filter (sample_maybe), and
+ *   only its hits to the table;
+ * - while a sampled block that is not so placed is live (the other
+ *   allocation functions and the C++ operators record through
+ *   core_alloc after allocating; a large calloc is not moved), free is
+ *   the filter for every block (sample_free_switch);
+ * - otherwise the exact mode's path: guard, real call, record
+ *   (core_alloc_chosen) or forget (core_free_sampled).
  */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core.h"
 #include "interpose.h"
 #include "sample.h"
 
+/* calloc places a sampled block of at most this many bytes with memalign
+ * and memset (as glibc's calloc clears a reused chunk); a larger one
+ * comes from calloc (glibc mmaps it: placed) and is moved only if the
+ * allocator put it elsewhere.  realloc moves a sampled block the
+ * allocator left elsewhere if it has at most PLACE_MOVE_MAX bytes (one
+ * copy per sample); a larger one stays unplaced. */
+#define PLACE_MAX ((size_t)64 << 10)
+#define PLACE_MOVE_MAX ((size_t)1 << 20)
+
+/* A block of `size` bytes for a sampled allocation: at a multiple of
+ * SAMPLE_ALIGN, or anywhere if the allocator has no room for that. */
+static void *
+place(size_t size)
+{
+	void *p = interpose_real.memalign(SAMPLE_ALIGN, size);
+
+	return p ? p : interpose_real.malloc(size);
+}
+
+/* ---- malloc -------------------------------------------------------- */
+
 static __attribute__((noinline)) void *
-slow_malloc(size_t size)
+malloc_chosen(size_t size)
 {
 	void *p;
 
 	guard_active = 1;
-	p = interpose_real.malloc(size);
+	p = place(size);
 	if (p)
-		core_alloc(p, size);
+		core_alloc_chosen(p, size);
 	guard_active = 0;
 	return p;
 }
 
-static void *
-smp_malloc(size_t size)
+/* The slow half, with the countdown as sample_skip left it. */
+static __attribute__((used, noinline)) void *
+smp_malloc_slow(size_t size)
 {
-	if (likely(sample_skip(size)) || guard_active)
+	if (guard_active || !sample_decide(size))
 		return interpose_real.malloc(size);
-	return slow_malloc(size);
+	return malloc_chosen(size);
 }
 
-static __attribute__((noinline)) void *
-slow_calloc(size_t n, size_t size)
+/* ---- free ---------------------------------------------------------- */
+
+static __attribute__((noinline)) void
+free_sampled(void *p)
 {
-	void *p;
+	guard_active = 1;
+	core_free_sampled(p);
+	interpose_real.free(p);
+	guard_active = 0;
+}
+
+/* The filter for every block (while some sampled block is unplaced). */
+static void
+smp_free_filtered(void *p)
+{
+	if (likely(!sample_maybe(p)) || guard_active || !p) {
+		interpose_real.free(p);
+		return;
+	}
+	free_sampled(p);
+}
+
+/* A block whose low bits are those of a placed sampled block (or NULL). */
+static __attribute__((used, noinline)) void
+smp_free_slow(void *p)
+{
+	smp_free_filtered(p);
+}
+
+_Static_assert(offsetof(struct interpose_real, malloc) == 0, "asm below");
+_Static_assert(offsetof(struct interpose_real, free) == 24, "asm below");
+
+#if defined(__x86_64__)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/*
+ * The hot halves.  C would load, subtract, compare and store the
+ * countdown; one subtraction from memory sets the carry when the size
+ * reaches it, and the slow half undoes it.  Only jumps: no frame, so
+ * they never appear in a captured traceback.
+ */
+void *smp_malloc_fast(size_t size) __attribute__((visibility("hidden")));
+void smp_free_fast(void *p) __attribute__((visibility("hidden")));
+
+__asm__(
+	"	.text\n"
+	"	.p2align 4\n"
+	"	.globl smp_malloc_fast\n"
+	"	.hidden smp_malloc_fast\n"
+	"	.type smp_malloc_fast, @function\n"
+	"smp_malloc_fast:\n"
+	"	.cfi_startproc\n"
+	"	movq sample_left@gottpoff(%rip), %rax\n"
+	"	subq %rdi, %fs:(%rax)\n"
+	"	jbe 1f\n"
+	"	jmp *interpose_real(%rip)\n"
+	"1:	addq %rdi, %fs:(%rax)\n"
+	"	jmp smp_malloc_slow\n"
+	"	.cfi_endproc\n"
+	"	.size smp_malloc_fast, .-smp_malloc_fast\n"
+	"	.p2align 4\n"
+	"	.globl smp_free_fast\n"
+	"	.hidden smp_free_fast\n"
+	"	.type smp_free_fast, @function\n"
+	"smp_free_fast:\n"
+	"	.cfi_startproc\n"
+	"	testl $((1 << " STR(SAMPLE_ALIGN_BITS) ") - 32), %edi\n"
+	"	jz 2f\n"
+	"1:	jmp *interpose_real+24(%rip)\n"
+	"2:	movq %rdi, %rax\n"
+	"	shrq $" STR(SAMPLE_ALIGN_BITS) ", %rax\n"
+	"	andl $((1 << " STR(SAMPLE_FILTER_BITS) ") - 1), %eax\n"
+	"	btq %rax, sample_filter(%rip)\n"
+	"	jnc 1b\n"
+	"	jmp smp_free_slow\n"
+	"	.cfi_endproc\n"
+	"	.size smp_free_fast, .-smp_free_fast\n");
+#else
+static void *
+smp_malloc_fast(size_t size)
+{
+	if (likely(sample_skip(size)))
+		return interpose_real.malloc(size);
+	return smp_malloc_slow(size);
+}
+
+static void
+smp_free_fast(void *p)
+{
+	if (likely(!sample_placed(p))) {
+		interpose_real.free(p);
+		return;
+	}
+	smp_free_slow(p);
+}
+#endif
+
+void
+sample_free_switch(int filtered)
+{
+	void (*from)(void *) = filtered ? smp_free_fast : smp_free_filtered;
+	void (*to)(void *) = filtered ? smp_free_filtered : smp_free_fast;
+
+	__atomic_compare_exchange_n(&core_hot.free, &from, to, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* ---- calloc -------------------------------------------------------- */
+
+static __attribute__((noinline)) void *
+calloc_chosen(size_t n, size_t size, size_t total)
+{
+	void *p, *q;
 
 	guard_active = 1;
-	p = interpose_real.calloc(n, size);
+	if (total <= PLACE_MAX) {
+		p = place(total);
+		if (p)
+			memset(p, 0, total);
+	} else {
+		p = interpose_real.calloc(n, size);
+		if (p && !sample_placed(p) && total <= PLACE_MOVE_MAX &&
+		    (q = interpose_real.memalign(SAMPLE_ALIGN, total))) {
+			memset(q, 0, total);
+			interpose_real.free(p);
+			p = q;
+		}
+	}
 	if (p)
-		core_alloc(p, n * size);
+		core_alloc_chosen(p, total);
 	guard_active = 0;
 	return p;
 }
@@ -65,43 +216,40 @@ smp_calloc(size_t n, size_t size)
 
 	/* an overflowing product: glibc fails it, nothing to record */
 	if (__builtin_mul_overflow(n, size, &total) ||
-	    likely(sample_skip(total)) || guard_active)
+	    likely(sample_skip(total)) || guard_active ||
+	    !sample_decide(total))
 		return interpose_real.calloc(n, size);
-	return slow_calloc(n, size);
+	return calloc_chosen(n, size, total);
 }
 
-static __attribute__((noinline)) void
-slow_free(void *p)
-{
-	guard_active = 1;
-	core_free_sampled(p);
-	interpose_real.free(p);
-	guard_active = 0;
-}
-
-static void
-smp_free(void *p)
-{
-	if (likely(!sample_maybe(p)) || guard_active || !p) {
-		interpose_real.free(p);
-		return;
-	}
-	slow_free(p);
-}
+/* ---- realloc ------------------------------------------------------- */
 
 static __attribute__((noinline)) void *
 slow_realloc(void *old, size_t size)
 {
 	struct core_moved m;
-	void *p;
+	void *p, *q;
+	int chosen;
 
 	guard_active = 1;
 	core_realloc_take(old, &m);
+	chosen = !sample_skip(size) && sample_decide(size);
 	p = interpose_real.realloc(old, size);
-	if (p)
-		core_alloc(p, size);
-	else if (size)
-		core_realloc_failed(old, &m);
+	if (p && chosen) {
+		/* move a small sampled block to its place (one copy per
+		 * sample: rare) */
+		if (!sample_placed(p) && size <= PLACE_MOVE_MAX) {
+			q = interpose_real.memalign(SAMPLE_ALIGN, size);
+			if (q) {
+				memcpy(q, p, size);
+				interpose_real.free(p);
+				p = q;
+			}
+		}
+		core_alloc_chosen(p, size);
+	} else if (!p && size) {
+		core_realloc_failed(old, &m);   /* old block still live */
+	}
 	guard_active = 0;
 	return p;
 }
@@ -112,7 +260,7 @@ smp_realloc(void *old, size_t size)
 	if (guard_active)
 		return interpose_real.realloc(old, size);
 	if (!old)
-		return smp_malloc(size);
+		return smp_malloc_fast(size);
 	/* the old block may be sampled: forget it first (interpose.c) */
 	if (likely(!sample_maybe(old)) && likely(sample_skip(size)))
 		return interpose_real.realloc(old, size);
@@ -120,5 +268,5 @@ smp_realloc(void *old, size_t size)
 }
 
 const struct core_hot interpose_sample = {
-	smp_malloc, smp_calloc, smp_realloc, smp_free
+	smp_malloc_fast, smp_calloc, smp_realloc, smp_free_fast
 };
