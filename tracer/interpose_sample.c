@@ -118,6 +118,8 @@ _Static_assert(offsetof(struct interpose_real, free) == 24, "asm below");
  */
 void *smp_malloc_fast(size_t size) __attribute__((visibility("hidden")));
 void smp_free_fast(void *p) __attribute__((visibility("hidden")));
+/* smp_free_fast past its test of the low bits: the filter's bit */
+void smp_free_unit(void *p) __attribute__((visibility("hidden")));
 
 __asm__(
 	"	.text\n"
@@ -144,6 +146,9 @@ __asm__(
 	"	testl $((1 << " STR(SAMPLE_ALIGN_BITS) ") - 32), %edi\n"
 	"	jz 2f\n"
 	"1:	jmp *interpose_real+24(%rip)\n"
+	"	.globl smp_free_unit\n"
+	"	.hidden smp_free_unit\n"
+	"smp_free_unit:\n"
 	"2:	movq %rdi, %rax\n"
 	"	shrq $" STR(SAMPLE_ALIGN_BITS) ", %rax\n"
 	"	andl $((1 << " STR(SAMPLE_FILTER_BITS) ") - 1), %eax\n"
@@ -172,11 +177,160 @@ smp_free_fast(void *p)
 }
 #endif
 
+/* The free the sampled mode starts with: smp_free_fast or its copy
+ * (jit_build). */
+static void (*free_first)(void *) = smp_free_fast;
+
+#if defined(__x86_64__) && defined(__linux__)
+/*
+ * The hot halves once more, written at the first sampled start into a
+ * page of their own near the allocator, where a conditional jump reaches
+ * it directly and the countdown's TLS offset is a constant: an unsampled
+ * malloc is then a subtraction and a branch (sub %rdi,%fs:OFF; ja
+ * malloc), an unsampled free a test and a branch (test $MASK,%edi; jnz
+ * free).  The page is written, then made read-only and executable (never
+ * both writable and executable), and kept for the life of the process
+ * (a fork's child inherits it).  Where that cannot be done (no page
+ * within 2 GiB of both functions, PROT_EXEC refused, an offset out of
+ * range) the stubs above serve.
+ */
+#include <sys/mman.h>
+
+static int jit_tried;
+static uint8_t *jit_page;
+
+static uint8_t *
+put32(uint8_t *c, uint32_t v)
+{
+	memcpy(c, &v, 4);
+	return c + 4;
+}
+
+/* a jump with a 32-bit displacement: jcc (0f cc) or jmp (e9, cc = 0) */
+static uint8_t *
+emit_jump(uint8_t *c, uint8_t cc, const void *to)
+{
+	if (cc) {
+		*c++ = 0x0f;
+		*c++ = cc;
+	} else {
+		*c++ = 0xe9;
+	}
+	return put32(c, (uint32_t)(int32_t)((intptr_t)to -
+					    (intptr_t)(c + 4)));
+}
+
+/* jmp *0(%rip) followed by the address */
+static uint8_t *
+emit_jump_far(uint8_t *c, const void *to)
+{
+	uint64_t a = (uint64_t)(uintptr_t)to;
+
+	*c++ = 0xff;
+	*c++ = 0x25;
+	c = put32(c, 0);
+	memcpy(c, &a, 8);
+	return c + 8;
+}
+
+/* op %rdi, %fs:off (op 0x29 sub, 0x01 add) */
+static uint8_t *
+emit_tls_op(uint8_t *c, uint8_t op, int32_t off)
+{
+	static const uint8_t pre[] = { 0x64, 0x48, 0, 0x3c, 0x25 };
+
+	memcpy(c, pre, sizeof(pre));
+	c[2] = op;
+	return put32(c + sizeof(pre), (uint32_t)off);
+}
+
+static int
+near(const uint8_t *page, const void *fn)
+{
+	intptr_t d = (intptr_t)fn - (intptr_t)page;
+
+	return d > INT32_MIN / 2 && d < INT32_MAX / 2;
+}
+
+static void
+jit_build(void)
+{
+	static const uint64_t steps[] = { 1u << 24, 1u << 27, 1u << 30 };
+	void *fm = (void *)interpose_real.malloc;
+	void *ff = (void *)interpose_real.free;
+	uintptr_t tp, lo, hi;
+	intptr_t off;
+	uint8_t *page = NULL, *c;
+	unsigned i, j;
+
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	off = (intptr_t)(uintptr_t)&sample_left - (intptr_t)tp;
+	if (off < INT32_MIN || off > INT32_MAX)
+		return;
+	lo = (uintptr_t)fm < (uintptr_t)ff ? (uintptr_t)fm : (uintptr_t)ff;
+	hi = (uintptr_t)fm < (uintptr_t)ff ? (uintptr_t)ff : (uintptr_t)fm;
+	for (i = 0; i < 3 && !page; i++) {
+		for (j = 0; j < 2 && !page; j++) {
+			uintptr_t hint = j ? hi + steps[i] : lo - steps[i];
+
+			page = mmap((void *)(hint & ~(uintptr_t)4095), 4096,
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (page == MAP_FAILED)
+				return;
+			if (!near(page, fm) || !near(page, ff)) {
+				munmap(page, 4096);
+				page = NULL;
+			}
+		}
+	}
+	if (!page)
+		return;
+	/* malloc at 0: the countdown, ja to the allocator; else undo */
+	c = emit_tls_op(page, 0x29, (int32_t)off);
+	c = emit_jump(c, 0x87, fm);
+	c = emit_tls_op(c, 0x01, (int32_t)off);
+	emit_jump_far(c, (const void *)smp_malloc_slow);
+	/* free at 64: the low bits, jnz to the allocator; else the filter */
+	c = page + 64;
+	*c++ = 0xf7;
+	*c++ = 0xc7;
+	c = put32(c, (uint32_t)SAMPLE_PLACE_MASK);
+	c = emit_jump(c, 0x85, ff);
+	emit_jump_far(c, (const void *)smp_free_unit);
+	if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) {
+		munmap(page, 4096);
+		return;
+	}
+	jit_page = page;
+}
+#endif
+
+void
+sample_hooks_prepare(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+	if (!jit_tried) {
+		jit_tried = 1;
+		jit_build();
+		if (jit_page) {
+			interpose_sample.malloc =
+				(void *(*)(size_t))(void *)jit_page;
+			interpose_sample.free =
+				(void (*)(void *))(void *)(jit_page + 64);
+			__atomic_store_n(&free_first, interpose_sample.free,
+					 __ATOMIC_RELAXED);
+		}
+	}
+#endif
+}
+
 void
 sample_free_switch(int filtered)
 {
-	void (*from)(void *) = filtered ? smp_free_fast : smp_free_filtered;
-	void (*to)(void *) = filtered ? smp_free_filtered : smp_free_fast;
+	void (*fast)(void *) = __atomic_load_n(&free_first, __ATOMIC_RELAXED);
+	void (*from)(void *) = filtered ? fast : smp_free_filtered;
+	void (*to)(void *) = filtered ? smp_free_filtered : fast;
 
 	__atomic_compare_exchange_n(&core_hot.free, &from, to, 0,
 				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -267,6 +421,6 @@ smp_realloc(void *old, size_t size)
 	return slow_realloc(old, size);
 }
 
-const struct core_hot interpose_sample = {
+struct core_hot interpose_sample = {
 	smp_malloc_fast, smp_calloc, smp_realloc, smp_free_fast
 };

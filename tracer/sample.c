@@ -175,6 +175,8 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 {
 	struct timespec ts;
 
+	if (rate)
+		sample_hooks_prepare();
 	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	arena_unmap(ss.tab, ss.cap * sizeof(struct sent));
 	arena_unmap(ss.copy, ss.copy_cap * sizeof(struct block_rec));

@@ -81,6 +81,9 @@ sample_placed(const void *p)
  * count of such blocks leaves or reaches 0; changes only a free entry
  * that is one of the two. */
 void sample_free_switch(int filtered);
+/* interpose_sample.c: before a sampled start (under the control lock),
+ * write the sampled mode's malloc and free for this process once. */
+void sample_hooks_prepare(void);
 
 /* The free filter: 2^SAMPLE_FILTER_BITS bits, bit fhash(p) set while any
  * sampled live block hashes to it.  Read without a lock. */
