@@ -325,6 +325,16 @@ sample_hooks_prepare(void)
 #endif
 }
 
+uint64_t
+sample_hooks_bytes(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+	return jit_page ? 4096 : 0;
+#else
+	return 0;
+#endif
+}
+
 void
 sample_free_switch(int filtered)
 {

@@ -26,15 +26,20 @@
  * linear probing, backward-shift deletion, power-of-two capacity grown at
  * half load; a record is 16 bytes (address, size << 24 | traceback).
  *
- * Free filter: a free in sampled mode must not probe that table.  A bitmap
- * of 2^16 bits (8 KiB, so the lines a program's frees touch stay in L1/L2)
- * has bit h(p) set while some sampled live block maps to it (h: the
- * block's 16-byte granule modulo 2^16, sample.h); a 16-bit counter per bit
- * (128 KiB, touched only under the lock, by sampled inserts and removes)
- * says when to clear it.  An unsampled free costs two shifts, a mask and
- * one load of the bitmap (10 instructions with the tail call); false
- * positives (another sampled block on the same bit: ~n/65536, 3% for 2000
- * sampled blocks) take the lock and miss in the small table.
+ * Free filter: a free in sampled mode must not probe that table.  Sampled
+ * blocks are placed (sample.h: bits 5..9 of the address 0), so most
+ * unsampled frees are told apart by their address (interpose_sample.c);
+ * the rest (1 in 32 by chance, more where the chunks of freed sampled
+ * blocks are reused) read a bitmap of 2^16 bits (8 KiB), bit h(p) set
+ * while some sampled live block maps to it (h: the block's 1 KiB unit
+ * modulo 2^16, sample.h); a 16-bit counter per bit (128 KiB, touched only
+ * under the lock, by sampled inserts and removes) says when to clear it.
+ * False positives (another sampled block on the same bit: ~n/65536, 3%
+ * for 2000 sampled blocks) take the lock and miss in the small table.
+ * While a sampled block that is not placed is live (counted here), free
+ * reads the bitmap for every block (sample_free_switch).  Both arrays are
+ * static: a reset clears them only if a block has been recorded since
+ * the last one.
  *
  * Current and peak are estimated bytes: each sampled block adds
  * round(w(s) * s) (snap_weight).  The kept copy at the peak is replaced
@@ -387,7 +392,7 @@ sample_bytes(void)
 	n = ss.cap || ss.copy_cap ? sizeof(sample_filter) + sizeof(counts) :
 	    0;
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
-	return n;
+	return n + sample_hooks_bytes();
 }
 
 uint64_t
