@@ -177,9 +177,8 @@ smp_free_fast(void *p)
 }
 #endif
 
-/* The free the sampled mode starts with: smp_free_fast or its copy
- * (jit_build). */
-static void (*free_first)(void *) = smp_free_fast;
+/* The short free: smp_free_fast or its copy (jit_build). */
+static void (*free_fast)(void *) = smp_free_fast;
 
 #if defined(__x86_64__) && defined(__linux__)
 /*
@@ -316,9 +315,8 @@ sample_hooks_prepare(void)
 		if (jit_page) {
 			interpose_sample.malloc =
 				(void *(*)(size_t))(void *)jit_page;
-			interpose_sample.free =
-				(void (*)(void *))(void *)(jit_page + 64);
-			__atomic_store_n(&free_first, interpose_sample.free,
+			__atomic_store_n(&free_fast,
+					 (void (*)(void *))(void *)(jit_page + 64),
 					 __ATOMIC_RELAXED);
 		}
 	}
@@ -338,12 +336,16 @@ sample_hooks_bytes(void)
 void
 sample_free_switch(int filtered)
 {
-	void (*fast)(void *) = __atomic_load_n(&free_first, __ATOMIC_RELAXED);
+	void (*fast)(void *) = __atomic_load_n(&free_fast, __ATOMIC_RELAXED);
 	void (*from)(void *) = filtered ? fast : smp_free_filtered;
 	void (*to)(void *) = filtered ? smp_free_filtered : fast;
 
-	__atomic_compare_exchange_n(&core_hot.free, &from, to, 0,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	/* a plain load first: a compare-exchange would take the line that
+	 * every malloc and free reads even when it fails */
+	if (__atomic_load_n(&core_hot.free, __ATOMIC_RELAXED) == from)
+		__atomic_compare_exchange_n(&core_hot.free, &from, to, 0,
+					    __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
 }
 
 /* ---- calloc -------------------------------------------------------- */
@@ -432,5 +434,8 @@ smp_realloc(void *old, size_t size)
 }
 
 struct core_hot interpose_sample = {
-	smp_malloc_fast, smp_calloc, smp_realloc, smp_free_fast
+	/* free starts with the filter: sample_free_switch moves it to the
+	 * short one once a placed block is recorded and none unplaced is
+	 * live (sample.h) */
+	smp_malloc_fast, smp_calloc, smp_realloc, smp_free_filtered
 };

@@ -297,8 +297,9 @@ sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	place(ss.tab, ss.cap, p, (uint64_t)size << IDX_BITS | idx);
 	ss.count++;
 	ss.dirty = 1;
-	if (!sample_placed(ptr) && ss.unplaced++ == 0)
-		sample_free_switch(1);
+	if (!sample_placed(ptr))
+		ss.unplaced++;
+	sample_free_switch(ss.unplaced != 0);
 	if (counts[b] != UINT16_MAX && counts[b]++ == 0)
 		__atomic_fetch_or(&sample_filter[b / 64], UINT64_C(1) << (b % 64),
 				  __ATOMIC_RELAXED);

@@ -75,11 +75,17 @@ sample_placed(const void *p)
 	return ((uintptr_t)p & SAMPLE_PLACE_MASK) == 0;
 }
 
-/* interpose_sample.c: point free at the filter for every block (filtered
- * = 1: some sampled block is not at a multiple of SAMPLE_ALIGN) or at the
- * low-bits test (0).  Called under the sampled table's lock, when the
- * count of such blocks leaves or reaches 0; changes only a free entry
- * that is one of the two. */
+/*
+ * interpose_sample.c: point free at the filter for every block (filtered
+ * = 1: some sampled live block is not placed) or at the test of the
+ * address bits (0).  Changes only a free entry that is the other of the
+ * two, and is called under the sampled table's lock only: at each insert
+ * of an unplaced block (1), and at each insert of a placed one or remove
+ * of the last unplaced one while none is live (0).  A start installs the
+ * filter (control.c copies interpose_sample), so that an unplaced block
+ * recorded before the jump table is switched is never missed; the first
+ * placed sample moves free to the short test.
+ */
 void sample_free_switch(int filtered);
 /* interpose_sample.c: before a sampled start (under the control lock),
  * write the sampled mode's malloc and free for this process once. */
