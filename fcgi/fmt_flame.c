@@ -19,6 +19,7 @@
 
 #include <uthash.h>
 
+#include "grow.h"
 #include "fmt_flame.h"
 #include "keymap.h"
 
@@ -59,24 +60,6 @@ struct tree {
 	size_t n_str, cap_str;
 };
 
-static int
-grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 256;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	n = realloc(*v, c * size);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
-}
-
 static int64_t str_idx(struct tree *tr, const char *s);
 
 /* The child of `parent` for frame `id` of set (made when new); -1 on
@@ -102,7 +85,7 @@ child(struct tree *tr, const struct st_set *set, uint32_t parent,
 			tr->v[node].line = LINE_MIXED;
 		return (int64_t)node;
 	}
-	if (grow((void **)&tr->v, &tr->cap, tr->n + 1, sizeof(*tr->v)) ||
+	if (grow_array((void **)&tr->v, &tr->cap, tr->n + 1, sizeof(*tr->v)) ||
 	    keymap_put(&tr->children, parent, key, tr->n))
 		return -1;
 	memset(&tr->v[tr->n], 0, sizeof(tr->v[tr->n]));
@@ -122,7 +105,7 @@ str_idx(struct tree *tr, const char *s)
 	HASH_FIND(hh, tr->strs, s, l, e);
 	if (e)
 		return e->idx;
-	if (grow((void **)&tr->str_v, &tr->cap_str, tr->n_str + 1,
+	if (grow_array((void **)&tr->str_v, &tr->cap_str, tr->n_str + 1,
 		 sizeof(*tr->str_v)) || !(e = calloc(1, sizeof(*e))))
 		return -1;
 	e->s = s;
@@ -183,7 +166,7 @@ build(struct tree *tr, const struct st_set *set, const struct st_filter *f)
 	uint32_t k;
 	int err = st_filter_eval(set, f, &verdict);
 
-	if (!err && grow((void **)&tr->v, &tr->cap, 1, sizeof(*tr->v)))
+	if (!err && grow_array((void **)&tr->v, &tr->cap, 1, sizeof(*tr->v)))
 		err = -ENOMEM;
 	if (!err && !(tr->frame_key = malloc((set->n_frames + 1) *
 					     sizeof(*tr->frame_key))))
@@ -331,7 +314,7 @@ fmt_collapsed(const struct st_set *set, const struct st_filter *f,
 		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
 			continue;
 		ids = set->ids + t->ids_off;
-		if (grow((void **)&key, &cap_key, t->nframes, sizeof(*key))) {
+		if (grow_array((void **)&key, &cap_key, t->nframes, sizeof(*key))) {
 			err = -ENOMEM;
 			break;
 		}

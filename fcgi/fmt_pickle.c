@@ -335,6 +335,15 @@ fmt_pickle_end(struct fmt_pickle *fp, uint32_t traceback_limit)
 	return err;
 }
 
+void
+fmt_pickle_abort(struct fmt_pickle *fp)
+{
+	/* no closing and no STOP: what was written cannot be unpickled */
+	free(fp->file);
+	free(fp->frame);
+	free(fp);
+}
+
 int
 fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 		    uint32_t traceback_limit, struct sink *out)

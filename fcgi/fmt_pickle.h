@@ -35,5 +35,9 @@ struct fmt_pickle *fmt_pickle_begin(struct sink *out);
 int fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
 		      const struct st_filter *f);
 int fmt_pickle_end(struct fmt_pickle *fp, uint32_t traceback_limit);
+/* Free fp without writing the closing: the pickle ends without its STOP
+ * opcode, so pickle.load of what was written fails ("pickle data was
+ * truncated") - for a pickle cut short by an error once partly sent. */
+void fmt_pickle_abort(struct fmt_pickle *fp);
 
 #endif /* HAWK_FCGI_FMT_PICKLE_H */

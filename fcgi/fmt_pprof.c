@@ -4,12 +4,13 @@
  *
  * The statistics formats group by (file, line); pprof wants more: a
  * location is an address in a mapping, carrying the inlined calls at that
- * address as several lines.  The set keeps frames, not addresses, so this
- * file walks the snapshots' return addresses beside the set's traces (one
- * set trace per snapshot trace, in order) and cuts each trace's frames
- * into locations with the callback that says how many frames an address
- * expanded to.  The frames themselves (function, file, line) are the
- * set's, so pprof shows exactly what the JSON formats show.
+ * address as several lines.  The set keeps frames, not addresses, so the
+ * profile is built as the snapshots are read (fmt_pprof_add, one call per
+ * snapshot trace): each trace comes with its return addresses and how
+ * many of its frames each one gave, and becomes a sample of locations at
+ * once; nothing per trace is kept but the sample.  The frames themselves
+ * (function, file, line) are the set's, so pprof shows exactly what the
+ * JSON formats show.
  *
  * Encoding is protobuf-c's (the message types come from profile.proto);
  * the packed message streams through zlib's gzip deflate into the sink,
@@ -26,6 +27,7 @@
 #include <uthash.h>
 #include <zlib.h>
 
+#include "grow.h"
 #include "fmt_pprof.h"
 #include "keymap.h"
 #include "profile.pb-c.h"
@@ -72,6 +74,7 @@ struct smp_ent {
 	size_t n;
 	uint64_t hash;
 	int32_t pid;
+	int dropped;               /* its target failed: left out */
 	int64_t v[NVALUES];
 };
 
@@ -93,7 +96,6 @@ struct builder {
 	pb_mapping **map_v;
 	size_t n_map, cap_map;
 	struct keymap locs;        /* (addr, target << 32 | lines) -> id */
-	struct keymap depths;      /* (snapshot, addr) -> frames there */
 	pb_location **loc_v;
 	size_t n_loc, cap_loc;
 	struct smp_ent *smp_v;     /* in the order first seen */
@@ -103,25 +105,10 @@ struct builder {
 	struct owned *owned;
 	uint64_t *tmp;             /* location ids of the trace at hand */
 	size_t cap_tmp;
+	uint8_t *verdict;          /* per interned file, as st_filter_eval;
+				      NULL = no filter */
+	size_t n_verdict, cap_verdict;
 };
-
-static int
-grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	n = realloc(*v, c * size);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
-}
 
 /* Index of s in the string table (added when new), or -ENOMEM.  s must
  * outlive the builder. */
@@ -134,7 +121,7 @@ str_idx(struct builder *b, const char *s)
 	HASH_FIND(hh, b->strs, s, l, e);
 	if (e)
 		return e->idx;
-	if (grow((void **)&b->str_v, &b->cap_str, b->n_str + 1,
+	if (grow_array((void **)&b->str_v, &b->cap_str, b->n_str + 1,
 		 sizeof(*b->str_v)) || !(e = calloc(1, sizeof(*e))))
 		return -ENOMEM;
 	e->s = s;
@@ -156,6 +143,17 @@ owned_str(struct builder *b, size_t len)
 	return o->s;
 }
 
+static const char *
+owned_copy(struct builder *b, const char *s)
+{
+	size_t n = strlen(s);
+	char *c = (char *)owned_str(b, n);
+
+	if (c)
+		memcpy(c, s, n + 1);
+	return c;
+}
+
 /* The function id of a frame, or 0 when out of memory. */
 static uint64_t
 fn_id(struct builder *b, const struct st_frame *f)
@@ -175,7 +173,7 @@ fn_id(struct builder *b, const struct st_frame *f)
 	HASH_FIND(hh, b->fns, &k, sizeof(k), e);
 	if (e)
 		return e->id;
-	if (grow((void **)&b->fn_v, &b->cap_fn, b->n_fn + 1,
+	if (grow_array((void **)&b->fn_v, &b->cap_fn, b->n_fn + 1,
 		 sizeof(*b->fn_v)) || !(e = calloc(1, sizeof(*e))))
 		return 0;
 	pf = malloc(sizeof(*pf));
@@ -223,7 +221,7 @@ map_id(struct builder *b, const struct snap *snap, uint32_t t, uint64_t addr)
 	HASH_FIND(hh, b->maps, &k, sizeof(k), e);
 	if (e)
 		return (int64_t)e->id;
-	if (grow((void **)&b->map_v, &b->cap_map, b->n_map + 1,
+	if (grow_array((void **)&b->map_v, &b->cap_map, b->n_map + 1,
 		 sizeof(*b->map_v)) || !(e = calloc(1, sizeof(*e))))
 		return -1;
 	pm = malloc(sizeof(*pm));
@@ -236,7 +234,14 @@ map_id(struct builder *b, const struct snap *snap, uint32_t t, uint64_t addr)
 	perftools__profiles__mapping__init(pm);
 	for (j = 0; j < m->build_id_len && j < SNAP_BUILD_ID_MAX; j++)
 		snprintf(hex + 2 * j, 3, "%02x", m->build_id[j]);
+	/* a copy: the snapshot's strings go with its stream */
 	path = snap_module_path(snap, (uint64_t)(m - snap->modules));
+	path = owned_copy(b, path);
+	if (!path) {
+		free(pm);
+		free(e);
+		return -1;
+	}
 	e->k = k;
 	e->id = b->n_map + 1;
 	pm->id = e->id;
@@ -289,7 +294,7 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
 	if (keymap_get(&b->locs, addr, k2, &id))
 		return id;
 	mid = map_id(b, snap, t, addr ? addr - 1 : 0);
-	if (mid < 0 || grow((void **)&b->loc_v, &b->cap_loc, b->n_loc + 1,
+	if (mid < 0 || grow_array((void **)&b->loc_v, &b->cap_loc, b->n_loc + 1,
 			    sizeof(*b->loc_v)))
 		return 0;
 	/* one allocation: the location, its line pointers, its lines */
@@ -328,7 +333,7 @@ loc_id(struct builder *b, const struct snap *snap, uint32_t t,
 /* Add (or merge into) the sample of locations b->tmp[0..n). */
 static int
 add_sample(struct builder *b, size_t n, int32_t pid, int sign,
-	   const struct st_trace *t)
+	   uint64_t bytes, uint64_t count)
 {
 	struct smp_ent *e = NULL;
 	size_t kl = n * sizeof(uint64_t), i, j;
@@ -363,7 +368,7 @@ add_sample(struct builder *b, size_t n, int32_t pid, int sign,
 		e = NULL;
 	}
 	if (!e) {
-		if (grow((void **)&b->smp_v, &b->cap_smp, b->n_smp + 1,
+		if (grow_array((void **)&b->smp_v, &b->cap_smp, b->n_smp + 1,
 			 sizeof(*b->smp_v)))
 			return -ENOMEM;
 		e = &b->smp_v[b->n_smp];
@@ -376,83 +381,75 @@ add_sample(struct builder *b, size_t n, int32_t pid, int sign,
 		e->pid = pid;
 		b->smp_tab[j] = (uint32_t)++b->n_smp;
 	}
-	e->v[0] += sign * (int64_t)t->count;
-	e->v[1] += sign * (int64_t)t->size;
+	e->v[0] += sign * (int64_t)count;
+	e->v[1] += sign * (int64_t)bytes;
 	return 0;
 }
 
-/* How many frames addr of snapshot number si expanded to (the callback,
- * asked once per address), or -ENOMEM. */
+/* Whether the trace of frames ids[0..n) passes the filter (the verdicts
+ * of files interned since the last call computed now); -ENOMEM. */
 static int
-depth_of(struct builder *b, size_t si, const struct snap *snap,
-	 uint64_t addr)
+kept(struct builder *b, const uint32_t *ids, uint32_t n)
 {
-	uint64_t d;
-	int n;
+	const struct fmt_pprof *p = b->p;
+	const struct st_set *set = p->set;
 
-	if (keymap_get(&b->depths, si, addr, &d))
-		return (int)d;
-	n = b->p->depth(b->p->depth_arg, snap, addr);
-	if (n < 1)
-		n = 1;
-	if (keymap_put(&b->depths, si, addr, (uint64_t)n))
+	if (!p->filter || (!p->filter->n_include && !p->filter->n_exclude))
+		return 1;
+	if (grow_array((void **)&b->verdict, &b->cap_verdict, set->n_files + 1, 1))
 		return -ENOMEM;
-	return n;
+	for (; b->n_verdict < set->n_files; b->n_verdict++)
+		b->verdict[b->n_verdict] =
+			st_filter_file(p->filter, set->files[b->n_verdict]);
+	return st_ids_kept(set, ids, n, p->filter, b->verdict);
 }
 
-/* The samples of the traces of snapshot number si, which are set traces
- * [*ti, *ti + n_traces). */
-static int
-add_snap(struct builder *b, size_t si, size_t *ti, const uint8_t *verdict)
+int
+fmt_pprof_add(struct fmt_pprof_build *fb, const struct snap *snap,
+	      uint32_t target, enum st_gen gen, const uint64_t *addrs,
+	      const uint32_t *nl, uint32_t naddrs, const uint32_t *ids,
+	      uint64_t size, uint64_t count)
 {
-	const struct snap *snap = &b->p->snaps[si];
+	struct builder *b = (struct builder *)fb;
 	const struct st_set *set = b->p->set;
-	const struct snap_trace *st;
-	const struct st_trace *t;
-	uint64_t i, addr;
-	uint32_t k, used, m, nl;
-	size_t n;
-	int d, err, sign;
+	uint32_t k, used = 0, nids = 0;
+	int rc;
 
-	if (*ti + snap->h->n_traces > set->n_traces)
+	if (gen == ST_OLD && !b->p->delta)
+		return 0;
+	for (k = 0; k < naddrs; k++)
+		nids += nl[k];
+	if (naddrs == 0 || target >= set->n_pids)
 		return -EINVAL;
-	for (i = 0; i < snap->h->n_traces; i++) {
-		t = &set->traces[*ti + i];
-		st = &snap->traces[i];
-		if (t->gen == ST_OLD && !b->p->delta)
-			continue;
-		if (!st_trace_kept(set, t, b->p->filter, verdict))
-			continue;
-		sign = t->gen == ST_OLD ? -1 : 1;
-		if (grow((void **)&b->tmp, &b->cap_tmp, t->nframes,
-			 sizeof(*b->tmp)))
+	rc = kept(b, ids, nids);
+	if (rc <= 0)
+		return rc;
+	if (grow_array((void **)&b->tmp, &b->cap_tmp, naddrs, sizeof(*b->tmp)))
+		return -ENOMEM;
+	for (k = 0; k < naddrs; k++) {
+		b->tmp[k] = loc_id(b, snap, target, addrs[k], ids + used,
+				   nl[k]);
+		if (!b->tmp[k])
 			return -ENOMEM;
-		used = 0;
-		n = 0;
-		for (k = 0; k < st->nframes && used < t->nframes; k++) {
-			addr = snap->frames[st->frame_first + k];
-			d = depth_of(b, si, snap, addr);
-			if (d < 0)
-				return d;
-			m = t->nframes - used;
-			nl = (uint32_t)d < m ? (uint32_t)d : m;
-			/* the symbolizer changed its mind since the set was
-			 * made: the last address takes what is left */
-			if (k + 1 == st->nframes)
-				nl = m;
-			b->tmp[n] = loc_id(b, snap, t->target, addr,
-					   set->ids + t->ids_off + used, nl);
-			if (!b->tmp[n])
-				return -ENOMEM;
-			n++;
-			used += nl;
-		}
-		err = add_sample(b, n, set->pids[t->target], sign, t);
-		if (err)
-			return err;
+		used += nl[k];
 	}
-	*ti += snap->h->n_traces;
-	return 0;
+	return add_sample(b, naddrs, set->pids[target],
+			  gen == ST_OLD ? -1 : 1, size, count);
+}
+
+void
+fmt_pprof_drop(struct fmt_pprof_build *fb, uint32_t target)
+{
+	struct builder *b = (struct builder *)fb;
+	int32_t pid;
+	size_t i;
+
+	if (target >= b->p->set->n_pids)
+		return;
+	pid = b->p->set->pids[target];
+	for (i = 0; i < b->n_smp; i++)
+		if (b->smp_v[i].pid == pid)
+			b->smp_v[i].dropped = 1;
 }
 
 /* protobuf-c output through gzip into the sink. */
@@ -548,7 +545,7 @@ builder_free(struct builder *b)
 		free(m);
 	}
 	keymap_free(&b->locs);
-	keymap_free(&b->depths);
+	free(b->verdict);
 	for (i = 0; i < b->n_smp; i++)
 		free(b->smp_v[i].locs);
 	free(b->smp_v);
@@ -614,6 +611,8 @@ emit(struct builder *b, struct sink *out)
 		goto out;
 	for (i = 0; i < b->n_smp; i++) {
 		e = &b->smp_v[i];
+		if (e->dropped)
+			continue;
 		if (b->p->delta && !e->v[0] && !e->v[1])
 			continue;          /* as Go's delta drops them */
 		perftools__profiles__sample__init(&sv[n]);
@@ -660,26 +659,39 @@ out:
 	return err;
 }
 
-int
-fmt_pprof(const struct fmt_pprof *p, struct sink *out)
+struct fmt_pprof_build *
+fmt_pprof_begin(const struct fmt_pprof *p)
 {
-	struct builder b;
-	uint8_t *verdict = NULL;
-	size_t i, ti = 0;
-	int err;
+	struct builder *b = calloc(1, sizeof(*b));
 
-	memset(&b, 0, sizeof(b));
-	b.p = p;
-	err = str_idx(&b, "") == 0 ? 0 : -ENOMEM;    /* string_table[0] */
-	if (!err)
-		err = st_filter_eval(p->set, p->filter, &verdict);
-	for (i = 0; i < p->n_snaps && !err; i++)
-		err = add_snap(&b, i, &ti, verdict);
-	if (!err && ti != p->set->n_traces)
-		err = -EINVAL;
-	if (!err)
-		err = emit(&b, out);
-	free(verdict);
-	builder_free(&b);
+	if (!b)
+		return NULL;
+	b->p = p;
+	if (str_idx(b, "") != 0) {         /* string_table[0] */
+		builder_free(b);
+		free(b);
+		return NULL;
+	}
+	return (struct fmt_pprof_build *)b;
+}
+
+int
+fmt_pprof_end(struct fmt_pprof_build *fb, struct sink *out)
+{
+	struct builder *b = (struct builder *)fb;
+	int err = emit(b, out);
+
+	fmt_pprof_free(fb);
 	return err;
+}
+
+void
+fmt_pprof_free(struct fmt_pprof_build *fb)
+{
+	struct builder *b = (struct builder *)fb;
+
+	if (!b)
+		return;
+	builder_free(b);
+	free(b);
 }

@@ -12,20 +12,9 @@
 #include "sink.h"
 #include "stats.h"
 
-/* How many frames return address `addr` of snapshot `snap` expands to
- * (inlined calls included, >= 1): what target_symbolize found for it. */
-typedef int (*fmt_pprof_depth_fn)(void *arg, const struct snap *snap,
-				  uint64_t addr);
-
 struct fmt_pprof {
 	const struct st_set *set;
 	const struct st_filter *filter;   /* NULL = keep every trace */
-	/* the snapshots symbolized into `set`, in the order they were added:
-	 * set->traces is their traces one after the other */
-	const struct snap *snaps;
-	size_t n_snaps;
-	fmt_pprof_depth_fn depth;
-	void *depth_arg;
 	int delta;                 /* values = ST_NEW - ST_OLD (Go's
 				      ?seconds=N); else ST_OLD is ignored */
 	int allocs;                /* /debug/pprof/allocs: the default sample
@@ -36,7 +25,17 @@ struct fmt_pprof {
 };
 
 /*
- * Write p as a gzip-compressed Profile:
+ * A profile built as the snapshots are read, then written:
+ * fmt_pprof_begin (NULL when out of memory; p and p->set must outlive the
+ * builder, p->time_ns/duration_ns are read at the end); fmt_pprof_add for
+ * each trace of each snapshot: the frames ids[] of the set (most recent
+ * first) that return addresses addrs[0..naddrs) gave, nl[k] of them for
+ * addrs[k] (snapshot `snap` gives the modules), figures size/count as
+ * st_trace's (0, -ENOMEM, -EINVAL when nothing or an unknown target);
+ * fmt_pprof_drop forgets the traces of target index `target` (a target
+ * whose snapshot failed half-way; can't fail); fmt_pprof_end writes p as
+ * a gzip-compressed Profile and frees the builder, fmt_pprof_free frees
+ * it unwritten.  The Profile:
  *  - sample types inuse_objects/count and inuse_space/bytes, or for the
  *    allocated view (set->view) alloc_objects/count and alloc_space/bytes;
  *    period type space/bytes; period the set's sampling rate (values are
@@ -53,9 +52,18 @@ struct fmt_pprof {
  *    offset 0 (not recorded by the tracer: the lowest PT_LOAD's, which
  *    standard linkers put at the start of the file), has_functions/filenames/
  *    line_numbers/inline_frames true when one of its frames has them.
- * Returns 0, -ENOMEM, or -EINVAL when the snapshots do not match the set;
- * write errors stay in the sink.
+ * fmt_pprof_end returns 0 or -ENOMEM; write errors stay in the sink.
+ * Memory: a sample per distinct (target, locations), the locations,
+ * functions and mappings; nothing per snapshot trace.
  */
-int fmt_pprof(const struct fmt_pprof *p, struct sink *out);
+struct fmt_pprof_build;
+struct fmt_pprof_build *fmt_pprof_begin(const struct fmt_pprof *p);
+int fmt_pprof_add(struct fmt_pprof_build *b, const struct snap *snap,
+		  uint32_t target, enum st_gen gen, const uint64_t *addrs,
+		  const uint32_t *nl, uint32_t naddrs, const uint32_t *ids,
+		  uint64_t size, uint64_t count);
+void fmt_pprof_drop(struct fmt_pprof_build *b, uint32_t target);
+int fmt_pprof_end(struct fmt_pprof_build *b, struct sink *out);
+void fmt_pprof_free(struct fmt_pprof_build *b);
 
 #endif /* HAWK_FCGI_FMT_PPROF_H */

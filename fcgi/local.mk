@@ -11,7 +11,7 @@ fcgi_libresponder_la_SOURCES = \
 	fcgi/fmt_pickle.c fcgi/fmt_pickle.h \
 	fcgi/fmt_pprof.c fcgi/fmt_pprof.h \
 	fcgi/fmt_flame.c fcgi/fmt_flame.h \
-	fcgi/fmt_page.c fcgi/fmt_page.h fcgi/keymap.h \
+	fcgi/fmt_page.c fcgi/fmt_page.h fcgi/keymap.h fcgi/grow.h \
 	fcgi/params.c fcgi/params.h \
 	fcgi/route.c fcgi/route.h fcgi/route_status.c fcgi/route_status.h \
 	fcgi/config.c fcgi/fcgi_config.h

@@ -322,12 +322,15 @@ main(int argc, char **argv)
 		return rc < 0 ? 1 : 0;
 	}
 	if (cfg.listen[0]) {
+		/* bind() makes the socket file with mode 0777 & ~umask:
+		 * it is born with socket_mode (0..0777), never open to
+		 * others for a moment as a chmod after bind would be */
+		mode_t old_mask = umask(0777 & ~cfg.socket_mode);
+
 		listen_fd = FCGX_OpenSocket(cfg.listen, 128);
+		umask(old_mask);
 		if (listen_fd < 0)
 			die("listen %s: cannot open the socket", cfg.listen);
-		if (cfg.listen[0] == '/' &&
-		    chmod(cfg.listen, cfg.socket_mode) != 0)
-			die("chmod %s: %s", cfg.listen, strerror(errno));
 	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);

@@ -23,8 +23,16 @@
  *    if they failed differently, 502, with the list;
  *  - statistics over several targets are merged (each statistic lists its
  *    pids); in a pickle each target is its own tracemalloc domain (= pid).
+ * Snapshots are read once, forward, as they are taken (snapshot_one: a
+ * snapshot may be a socket tomorrow): every target's is aggregated into
+ * the request's set as it is read and its totals taken once it ended
+ * valid; one that fails half-way is dropped from the set again.  The
+ * pickle streams each target's snapshot straight into the response, one
+ * target after the other (render_pickle says what a failure then does).
  * The fixed-duration route stops what it started on every path out
- * (error, client gone), before anything is written to the client.
+ * (error, client gone), before anything is written to the client - but
+ * for the pickle, written from the second snapshots as they are read,
+ * after which the targets are stopped.
  * Every response carries Cache-Control: no-store; every error is JSON.
  */
 #include "config.h"
@@ -229,7 +237,7 @@ stop_all(struct req *q, const struct seg_info *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		target_cmd(q->cfg, &v[i], CMD_STOP, 0, 0, NULL, err,
+		target_cmd(q->cfg, &v[i], CMD_STOP, 0, 0, err,
 			   sizeof(err));
 }
 
@@ -262,8 +270,7 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 		     target_cmd_sampled(q->cfg, &l->v[i], CMD_START,
 					q->p.frames,
 					q->p.gc ? CMD_FLAG_GC : 0,
-					q->p.sampling, NULL, err,
-					sizeof(err));
+					q->p.sampling, err, sizeof(err));
 		if (rc) {
 			failed_add(q, l->v[i].pid, rc, err);
 			continue;
@@ -276,239 +283,6 @@ start_all(struct req *q, struct target_list *l, uint32_t lease_ms)
 		return -EALREADY;
 	}
 	return 0;
-}
-
-struct snaps {
-	struct snap *v;            /* whole snapshots (pprof) */
-	size_t n;
-	struct snap_stream *sv;    /* streams kept open for the pickle */
-	size_t nsv;
-	struct st_set set;
-	struct textpool pool;
-	uint64_t heap;             /* sum of traced_current */
-	uint32_t limit;            /* largest traceback limit */
-};
-
-static void
-snaps_free(struct snaps *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		snap_free(&s->v[i]);
-	free(s->v);
-	for (i = 0; i < s->nsv; i++)
-		snap_stream_close(&s->sv[i]);
-	free(s->sv);
-	st_set_free(&s->set);
-	textpool_free(&s->pool);
-}
-
-/* Snapshot every target of v[0..n) into shots[i] (CMD_SNAPSHOT with
- * flags); ok[i] says whether it worked (a failure is recorded in
- * q->failed).  Returns how many did. */
-static size_t
-snapshot_all(struct req *q, const struct seg_info *v, size_t n,
-	     uint32_t flags, struct snap *shots, int *ok)
-{
-	char err[512];
-	size_t i, good = 0;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		err[0] = '\0';
-		memset(&shots[i], 0, sizeof(shots[i]));
-		rc = target_cmd(q->cfg, &v[i], CMD_SNAPSHOT, 0,
-				q->p.view | flags, &shots[i], err,
-				sizeof(err));
-		if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
-			rc = -ENOTCONN;    /* a conflict with its mode, 409 */
-		ok[i] = rc == 0;
-		if (rc)
-			failed_add(q, v[i].pid, rc, err);
-		else
-			good++;
-	}
-	return good;
-}
-
-/* Symbolize *shot into s as generation gen, taking it over (s->v owns it
- * from now on).  On error the response is written. */
-static int
-snaps_add(struct req *q, struct snaps *s, struct snap *shot, enum st_gen gen)
-{
-	struct snap *grown;
-	int rc;
-
-	grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
-	if (!grown) {
-		snap_free(shot);
-		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
-	}
-	s->v = grown;
-	s->v[s->n++] = *shot;
-	memset(shot, 0, sizeof(*shot));
-	shot = &s->v[s->n - 1];
-	if (shot->h->frames > s->limit)
-		s->limit = shot->h->frames;
-	if (shot->h->sampling_bytes > s->set.sampling_bytes)
-		s->set.sampling_bytes = shot->h->sampling_bytes;
-	s->set.view = q->p.view;
-	rc = snapstat_add(q->sym, shot, gen, &s->set, &s->pool);
-	if (rc)
-		fail_errno(q, rc, "symbolizing: out of memory", shot->h->pid);
-	return rc;
-}
-
-/* n closed streams (snap_stream_close is a no-op on them), or NULL. */
-static struct snap_stream *
-streams_new(size_t n)
-{
-	struct snap_stream *v = calloc(n ? n : 1, sizeof(*v));
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		v[i].fd = -1;
-	return v;
-}
-
-/* CMD_SNAPSHOT on target t, its file opened as a stream in *shot and read
- * once to the end (every byte validated, then rewound), so that a bad
- * snapshot fails its target alone, before anything is aggregated.  0 or
- * the error (recorded in q->failed). */
-static int
-snapshot_one(struct req *q, const struct seg_info *t,
-	     struct snap_stream *shot)
-{
-	char err[512] = "";
-	int rc;
-
-	rc = target_snapshot_stream(q->cfg, t, q->p.view, shot, err,
-				    sizeof(err));
-	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
-		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
-	if (rc == 0) {
-		rc = snap_stream_check(shot, err, sizeof(err));
-		if (rc)
-			snap_stream_close(shot);
-	}
-	if (rc)
-		failed_add(q, t->pid, rc, err);
-	return rc;
-}
-
-/* Snapshot every target of v[0..n) into shots[i]; ok[i] says whether it
- * worked (a failure is recorded in q->failed).  Returns how many did. */
-static size_t
-snapshot_all_stream(struct req *q, const struct seg_info *v, size_t n,
-		    struct snap_stream *shots, int *ok)
-{
-	size_t i, good = 0;
-
-	for (i = 0; i < n; i++) {
-		ok[i] = snapshot_one(q, &v[i], &shots[i]) == 0;
-		good += ok[i] != 0;
-	}
-	return good;
-}
-
-/* How the traces of a snapshot are aggregated as they are read for what
- * q asks (snapstat.h): what the statistics need, never one record per
- * block. */
-static enum snapstat_agg
-agg_mode(const struct req *q)
-{
-	int filters = q->p.n_include || q->p.n_exclude;
-
-	if (q->p.format == FORMAT_PICKLE)
-		return SNAPSTAT_PICKLE;
-	if (q->p.format != FORMAT_LINENO)  /* traceback, collapsed, flame */
-		return SNAPSTAT_FULL;
-	if (q->p.cumulative)
-		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
-	return filters && q->p.all_frames ? SNAPSTAT_FULL : SNAPSTAT_FRAME0;
-}
-
-/* Take over the (checked) stream *shot as generation gen: the pickle
- * keeps it open in s->v, to be read again while the response is written;
- * the statistics aggregate it into s->set now and close it.  On error the
- * response is written. */
-static int
-snaps_add_stream(struct req *q, struct snaps *s, struct snap_stream *shot,
-		 enum st_gen gen)
-{
-	char err[512] = "";
-	struct snap_stream *grown;
-	enum snapstat_agg mode = agg_mode(q);
-	int32_t pid = shot->h.pid;
-	int rc;
-
-	if (shot->h.frames > s->limit)
-		s->limit = shot->h.frames;
-	if (shot->h.sampling_bytes > s->set.sampling_bytes)
-		s->set.sampling_bytes = shot->h.sampling_bytes;
-	s->set.view = q->p.view;
-	if (mode == SNAPSTAT_PICKLE) {
-		grown = realloc(s->sv, (s->nsv + 1) * sizeof(*s->sv));
-		if (!grown) {
-			snap_stream_close(shot);
-			return fail_errno(q, -ENOMEM, "out of memory", 0),
-			       -ENOMEM;
-		}
-		s->sv = grown;
-		s->sv[s->nsv++] = *shot;
-		shot->fd = -1;     /* s->sv owns it now */
-		shot->modules = NULL;
-		shot->strings = NULL;
-		shot->frames = NULL;
-		shot->tw.buf = shot->fw.buf = shot->sw.buf = NULL;
-		snap_stream_close(shot);
-		return 0;
-	}
-	rc = snapstat_add_stream(q->sym, shot, gen, mode, &s->set, &s->pool,
-				 NULL, NULL, err, sizeof(err));
-	snap_stream_close(shot);
-	if (rc)
-		fail_errno(q, rc, rc == -ENOMEM ? "symbolizing: out of memory"
-			   : err, pid);
-	return rc;
-}
-
-struct pickle_arg {
-	struct fmt_pickle *fp;
-	const struct st_filter *f;
-};
-
-static int
-pickle_flush(void *arg, struct st_set *set)
-{
-	struct pickle_arg *a = arg;
-
-	return fmt_pickle_traces(a->fp, set, a->f);
-}
-
-/* The pickle of the streams kept in s, written as they are read. */
-static int
-render_pickle(struct req *q, struct snaps *s, const struct st_filter *f)
-{
-	struct pickle_arg a = { .f = f };
-	char err[512] = "";
-	size_t i;
-	int rc = 0, end;
-
-	a.fp = fmt_pickle_begin(q->out);
-	if (!a.fp)
-		return -ENOMEM;
-	for (i = 0; i < s->nsv && !rc; i++)
-		rc = snapstat_add_stream(q->sym, &s->sv[i], ST_NEW,
-					 SNAPSTAT_PICKLE, &s->set, &s->pool,
-					 pickle_flush, &a, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "hawk-fcgi: pickle cut short: %s\n",
-			err[0] ? err : strerror(-rc));
-	end = fmt_pickle_end(a.fp, s->limit ? s->limit :
-			     s->set.traceback_limit);
-	return rc ? rc : end;
 }
 
 static const char *
@@ -535,47 +309,329 @@ failed_header(struct req *q, char *buf, size_t len)
 	snprintf(buf + o, len - o, "\r\n");
 }
 
-/* How many frames return address addr expanded to when the snapshot was
- * symbolized (snapstat.c's INLINE_MAX is 64 as well): the symbolizer's cache
- * answers, so this costs a lookup. */
-static int
-frames_at(void *arg, const struct snap *snap, uint64_t addr)
-{
-	struct sym_frame fr[64];
-	int n = sym_resolve(arg, snap, addr, fr, 64);
+struct snaps {
+	struct st_set set;
+	struct textpool pool;
+	uint64_t heap;             /* sum of traced_current */
+	uint32_t limit;            /* largest traceback limit */
+	struct st_filter filter;   /* the request's */
+	struct fmt_pprof pp;       /* format=pprof: built as read */
+	struct fmt_pprof_build *pb;
+	uint64_t first_ns, last_ns;   /* when the snapshots were taken */
+};
 
-	return n < 1 ? 1 : n;
+static void
+snaps_init(struct req *q, struct snaps *s)
+{
+	memset(s, 0, sizeof(*s));
+	st_set_init(&s->set);
+	s->set.view = q->p.view;
+	s->filter.include = q->p.include;
+	s->filter.n_include = q->p.n_include;
+	s->filter.exclude = q->p.exclude;
+	s->filter.n_exclude = q->p.n_exclude;
+	s->filter.all_frames = q->p.all_frames;
 }
 
-/* The pprof profile of s: a delta when diff (ST_NEW - ST_OLD). */
+static void
+snaps_free(struct snaps *s)
+{
+	fmt_pprof_free(s->pb);
+	s->pb = NULL;
+	st_set_free(&s->set);
+	textpool_free(&s->pool);
+}
+
+/* The pprof builder of s (delta: ST_NEW - ST_OLD), before any snapshot;
+ * on error the response is written. */
+static int
+snaps_pprof(struct req *q, struct snaps *s, int delta, int allocs)
+{
+	s->pp.set = &s->set;
+	s->pp.filter = &s->filter;
+	s->pp.delta = delta;
+	s->pp.allocs = allocs;
+	s->pp.period = 1;
+	s->pb = fmt_pprof_begin(&s->pp);
+	if (!s->pb)
+		return fail_errno(q, -ENOMEM, "out of memory", 0), -ENOMEM;
+	return 0;
+}
+
+static int
+pprof_trace(void *arg, const struct snapstat_trace *t)
+{
+	struct snaps *s = arg;
+
+	return fmt_pprof_add(s->pb, t->snap, t->target, t->gen, t->addrs,
+			     t->nl, t->naddrs, t->ids, t->size, t->count);
+}
+
+/* Leave target pid out of everything s holds (both generations). */
+static void
+snaps_drop(struct snaps *s, int32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->set.n_pids; i++)
+		if (s->set.pids[i] == pid) {
+			st_drop_target(&s->set, (uint32_t)i);
+			if (s->pb)
+				fmt_pprof_drop(s->pb, (uint32_t)i);
+		}
+}
+
+/* How the traces of a snapshot are aggregated as they are read for what
+ * q asks (snapstat.h): what the statistics need, never one record per
+ * block. */
+static enum snapstat_agg
+agg_mode(const struct req *q)
+{
+	int filters = q->p.n_include || q->p.n_exclude;
+
+	if (q->p.format == FORMAT_PICKLE)
+		return SNAPSTAT_PICKLE;
+	if (q->p.format == FORMAT_PPROF)
+		return SNAPSTAT_TRACE;
+	if (q->p.format != FORMAT_LINENO)  /* traceback, collapsed, flame */
+		return SNAPSTAT_FULL;
+	if (q->p.cumulative)
+		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
+	return filters && q->p.all_frames ? SNAPSTAT_FULL : SNAPSTAT_FRAME0;
+}
+
+/*
+ * CMD_SNAPSHOT of `view` (| flags) on target t, its stream read once, to
+ * its end, and aggregated into s as generation gen the way `mode` says
+ * (SNAPSTAT_PICKLE is render_pickle's, not this).  Only once the stream
+ * ended valid are its totals taken (traced_current into *current, limit,
+ * sampling rate, time).  A target that fails (command, or a malformed or
+ * truncated stream) is recorded in q->failed and what it added is dropped
+ * again, so it spoils no other target's figures.  Returns 0, the target's
+ * error, or -ENOMEM with the response written (the request is over).
+ */
+static int
+snapshot_one(struct req *q, struct snaps *s, const struct seg_info *t,
+	     uint32_t flags, enum st_gen gen, enum snapstat_agg mode,
+	     uint64_t *current)
+{
+	struct snapstat_hooks hk = { .trace = pprof_trace, .arg = s };
+	struct snap_stream ss;
+	char err[512] = "";
+	int rc;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.fd = -1;
+	rc = target_snapshot_stream(q->cfg, t, q->p.view | flags, &ss, err,
+				    sizeof(err));
+	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
+		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
+	if (rc == 0) {
+		rc = snapstat_add_stream(q->sym, &ss, gen, mode, &s->set,
+					 &s->pool, &hk, err, sizeof(err));
+		if (rc == 0) {
+			/* the stream ended valid: its totals hold now */
+			if (ss.h.frames > s->limit)
+				s->limit = ss.h.frames;
+			if (ss.h.sampling_bytes > s->set.sampling_bytes)
+				s->set.sampling_bytes = ss.h.sampling_bytes;
+			if (!s->first_ns || ss.h.time_ns < s->first_ns)
+				s->first_ns = ss.h.time_ns;
+			if (ss.h.time_ns > s->last_ns)
+				s->last_ns = ss.h.time_ns;
+			if (current)
+				*current = ss.h.traced_current;
+		} else {
+			snaps_drop(s, t->pid);
+		}
+		snap_stream_close(&ss);
+	}
+	if (rc == -ENOMEM) {
+		fail_errno(q, rc, "symbolizing: out of memory", t->pid);
+		return rc;
+	}
+	if (rc)
+		failed_add(q, t->pid, rc, err[0] ? err : strerror(-rc));
+	return rc;
+}
+
+/* The pickle: its headers, written once the first target's stream is
+ * open (status 207 and X-Hawk-Failed when targets failed before). */
+static void
+pickle_headers(struct req *q, struct snaps *s)
+{
+	char disp[1024], stamp[32];
+	struct tm tm;
+	time_t now;
+
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
+		 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n"
+		 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
+		 "\r\n", stamp, st_view_name(s->set.view),
+		 s->set.sampling_bytes);
+	if (q->n_failed)
+		failed_header(q, disp, sizeof(disp));
+	headers(q, q->n_failed ? 207 : 200, "application/octet-stream",
+		disp);
+}
+
+struct pickle_arg {
+	struct fmt_pickle *fp;
+	const struct st_filter *f;
+	uint64_t traces;           /* pickle traces so far (unfiltered) */
+};
+
+static int
+pickle_flush(void *arg, struct st_set *set)
+{
+	struct pickle_arg *a = arg;
+
+	/* one pickle trace per block (estimated or allocated): counted as
+	 * the chunks come, the total being known only at the end */
+	a->traces += st_pickle_traces(set);
+	if (a->traces > ST_PICKLE_TRACES_MAX)
+		return -EFBIG;
+	return fmt_pickle_traces(a->fp, set, a->f);
+}
+
+/*
+ * The pickle of the targets v[0..n) with ok[i] set: target after target,
+ * each snapshot streamed straight into the response (snapshot, write,
+ * close, next target), so no target's stream is held open while another
+ * is written and memory stays bounded.  The status line must go out before
+ * the first target's traces, so:
+ *  - with several targets, each is first asked for its status
+ *    (CMD_STATUS, the command timeout): one that does not answer or
+ *    exited fails now, listed in X-Hawk-Failed (207), and is left out;
+ *  - targets are tried in order until one's stream opens; those that fail
+ *    before it are listed too; none opens: the failure response;
+ *  - once the headers are out, a target that exited in the meantime is
+ *    left out (none of it was written, its heap is gone); any other
+ *    failure (a later target's command, a malformed or truncated stream,
+ *    more than ST_PICKLE_TRACES_MAX traces) cuts the pickle short: its STOP opcode is never written, so
+ *    pickle.load fails ("pickle data was truncated") rather than return a
+ *    snapshot missing what the status said was there.  The reason goes to
+ *    stderr (the server's error log).
+ * Returns the status, or -ENOMEM with the response written.
+ */
+static int
+render_pickle(struct req *q, struct snaps *s, const struct seg_info *v,
+	      size_t n, const int *ok)
+{
+	struct snapstat_hooks hk = { .flush = pickle_flush };
+	struct pickle_arg a = { .f = &s->filter };
+	struct snap_stream ss;
+	char err[512];
+	size_t i, good = 0;
+	int rc = 0, status = 0, *use;
+
+	hk.arg = &a;
+	use = calloc(n ? n : 1, sizeof(*use));
+	if (!use)
+		return fail_errno(q, -ENOMEM, "out of memory", 0);
+	for (i = 0; i < n; i++)
+		good += (use[i] = ok[i]) != 0;
+	for (i = 0; good > 1 && i < n; i++) {
+		if (!use[i])
+			continue;
+		err[0] = '\0';
+		rc = target_cmd(q->cfg, &v[i], CMD_STATUS, 0, 0, err,
+				sizeof(err));
+		if (rc == 0) {
+			if (v[i].sampling > s->set.sampling_bytes)
+				s->set.sampling_bytes = v[i].sampling;
+			continue;
+		}
+		use[i] = 0;
+		failed_add(q, v[i].pid, rc, err[0] ? err : strerror(-rc));
+	}
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		if (!use[i])
+			continue;
+		err[0] = '\0';
+		memset(&ss, 0, sizeof(ss));
+		ss.fd = -1;
+		rc = target_snapshot_stream(q->cfg, &v[i], q->p.view, &ss,
+					    err, sizeof(err));
+		if (rc == -EOPNOTSUPP)
+			rc = -ENOTCONN;
+		if (rc && !a.fp) {         /* before the headers: listed */
+			if (rc == -ENOMEM)
+				break;
+			failed_add(q, v[i].pid, rc, err);
+			rc = 0;
+			continue;
+		}
+		if (rc == -ESRCH) {
+			/* exited since its status answered: nothing of it
+			 * was written and its heap is gone; the pickle is
+			 * that of the processes there are */
+			fprintf(stderr, "hawk-fcgi: pickle: %s, left out\n",
+				err);
+			rc = 0;
+			continue;
+		}
+		if (!rc && !a.fp) {
+			if (ss.h.frames > s->limit)
+				s->limit = ss.h.frames;
+			if (ss.h.sampling_bytes > s->set.sampling_bytes)
+				s->set.sampling_bytes = ss.h.sampling_bytes;
+			status = q->n_failed ? 207 : 200;
+			pickle_headers(q, s);
+			a.fp = fmt_pickle_begin(q->out);
+			if (!a.fp) {       /* the body is empty: no pickle */
+				snap_stream_close(&ss);
+				free(use);
+				return status;
+			}
+		}
+		if (!rc)
+			rc = snapstat_add_stream(q->sym, &ss, ST_NEW,
+						 SNAPSTAT_PICKLE, &s->set,
+						 &s->pool, &hk, err,
+						 sizeof(err));
+		if (!rc && ss.h.frames > s->limit)
+			s->limit = ss.h.frames;
+		snap_stream_close(&ss);
+		if (rc) {
+			fprintf(stderr, "hawk-fcgi: pickle cut short at "
+				"target %d: %s\n", (int)v[i].pid,
+				rc == -EFBIG ? "more than 50000000 traces "
+				"(one per block, estimated or allocated)" :
+				err[0] ? err : strerror(-rc));
+			break;
+		}
+	}
+	free(use);
+	if (!a.fp) {
+		if (rc == -ENOMEM)
+			return fail_errno(q, rc, "out of memory", 0);
+		return fail_all(q);
+	}
+	if (rc) {
+		fmt_pickle_abort(a.fp);
+		return status;
+	}
+	rc = fmt_pickle_end(a.fp, s->limit ? s->limit :
+			    s->set.traceback_limit);
+	return rc ? rc : status;
+}
+
+/* The pprof profile built in s: a delta when diff (ST_NEW - ST_OLD). */
 static int
 render_pprof(struct req *q, struct snaps *s, int diff, int allocs)
 {
-	struct st_filter f = {
-		.include = q->p.include, .n_include = q->p.n_include,
-		.exclude = q->p.exclude, .n_exclude = q->p.n_exclude,
-		.all_frames = q->p.all_frames,
-	};
-	struct fmt_pprof p = {
-		.set = &s->set, .filter = &f, .snaps = s->v, .n_snaps = s->n,
-		.depth = frames_at, .depth_arg = q->sym, .delta = diff,
-		.allocs = allocs, .period = 1,
-	};
 	char disp[1024], stamp[32];
-	uint64_t first = 0, last = 0;
 	struct tm tm;
 	time_t now;
-	size_t i;
 	int err, status;
 
-	for (i = 0; i < s->n; i++) {
-		if (!first || s->v[i].h->time_ns < first)
-			first = s->v[i].h->time_ns;
-		if (s->v[i].h->time_ns > last)
-			last = s->v[i].h->time_ns;
-	}
-	p.time_ns = (int64_t)last;
-	p.duration_ns = diff ? (int64_t)(last - first) : 0;
+	s->pp.time_ns = (int64_t)s->last_ns;
+	s->pp.duration_ns = diff ? (int64_t)(s->last_ns - s->first_ns) : 0;
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
@@ -586,25 +642,20 @@ render_pprof(struct req *q, struct snaps *s, int diff, int allocs)
 	if (q->n_failed)
 		failed_header(q, disp, sizeof(disp));
 	headers(q, status, "application/octet-stream", disp);
-	err = fmt_pprof(&p, q->out);
+	err = fmt_pprof_end(s->pb, q->out);
+	s->pb = NULL;
 	return err ? err : status;
 }
 
-/* Write the statistics (or the pickle) of s: 200, or 207 when some
- * targets failed (q->failed). */
+/* Write the statistics (or the pprof profile) of s: 200, or 207 when
+ * some targets failed (q->failed). */
 static int
 render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 {
-	struct st_filter f = {
-		.include = q->p.include, .n_include = q->p.n_include,
-		.exclude = q->p.exclude, .n_exclude = q->p.n_exclude,
-		.all_frames = q->p.all_frames,
-	};
+	const struct st_filter f = s->filter;
 	struct fmt_json_stats j = { 0 };
 	struct st_list l;
-	char disp[1024], stamp[32];
-	struct tm tm;
-	time_t now;
+	char disp[1024];
 	int err, status;
 
 	if (q->p.format == FORMAT_PPROF)
@@ -631,35 +682,6 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		err = q->p.format == FORMAT_COLLAPSED ?
 			fmt_collapsed(&s->set, &f, q->out) :
 			fmt_flamegraph(&fl, q->out);
-		return err ? err : status;
-	}
-	if (q->p.format == FORMAT_PICKLE) {
-		uint64_t n_pk = 0;
-		size_t k;
-
-		/* one pickle trace per block (estimated or allocated): as
-		 * counted while each stream was validated */
-		for (k = 0; k < s->nsv; k++)
-			n_pk += s->sv[k].est_blocks;
-		if (n_pk > ST_PICKLE_TRACES_MAX)
-			return fail(q, 413, "the pickle would hold more than "
-				    "50000000 traces (one per block, estimated "
-				    "or allocated); use format=lineno or "
-				    "traceback, or filters", "format", NULL,
-				    0);
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
-		snprintf(disp, sizeof(disp), "Content-Disposition: attachment;"
-			 " filename=hwk_mem_tracemalloc_snapshot_%s.pkl\r\n"
-			 "X-Hawk-View: %s\r\nX-Hawk-Sampling-Bytes: %" PRIu64
-			 "\r\n", stamp, st_view_name(s->set.view),
-			 s->set.sampling_bytes);
-		status = q->n_failed ? 207 : 200;
-		if (q->n_failed)
-			failed_header(q, disp, sizeof(disp));
-		headers(q, status, "application/octet-stream", disp);
-		err = render_pickle(q, s, &f);
 		return err ? err : status;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;
@@ -764,7 +786,7 @@ do_stop(struct req *q)
 	}
 	for (i = 0; i < l.n; i++) {
 		err[0] = '\0';
-		rc = target_cmd(q->cfg, &l.v[i], CMD_STOP, 0, 0, NULL, err,
+		rc = target_cmd(q->cfg, &l.v[i], CMD_STOP, 0, 0, err,
 				sizeof(err));
 		if (rc == 0) {
 			stopped++;
@@ -783,46 +805,52 @@ do_stop(struct req *q)
 	return done_text(q, "Memory profiling stopped");
 }
 
-/* snapshot/ as pprof: whole snapshots (fmt_pprof walks each one's traces
- * beside the set's). */
+/* snapshot/: every selected target that is tracing, one after the other,
+ * each snapshot read once and aggregated as it is read (the pickle
+ * written as it is read: render_pickle). */
 static int
 do_snapshot(struct req *q)
 {
 	struct target_list l;
-	struct snaps s = { 0 };
-	struct snap *shots;
-	size_t i;
-	int rc = tracing_targets(q, &l), *ok;
+	struct snaps s;
+	enum snapstat_agg mode = agg_mode(q);
+	uint64_t cur = 0;
+	size_t i, good = 0;
+	int rc = tracing_targets(q, &l), *ok = NULL;
 
 	if (rc) {
 		target_list_free(&l);
 		return q->status;
 	}
-	st_set_init(&s.set);
-	shots = calloc(l.n, sizeof(*shots));
-	ok = calloc(l.n, sizeof(*ok));
-	if (!shots || !ok) {
-		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+	snaps_init(q, &s);
+	if (mode == SNAPSTAT_PICKLE) {
+		ok = malloc(l.n * sizeof(*ok));
+		if (!ok) {
+			rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+			goto out;
+		}
+		for (i = 0; i < l.n; i++)
+			ok[i] = 1;
+		rc = render_pickle(q, &s, l.v, l.n, ok);
 		goto out;
 	}
-	if (snapshot_all(q, l.v, l.n, 0, shots, ok) == 0) {
-		rc = fail_all(q);
+	if (mode == SNAPSTAT_TRACE && snaps_pprof(q, &s, 0, 0)) {
+		rc = q->status;
 		goto out;
 	}
 	for (i = 0; i < l.n; i++) {
-		if (!ok[i])
-			continue;
-		s.heap += shots[i].h->traced_current;
-		if (snaps_add(q, &s, &shots[i], ST_NEW)) {
+		rc = snapshot_one(q, &s, &l.v[i], 0, ST_NEW, mode, &cur);
+		if (rc == -ENOMEM) {
 			rc = q->status;
 			goto out;
 		}
+		if (rc == 0) {
+			good++;
+			s.heap += cur;
+		}
 	}
-	rc = render(q, &s, 0, 0);
+	rc = good ? render(q, &s, 0, 0) : fail_all(q);
 out:
-	for (i = 0; shots && i < l.n; i++)
-		snap_free(&shots[i]);
-	free(shots);
 	free(ok);
 	target_list_free(&l);
 	snaps_free(&s);
@@ -850,20 +878,24 @@ sleep_s(uint32_t seconds)
 }
 
 /*
- * (pprof: whole snapshots.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
- * listed as failed and left out of the statistics (both of its snapshots),
- * so the diff covers exactly the targets that answered twice; every
- * target this request started is stopped, whatever happened.
+ * Start, snapshot, wait, snapshot, stop.  Each snapshot is read once, as
+ * it is taken: the first ones aggregated as ST_OLD (JSON and pprof show
+ * the difference) or only validated (the pickle, the collapsed stacks and
+ * the flame graph carry the second snapshot only), the second ones as
+ * ST_NEW (the pickle's written as they are read).  A target that fails
+ * any step is listed as failed and left out of the statistics (both of
+ * its snapshots), so the diff covers exactly the targets that answered
+ * twice; every target this request started is stopped, whatever happened.
  */
 static int
 do_profile(struct req *q)
 {
 	struct target_list l;
-	struct snaps s = { 0 };
-	struct snap *a = NULL, *b = NULL;
-	int *ok_a = NULL, *ok_b = NULL;
-	uint64_t heap_a = 0, heap_b = 0;
-	size_t i, good = 0;
+	struct snaps s;
+	enum snapstat_agg mode = agg_mode(q), old_mode;
+	uint64_t heap_a = 0, heap_b = 0, *cur_a = NULL, cur_b = 0;
+	int *ok_a = NULL;
+	size_t i, good = 0, first = 0;
 	int rc;
 
 	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
@@ -888,71 +920,67 @@ do_profile(struct req *q)
 		target_list_free(&l);
 		return q->status;
 	}
-	st_set_init(&s.set);
-	a = calloc(l.n, sizeof(*a));
-	b = calloc(l.n, sizeof(*b));
-	ok_a = calloc(l.n, sizeof(*ok_a));
-	ok_b = calloc(l.n, sizeof(*ok_b));
-	if (a && b && ok_a && ok_b && snapshot_all(q, l.v, l.n, 0, a, ok_a)) {
-		sleep_s(q->p.duration);
-		/* again, those whose first snapshot worked */
-		for (i = 0; i < l.n; i++) {
-			char err[512] = "";
-			int e;
-
-			if (!ok_a[i])
-				continue;
-			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0, 0,
-				       &b[i], err, sizeof(err));
-			ok_b[i] = e == 0;
-			if (e)
-				failed_add(q, l.v[i].pid, e, err);
-			else
-				good++;
+	snaps_init(q, &s);
+	old_mode = q->p.format == FORMAT_LINENO ||
+		   q->p.format == FORMAT_TRACEBACK ||
+		   q->p.format == FORMAT_PPROF ? mode : SNAPSTAT_CHECK;
+	cur_a = calloc(l.n ? l.n : 1, sizeof(*cur_a));
+	ok_a = calloc(l.n ? l.n : 1, sizeof(*ok_a));
+	if (!cur_a || !ok_a) {
+		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
+		goto stop;
+	}
+	if (mode == SNAPSTAT_TRACE && snaps_pprof(q, &s, 1, 0)) {
+		rc = q->status;
+		goto stop;
+	}
+	for (i = 0; i < l.n; i++) {
+		rc = snapshot_one(q, &s, &l.v[i], 0, ST_OLD, old_mode,
+				  &cur_a[i]);
+		if (rc == -ENOMEM) {
+			rc = q->status;
+			goto stop;
 		}
+		ok_a[i] = rc == 0;
+		first += ok_a[i] != 0;
+	}
+	if (first)
+		sleep_s(q->p.duration);
+	if (mode == SNAPSTAT_PICKLE) {
+		rc = render_pickle(q, &s, l.v, l.n, ok_a);
+		goto stop;
+	}
+	/* again, those whose first snapshot worked */
+	for (i = 0; i < l.n; i++) {
+		if (!ok_a[i])
+			continue;
+		rc = snapshot_one(q, &s, &l.v[i], 0, ST_NEW, mode, &cur_b);
+		if (rc == -ENOMEM) {
+			rc = q->status;
+			goto stop;
+		}
+		if (rc) {          /* its first snapshot goes too */
+			snaps_drop(&s, l.v[i].pid);
+			continue;
+		}
+		good++;
+		heap_a += cur_a[i];
+		heap_b += cur_b;
 	}
 	/* stop what we started, whatever happened, before writing */
 	stop_all(q, l.v, l.n);
-	if (!a || !b || !ok_a || !ok_b) {
-		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
-		goto out;
-	}
 	if (!good) {
 		rc = fail_all(q);
 		goto out;
 	}
-	for (i = 0; i < l.n; i++) {
-		if (!ok_a[i] || !ok_b[i])
-			continue;
-		heap_a += a[i].h->traced_current;
-		heap_b += b[i].h->traced_current;
-		/* the pickle, the collapsed stacks and the flame graph carry
-		 * the second snapshot only; JSON and pprof the difference */
-		if ((q->p.format == FORMAT_LINENO ||
-		     q->p.format == FORMAT_TRACEBACK ||
-		     q->p.format == FORMAT_PPROF) &&
-		    snaps_add(q, &s, &a[i], ST_OLD)) {
-			rc = q->status;
-			goto out;
-		}
-		if (snaps_add(q, &s, &b[i], ST_NEW)) {
-			rc = q->status;
-			goto out;
-		}
-	}
 	s.heap = heap_b;
 	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
+	goto out;
+stop:
+	stop_all(q, l.v, l.n);
 out:
-	for (i = 0; i < l.n; i++) {
-		if (a)
-			snap_free(&a[i]);
-		if (b)
-			snap_free(&b[i]);
-	}
-	free(a);
-	free(b);
+	free(cur_a);
 	free(ok_a);
-	free(ok_b);
 	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
@@ -964,15 +992,15 @@ out:
  * delta over N seconds (snapshot, wait, snapshot; tracing is not started
  * or stopped), ?gc=1 runs the targets' gc hooks and malloc_trim before
  * each snapshot (Go runs a GC).  Not tracing: 409 saying how to start.
- * A target that fails is listed (207), as for snapshot/.
+ * A target that fails is listed (207), as for snapshot/.  Each snapshot
+ * goes into the profile as it is read.
  */
 static int
 do_pprof(struct req *q, int allocs)
 {
 	struct target_list l;
-	struct snaps s = { 0 };
-	struct snap *a = NULL, *b = NULL;
-	int *ok_a = NULL, *ok_b = NULL;
+	struct snaps s;
+	int *ok_a = NULL;
 	uint32_t flags = q->p.gc_given && q->p.gc ? CMD_FLAG_SNAP_GC : 0;
 	char msg[512];
 	size_t i, n = 0, good = 0;
@@ -1006,61 +1034,50 @@ do_pprof(struct req *q, int allocs)
 	/* Go's heap is the live heap, its allocs every allocation since the
 	 * start (the allocated view), whatever view= says */
 	q->p.view = allocs ? SNAP_VIEW_ALLOCATED : SNAP_VIEW_LIVE;
-	st_set_init(&s.set);
-	a = calloc(l.n, sizeof(*a));
-	b = calloc(l.n, sizeof(*b));
+	snaps_init(q, &s);
 	ok_a = calloc(l.n, sizeof(*ok_a));
-	ok_b = calloc(l.n, sizeof(*ok_b));
-	if (!a || !b || !ok_a || !ok_b) {
+	if (!ok_a) {
 		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
 		goto out;
 	}
-	good = snapshot_all(q, l.v, l.n, flags, a, ok_a);
+	if (snaps_pprof(q, &s, q->p.seconds != 0, allocs)) {
+		rc = q->status;
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		rc = snapshot_one(q, &s, &l.v[i], flags,
+				  q->p.seconds ? ST_OLD : ST_NEW,
+				  SNAPSTAT_TRACE, NULL);
+		if (rc == -ENOMEM) {
+			rc = q->status;
+			goto out;
+		}
+		ok_a[i] = rc == 0;
+		good += ok_a[i] != 0;
+	}
 	if (good && q->p.seconds) {
 		/* the delta: again, those whose first snapshot worked */
 		sleep_s(q->p.seconds);
 		good = 0;
 		for (i = 0; i < l.n; i++) {
-			char err[512] = "";
-			int e;
-
 			if (!ok_a[i])
 				continue;
-			e = target_cmd(q->cfg, &l.v[i], CMD_SNAPSHOT, 0,
-				       q->p.view | flags, &b[i], err,
-				       sizeof(err));
-			ok_b[i] = e == 0;
-			if (e)
-				failed_add(q, l.v[i].pid, e, err);
+			rc = snapshot_one(q, &s, &l.v[i], flags, ST_NEW,
+					  SNAPSTAT_TRACE, NULL);
+			if (rc == -ENOMEM) {
+				rc = q->status;
+				goto out;
+			}
+			if (rc)
+				snaps_drop(&s, l.v[i].pid);
 			else
 				good++;
 		}
 	}
-	if (!good) {
-		rc = fail_all(q);
-		goto out;
-	}
-	for (i = 0; i < l.n; i++) {
-		if (!ok_a[i] || (q->p.seconds && !ok_b[i]))
-			continue;
-		if (snaps_add(q, &s, &a[i], q->p.seconds ? ST_OLD : ST_NEW) ||
-		    (q->p.seconds && snaps_add(q, &s, &b[i], ST_NEW))) {
-			rc = q->status;
-			goto out;
-		}
-	}
-	rc = render_pprof(q, &s, q->p.seconds != 0, allocs);
+	rc = good ? render_pprof(q, &s, q->p.seconds != 0, allocs) :
+	     fail_all(q);
 out:
-	for (i = 0; i < l.n; i++) {
-		if (a)
-			snap_free(&a[i]);
-		if (b)
-			snap_free(&b[i]);
-	}
-	free(a);
-	free(b);
 	free(ok_a);
-	free(ok_b);
 	target_list_free(&l);
 	snaps_free(&s);
 	return rc;
@@ -1175,152 +1192,6 @@ do_index(struct req *q)
 	return 200;
 }
 
-/* snapshot/ in every format but pprof: snapshots streamed and aggregated
- * as they are read (snapstat_add_stream). */
-static int
-do_snapshot_stream(struct req *q)
-{
-	struct target_list l;
-	struct snaps s = { 0 };
-	struct snap_stream *shots;
-	size_t i;
-	int rc = tracing_targets(q, &l), *ok;
-
-	if (rc) {
-		target_list_free(&l);
-		return q->status;
-	}
-	st_set_init(&s.set);
-	shots = streams_new(l.n);
-	ok = calloc(l.n, sizeof(*ok));
-	if (!shots || !ok) {
-		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
-		goto out;
-	}
-	if (snapshot_all_stream(q, l.v, l.n, shots, ok) == 0) {
-		rc = fail_all(q);
-		goto out;
-	}
-	for (i = 0; i < l.n; i++) {
-		if (!ok[i])
-			continue;
-		s.heap += shots[i].h.traced_current;
-		if (snaps_add_stream(q, &s, &shots[i], ST_NEW)) {
-			rc = q->status;
-			goto out;
-		}
-	}
-	rc = render(q, &s, 0, 0);
-out:
-	for (i = 0; shots && i < l.n; i++)
-		snap_stream_close(&shots[i]);
-	free(shots);
-	free(ok);
-	target_list_free(&l);
-	snaps_free(&s);
-	return rc;
-}
-
-/*
- * (Streamed, every format but pprof.) Start, snapshot, wait, snapshot, stop.  A target that fails any step is
- * listed as failed and left out of the statistics (both of its snapshots),
- * so the diff covers exactly the targets that answered twice; every
- * target this request started is stopped, whatever happened.
- */
-static int
-do_profile_stream(struct req *q)
-{
-	struct target_list l;
-	struct snaps s = { 0 };
-	struct snap_stream *a = NULL, *b = NULL;
-	int *ok_a = NULL, *ok_b = NULL;
-	uint64_t heap_a = 0, heap_b = 0;
-	size_t i, good = 0;
-	int rc;
-
-	if (q->p.view == SNAP_VIEW_PEAK && !q->p.sampling)
-		return fail(q, 409, "view=peak needs sampled tracing: exact "
-			    "tracing keeps only the peak's number; add "
-			    "sampling=BYTES (e.g. sampling=512k)", "view",
-			    NULL, 0);
-	rc = select_targets(q, 1, &l);
-
-	if (!rc && l.n == 1)
-		rc = check_frames(q, &l);
-	/* the lease: the whole profile, its two snapshots and its stop of
-	 * every target, each allowed the command timeout */
-	if (!rc) {
-		uint64_t ms = (uint64_t)q->p.duration * 1000u +
-			      3u * (uint64_t)l.n * q->cfg->timeout_ms;
-
-		rc = start_all(q, &l, ms < UINT32_MAX ? (uint32_t)ms :
-			       UINT32_MAX);
-	}
-	if (rc) {
-		target_list_free(&l);
-		return q->status;
-	}
-	st_set_init(&s.set);
-	a = streams_new(l.n);
-	b = streams_new(l.n);
-	ok_a = calloc(l.n, sizeof(*ok_a));
-	ok_b = calloc(l.n, sizeof(*ok_b));
-	if (a && b && ok_a && ok_b && snapshot_all_stream(q, l.v, l.n, a, ok_a)) {
-		sleep_s(q->p.duration);
-		/* again, those whose first snapshot worked */
-		for (i = 0; i < l.n; i++) {
-			if (!ok_a[i])
-				continue;
-			ok_b[i] = snapshot_one(q, &l.v[i], &b[i]) == 0;
-			good += ok_b[i] != 0;
-		}
-	}
-	/* stop what we started, whatever happened, before writing */
-	stop_all(q, l.v, l.n);
-	if (!a || !b || !ok_a || !ok_b) {
-		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
-		goto out;
-	}
-	if (!good) {
-		rc = fail_all(q);
-		goto out;
-	}
-	for (i = 0; i < l.n; i++) {
-		if (!ok_a[i] || !ok_b[i])
-			continue;
-		heap_a += a[i].h.traced_current;
-		heap_b += b[i].h.traced_current;
-		/* the pickle, the collapsed stacks and the flame graph carry
-		 * the second snapshot only; JSON the difference */
-		if ((q->p.format == FORMAT_LINENO ||
-		     q->p.format == FORMAT_TRACEBACK) &&
-		    snaps_add_stream(q, &s, &a[i], ST_OLD)) {
-			rc = q->status;
-			goto out;
-		}
-		if (snaps_add_stream(q, &s, &b[i], ST_NEW)) {
-			rc = q->status;
-			goto out;
-		}
-	}
-	s.heap = heap_b;
-	rc = render(q, &s, 1, diff_i64(heap_b, heap_a));
-out:
-	for (i = 0; i < l.n; i++) {
-		if (a)
-			snap_stream_close(&a[i]);
-		if (b)
-			snap_stream_close(&b[i]);
-	}
-	free(a);
-	free(b);
-	free(ok_a);
-	free(ok_b);
-	target_list_free(&l);
-	snaps_free(&s);
-	return rc;
-}
-
 int
 serve_request(const struct config *c, struct symbolizer *sym,
 	      const struct route_req *r, sink_fn fn, void *arg)
@@ -1360,15 +1231,13 @@ serve_request(const struct config *c, struct symbolizer *sym,
 	}
 	switch (id) {
 	case ROUTE_PROFILE:
-		rc = q.p.format == FORMAT_PPROF ? do_profile(&q) :
-		     do_profile_stream(&q);
+		rc = do_profile(&q);
 		break;
 	case ROUTE_START:
 		rc = do_start(&q);
 		break;
 	case ROUTE_SNAPSHOT:
-		rc = q.p.format == FORMAT_PPROF ? do_snapshot(&q) :
-		     do_snapshot_stream(&q);
+		rc = do_snapshot(&q);
 		break;
 	case ROUTE_STOP:
 		rc = do_stop(&q);

@@ -3,9 +3,9 @@
  * snapstat.c - the bridge from a snapshot to a statistics set: symbolize
  * each return address of a snapshot once per request (a private address ->
  * frames table), on top of the symbolizer's own cache that lives as long
- * as the process, and add every trace to the set - from a snapshot in
- * memory (snapstat_add) or read through bounded buffers and aggregated as
- * it is read (snapstat_add_stream).
+ * as the process, and add every trace to the set as the snapshot is read,
+ * once and forward, through bounded buffers (snapstat_add_stream), already
+ * aggregated as the request needs it.
  */
 #include "config.h"
 
@@ -122,68 +122,6 @@ resolve(struct res *r, struct symbolizer *sym, const struct snap *snap,
 	return e;
 }
 
-int
-snapstat_add(struct symbolizer *sym, const struct snap *snap,
-	     enum st_gen gen, struct st_set *set, struct textpool *pool)
-{
-	const struct snap_header *h = snap->h;
-	uint32_t limit = h->frames ? h->frames : SEG_FRAMES_MAX;
-	struct res r = { 0 };
-	uint32_t *tmp, len, k, extra;
-	const struct addr_ent *e;
-	const struct snap_trace *t;
-	uint64_t i;
-	int target, err = 0;
-
-	target = st_target(set, h->pid);
-	tmp = malloc(limit * sizeof(*tmp));
-	if (target < 0 || !tmp ||
-	    st_reserve(set, h->n_traces, h->n_frames)) {
-		free(tmp);
-		return -ENOMEM;
-	}
-	for (i = 0; i < h->n_traces && !err; i++) {
-		t = &snap->traces[i];
-		len = 0;
-		extra = 0;
-		for (k = 0; k < t->nframes; k++) {
-			e = resolve(&r, sym, snap,
-				    snap->frames[t->frame_first + k], set,
-				    pool);
-			if (!e) {
-				err = -ENOMEM;
-				break;
-			}
-			extra += e->n - 1;
-			if (len < limit) {
-				uint32_t m = e->n < limit - len ? e->n :
-					limit - len;
-
-				memcpy(tmp + len, r.ids + e->off,
-				       m * sizeof(*tmp));
-				len += m;
-			}
-		}
-		if (err)
-			break;
-		/* sampled or allocated: the estimates, no per-block sizes
-		 * (the pickle spreads est_size over est_count traces) */
-		if (h->sampling_bytes || h->view == SNAP_VIEW_ALLOCATED)
-			err = st_trace_add(set, (uint32_t)target, gen, tmp,
-					   len, t->total_nframe + extra,
-					   t->est_size, t->est_count, NULL);
-		else
-			err = st_trace_add(set, (uint32_t)target, gen, tmp,
-					   len, t->total_nframe + extra,
-					   t->size, t->count,
-					   snap->sizes + t->block_first);
-	}
-	free(tmp);
-	free(r.tab);
-	free(r.ids);
-	return err;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Streaming: the traces of a snapshot read through bounded buffers and
  * aggregated as they are read (see target.h). */
@@ -261,39 +199,48 @@ agg_add(struct agg *a, struct st_set *set, uint32_t target, uint32_t gen,
 
 int
 snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
-			enum st_gen gen, enum snapstat_agg mode,
-			struct st_set *set, struct textpool *pool,
-			int (*flush)(void *, struct st_set *), void *arg,
-			char *errmsg, size_t errlen)
+		    enum st_gen gen, enum snapstat_agg mode,
+		    struct st_set *set, struct textpool *pool,
+		    const struct snapstat_hooks *hk, char *errmsg,
+		    size_t errlen)
 {
 	const struct snap_header *h = &ss->h;
 	uint32_t limit = h->frames ? h->frames : SEG_FRAMES_MAX;
 	struct res r = { 0 };
 	struct agg a = { 0 };
-	uint32_t *tmp, len, k, extra;
-	uint64_t *sizes = NULL;
+	uint32_t *tmp, *nl = NULL, len, k, extra, naddr;
+	uint64_t *sizes = NULL, *addrs = NULL;
 	size_t n_sizes = 0;
 	const struct addr_ent *e;
 	const uint64_t *frames;
 	struct snap_trace t;
 	uint64_t size, count;
-	int target, err = 0, rc, est = snap_stream_estimated(ss);
+	int target, err = 0, rc = 0, est = snap_stream_estimated(ss);
 
-	snap_stream_rewind(ss);
 	target = st_target(set, h->pid);
 	tmp = malloc(limit * sizeof(*tmp));
 	if (mode == SNAPSTAT_PICKLE)
 		sizes = malloc(PICKLE_SIZES * sizeof(*sizes));
-	if (target < 0 || !tmp || (mode == SNAPSTAT_PICKLE && !sizes)) {
+	if (mode == SNAPSTAT_TRACE) {
+		addrs = malloc(limit * sizeof(*addrs));
+		nl = malloc(limit * sizeof(*nl));
+	}
+	if (target < 0 || !tmp || (mode == SNAPSTAT_PICKLE && !sizes) ||
+	    (mode == SNAPSTAT_TRACE && (!addrs || !nl))) {
 		free(tmp);
 		free(sizes);
+		free(addrs);
+		free(nl);
 		snprintf(errmsg, errlen, "symbolizing: out of memory");
 		return -ENOMEM;
 	}
 	while (!err && (rc = snap_stream_next(ss, &t, &frames, errmsg,
 					      errlen)) == 1) {
+		if (mode == SNAPSTAT_CHECK)
+			continue;          /* its sizes are checked next */
 		len = 0;
 		extra = 0;
+		naddr = 0;
 		for (k = 0; k < t.nframes; k++) {
 			e = resolve(&r, sym, &ss->snap, frames[k], set, pool);
 			if (!e) {
@@ -308,6 +255,10 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 				memcpy(tmp + len, r.ids + e->off,
 				       m * sizeof(*tmp));
 				len += m;
+				if (mode == SNAPSTAT_TRACE) {
+					addrs[naddr] = frames[k];
+					nl[naddr++] = m;
+				}
 			}
 			/* lineno needs the most recent frame only */
 			if (mode == SNAPSTAT_FRAME0)
@@ -320,6 +271,8 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 		size = est ? t.est_size : t.size;
 		count = est ? t.est_count : t.count;
 		switch (mode) {
+		case SNAPSTAT_CHECK:
+			break;
 		case SNAPSTAT_FRAME0:
 			err = agg_add(&a, set, (uint32_t)target, gen, tmp[0],
 				      size, count);
@@ -334,10 +287,22 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 					   len, t.total_nframe + extra,
 					   size, count, NULL);
 			break;
+		case SNAPSTAT_TRACE: {
+			struct snapstat_trace st = {
+				.snap = &ss->snap, .target = (uint32_t)target,
+				.gen = gen, .addrs = addrs, .nl = nl,
+				.naddrs = naddr, .ids = tmp, .nids = len,
+				.total_nframe = t.total_nframe + extra,
+				.size = size, .count = count,
+			};
+
+			err = hk->trace(hk->arg, &st);
+			break;
+		}
 		case SNAPSTAT_PICKLE:
 			if (est) {
 				if (set->n_traces >= 65536) {
-					err = flush(arg, set);
+					err = hk->flush(hk->arg, set);
 					st_set_drop_traces(set);
 					n_sizes = 0;
 					if (err)
@@ -359,7 +324,7 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 
 				if (n_sizes == PICKLE_SIZES ||
 				    set->n_traces >= 65536) {
-					err = flush(arg, set);
+					err = hk->flush(hk->arg, set);
 					st_set_drop_traces(set);
 					n_sizes = 0;
 					if (err)
@@ -390,11 +355,15 @@ snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 	}
 	if (!err && rc < 0)
 		err = rc;
-	if (!err && mode == SNAPSTAT_PICKLE) {
-		err = flush(arg, set);
+	if (!err && mode == SNAPSTAT_PICKLE)
+		err = hk->flush(hk->arg, set);
+	if (mode == SNAPSTAT_PICKLE)
 		st_set_drop_traces(set);
-	}
+	else if (err)
+		st_drop_target(set, (uint32_t)target);
 	free(sizes);
+	free(addrs);
+	free(nl);
 	free(tmp);
 	free(r.tab);
 	free(r.ids);

@@ -10,22 +10,6 @@
 #include "symbols.h"
 #include "textpool.h"
 
-/*
- * Symbolize every trace of `snap` into `set` as generation `gen`: each
- * return address through sym_resolve (inlined calls are frames of their
- * own), then the expanded traceback is cut to the snapshot's traceback
- * limit, keeping the most recent frames; total_nframe grows by the inline
- * frames found, so it stays >= the frames kept.  A sampled snapshot or
- * an allocated view adds each trace's estimates (est_size, est_count)
- * without block sizes; an exact live or peak one the blocks' sizes.  A
- * file, function or module
- * name that is not valid UTF-8 gets U+FFFD for each bad byte (JSON and
- * pickle need text).  The set keeps pointers into `snap` (block sizes) and
- * the pool: both must outlive it.  Returns 0 or -ENOMEM.
- */
-int snapstat_add(struct symbolizer *sym, const struct snap *snap,
-		 enum st_gen gen, struct st_set *set, struct textpool *pool);
-
 /* How snapstat_add_stream aggregates the traces it reads. */
 enum snapstat_agg {
 	SNAPSTAT_FULL = 0,         /* one trace per snapshot trace, every
@@ -40,19 +24,53 @@ enum snapstat_agg {
 				      is called with at most 65536 traces
 				      and 2^20 block sizes, then they are
 				      dropped from the set (frames stay) */
+	SNAPSTAT_TRACE = 4,        /* nothing added to the set: hooks->trace
+				      is called once per trace (pprof) */
+	SNAPSTAT_CHECK = 5,        /* nothing added: read and validate only
+				      (a snapshot whose totals alone count) */
+};
+
+/* One trace as SNAPSTAT_TRACE hands it over: its return addresses that
+ * the traceback limit kept, each with the number of frames it gave
+ * (inlined calls; together nids), and those frames. */
+struct snapstat_trace {
+	const struct snap *snap;   /* modules and strings of the stream */
+	uint32_t target;           /* index into set->pids */
+	enum st_gen gen;
+	const uint64_t *addrs;     /* naddrs return addresses, */
+	const uint32_t *nl;        /* the frames each gave (>= 1) */
+	uint32_t naddrs;
+	const uint32_t *ids;       /* nids frame ids, most recent first */
+	uint32_t nids;
+	uint32_t total_nframe;
+	uint64_t size, count;      /* as st_trace's */
+};
+
+struct snapstat_hooks {
+	/* SNAPSTAT_PICKLE: write the set's traces (then dropped) */
+	int (*flush)(void *arg, struct st_set *set);
+	/* SNAPSTAT_TRACE: take one trace (pointers valid during the call) */
+	int (*trace)(void *arg, const struct snapstat_trace *t);
+	void *arg;
 };
 
 /*
- * The traces of the stream ss (rewound first) into set as generation gen,
- * aggregated as `mode` says, never one record per block held: grouping the
- * result with st_group (lineno, cumulative as asked) gives what
- * snapstat_add's set would.  Returns 0, -ENOMEM, a flush error, or the
- * stream's error (-EPROTO...) with the reason in errmsg.
+ * The traces of the stream ss into set as generation gen, aggregated as
+ * `mode` says, never one record per block held: grouping the result with
+ * st_group (lineno, cumulative as asked) gives what one trace per snapshot
+ * trace would.  The stream is read once, forward, from where it is to its
+ * end (no rewind: a stream may be a socket); its header totals
+ * (traced_current, est_blocks...) are valid only once this returned 0.
+ * On error every trace of the target (both generations) is dropped from
+ * the set again (st_drop_target), so a bad snapshot spoils no other
+ * target's figures; SNAPSTAT_PICKLE's flushed chunks are already out, and
+ * SNAPSTAT_TRACE's caller undoes what its hook took.  Returns 0, -ENOMEM,
+ * a hook's error, or the stream's (-EPROTO...) with the reason in errmsg.
  */
 int snapstat_add_stream(struct symbolizer *sym, struct snap_stream *ss,
 			enum st_gen gen, enum snapstat_agg mode,
 			struct st_set *set, struct textpool *pool,
-			int (*flush)(void *, struct st_set *), void *arg,
-			char *errmsg, size_t errlen);
+			const struct snapstat_hooks *hooks, char *errmsg,
+			size_t errlen);
 
 #endif /* HAWK_FCGI_SNAPSTAT_H */

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "stats.h"
 
 static uint64_t
@@ -44,24 +45,6 @@ hash_u64(uint64_t x, uint64_t h)
 	h ^= x + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
 	h *= UINT64_C(0xff51afd7ed558ccd);
 	return h ^ (h >> 33);
-}
-
-static int
-grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*v, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = n;
-	return 0;
 }
 
 void
@@ -121,7 +104,7 @@ st_target(struct st_set *set, int32_t pid)
 	for (i = 0; i < set->n_pids; i++)
 		if (set->pids[i] == pid)
 			return (int)i;
-	if (grow((void **)&set->pids, &set->cap_pids, set->n_pids + 1,
+	if (grow_array((void **)&set->pids, &set->cap_pids, set->n_pids + 1,
 		 sizeof(*set->pids)))
 		return -ENOMEM;
 	set->pids[set->n_pids] = pid;
@@ -177,7 +160,7 @@ file_intern(struct st_set *set, const char *file)
 				   file) == 0)
 				return set->file_hash[j] - 1;
 	}
-	if (grow((void **)&set->files, &set->cap_files, set->n_files + 1,
+	if (grow_array((void **)&set->files, &set->cap_files, set->n_files + 1,
 		 sizeof(*set->files)))
 		return -ENOMEM;
 	set->files[set->n_files++] = file;
@@ -220,7 +203,7 @@ st_frame_intern_at(struct st_set *set, const char *file, uint32_t line,
 				return set->frame_hash[j] - 1;
 		}
 	}
-	if (grow((void **)&set->frames, &set->cap_frames, set->n_frames + 1,
+	if (grow_array((void **)&set->frames, &set->cap_frames, set->n_frames + 1,
 		 sizeof(*set->frames)))
 		return -ENOMEM;
 	f = &set->frames[set->n_frames++];
@@ -271,9 +254,9 @@ st_trace_add(struct st_set *set, uint32_t target, enum st_gen gen,
 
 	if (n == 0)
 		return -EINVAL;
-	if (grow((void **)&set->ids, &set->cap_ids, set->n_ids + n,
+	if (grow_array((void **)&set->ids, &set->cap_ids, set->n_ids + n,
 		 sizeof(*set->ids)) ||
-	    grow((void **)&set->traces, &set->cap_traces, set->n_traces + 1,
+	    grow_array((void **)&set->traces, &set->cap_traces, set->n_traces + 1,
 		 sizeof(*set->traces)))
 		return -ENOMEM;
 	t = &set->traces[set->n_traces++];
@@ -318,12 +301,31 @@ match(const char *pattern, const char *file)
 		       normalize(file, fb, sizeof(fb)), FNM_NOESCAPE) == 0;
 }
 
+uint8_t
+st_filter_file(const struct st_filter *f, const char *file)
+{
+	uint8_t v = 0;
+	size_t k;
+
+	for (k = 0; k < f->n_include; k++)
+		if (match(f->include[k], file)) {
+			v |= 1;
+			break;
+		}
+	for (k = 0; k < f->n_exclude; k++)
+		if (match(f->exclude[k], file)) {
+			v |= 2;
+			break;
+		}
+	return v;
+}
+
 int
 st_filter_eval(const struct st_set *set, const struct st_filter *f,
 	       uint8_t **verdict)
 {
 	uint8_t *v;
-	size_t i, k;
+	size_t i;
 
 	*verdict = NULL;
 	if (!f || (f->n_include == 0 && f->n_exclude == 0))
@@ -331,18 +333,8 @@ st_filter_eval(const struct st_set *set, const struct st_filter *f,
 	v = calloc(set->n_files ? set->n_files : 1, 1);
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < set->n_files; i++) {
-		for (k = 0; k < f->n_include; k++)
-			if (match(f->include[k], set->files[i])) {
-				v[i] |= 1;
-				break;
-			}
-		for (k = 0; k < f->n_exclude; k++)
-			if (match(f->exclude[k], set->files[i])) {
-				v[i] |= 2;
-				break;
-			}
-	}
+	for (i = 0; i < set->n_files; i++)
+		v[i] = st_filter_file(f, set->files[i]);
 	*verdict = v;
 	return 0;
 }
@@ -354,15 +346,16 @@ st_filter_eval(const struct st_set *set, const struct st_filter *f,
  * not inclusive; with all_frames any matching frame excludes).
  */
 int
-st_trace_kept(const struct st_set *set, const struct st_trace *t,
-	      const struct st_filter *f, const uint8_t *verdict)
+st_ids_kept(const struct st_set *set, const uint32_t *ids, uint32_t n,
+	    const struct st_filter *f, const uint8_t *verdict)
 {
-	const uint32_t *ids = set->ids + t->ids_off;
-	uint32_t n = f && f->all_frames ? t->nframes : 1, i;
+	uint32_t i;
 	uint8_t any = 0;
 
 	if (!verdict)
 		return 1;
+	if (!f->all_frames)
+		n = 1;
 	for (i = 0; i < n; i++)
 		any |= verdict[set->frames[ids[i]].file_id];
 	if (f->n_include && !(any & 1))
@@ -370,6 +363,25 @@ st_trace_kept(const struct st_set *set, const struct st_trace *t,
 	if (f->n_exclude && (any & 2))
 		return 0;
 	return 1;
+}
+
+int
+st_trace_kept(const struct st_set *set, const struct st_trace *t,
+	      const struct st_filter *f, const uint8_t *verdict)
+{
+	return st_ids_kept(set, set->ids + t->ids_off, t->nframes, f,
+			   verdict);
+}
+
+void
+st_drop_target(struct st_set *set, uint32_t target)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < set->n_traces; i++)
+		if (set->traces[i].target != target)
+			set->traces[n++] = set->traces[i];
+	set->n_traces = n;
 }
 
 /* Traceback.__lt__: tuples of (filename, lineno), oldest frame first. */
@@ -499,7 +511,7 @@ group_add(struct group *g, uint64_t off, uint32_t n,
 	}
 	if (!s) {
 		cap = g->cap;
-		if (grow((void **)&l->v, &g->cap, l->n + 1, sizeof(*l->v)))
+		if (grow_array((void **)&l->v, &g->cap, l->n + 1, sizeof(*l->v)))
 			return -ENOMEM;
 		if (g->cap != cap) {
 			uint64_t *pb = realloc(l->pid_bits, g->cap *

@@ -143,6 +143,17 @@ int st_filter_eval(const struct st_set *set, const struct st_filter *f,
  * st_filter_eval computed. */
 int st_trace_kept(const struct st_set *set, const struct st_trace *t,
 		  const struct st_filter *f, const uint8_t *verdict);
+/* The same for a traceback of frame ids ids[0..n), most recent first. */
+int st_ids_kept(const struct st_set *set, const uint32_t *ids, uint32_t n,
+		const struct st_filter *f, const uint8_t *verdict);
+/* The verdict of one file name (bits as in st_filter_eval), for a caller
+ * that evaluates files as they are interned. */
+uint8_t st_filter_file(const struct st_filter *f, const char *file);
+
+/* Forget every trace of target index `target` (both generations): what a
+ * target whose snapshot failed half-way had added.  Its interned frames
+ * and its place in pids stay (they take part in nothing).  Can't fail. */
+void st_drop_target(struct st_set *set, uint32_t target);
 
 enum st_key { ST_LINENO = 0, ST_TRACEBACK = 1 };
 

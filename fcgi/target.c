@@ -6,7 +6,7 @@
  * commanded (and, when dead, removed with their leftover snapshots by the
  * routes that act on live targets, or when a target dies under a command); the owner is checked again on the opened segment (a file
  * replaced between listing and opening is refused) and the snapshot file
- * must have the same owner (snap_load checks it).  Turning a snapshot into
+ * must have the same owner (snap_stream_open checks it).  Turning a snapshot into
  * statistics is snapstat.c's job; repairing its text, textpool.c's.
  */
 #include "config.h"
@@ -137,12 +137,11 @@ target_list_free(struct target_list *l)
 }
 
 /* One command on the open client cl of target t (see target_cmd); a
- * snapshot is loaded whole into snap or opened as a stream in ss. */
+ * snapshot is opened as a stream in ss. */
 static int
 cmd_checked(const struct config *c, const struct seg_info *t,
 	    struct seg_client *cl, enum seg_cmd_op op, uint32_t frames,
-	    uint32_t flags, struct snap *snap, struct snap_stream *ss,
-	    char *err, size_t errlen)
+	    uint32_t flags, struct snap_stream *ss, char *err, size_t errlen)
 {
 	uint32_t seq = 0;
 	int rc;
@@ -182,18 +181,6 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 			snap_stream_close(ss);
 			rc = -EPROTO;
 		}
-	} else if (rc == 0 && op == CMD_SNAPSHOT) {
-		rc = snap_load(snap, c->dir, t->pid, seq, cl->info.uid,
-			       (uint64_t)c->max_snapshot_mb << 20, err, errlen);
-		if (rc == 0 && snap->h->start_time != cl->info.start_time) {
-			snprintf(err, errlen, "snapshot of target %d: start "
-				 "time %llu, but its segment's is %llu",
-				 (int)t->pid,
-				 (unsigned long long)snap->h->start_time,
-				 (unsigned long long)cl->info.start_time);
-			snap_free(snap);
-			rc = -EPROTO;
-		}
 	}
 	return rc;
 }
@@ -201,7 +188,7 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 static int
 cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
        uint32_t frames, uint32_t flags, uint64_t lease_ns, uint64_t sampling,
-       struct snap *snap, struct snap_stream *ss, char *err, size_t errlen)
+       struct snap_stream *ss, char *err, size_t errlen)
 {
 	struct seg_client cl;
 	int rc;
@@ -211,8 +198,7 @@ cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
 		return rc == -ENOENT ? -ESRCH : rc;
 	cl.lease_ns = lease_ns;
 	cl.sampling = sampling;
-	rc = cmd_checked(c, t, &cl, op, frames, flags, snap, ss, err,
-			 errlen);
+	rc = cmd_checked(c, t, &cl, op, frames, flags, ss, err, errlen);
 	seg_client_close(&cl);
 	if (rc == -ESRCH)  /* died under the command: what it left */
 		seg_remove_dead(c->dir, t->pid, NULL, 0);
@@ -222,19 +208,17 @@ cmd_on(const struct config *c, const struct seg_info *t, enum seg_cmd_op op,
 int
 target_cmd(const struct config *c, const struct seg_info *t,
 	   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
-	   struct snap *snap, char *err, size_t errlen)
+	   char *err, size_t errlen)
 {
-	return cmd_on(c, t, op, frames, flags, 0, 0, snap, NULL, err,
-		      errlen);
+	return cmd_on(c, t, op, frames, flags, 0, 0, NULL, err, errlen);
 }
 
 int
 target_cmd_sampled(const struct config *c, const struct seg_info *t,
 		   enum seg_cmd_op op, uint32_t frames, uint32_t flags,
-		   uint64_t sampling, struct snap *snap, char *err,
-		   size_t errlen)
+		   uint64_t sampling, char *err, size_t errlen)
 {
-	return cmd_on(c, t, op, frames, flags, 0, sampling, snap, NULL, err,
+	return cmd_on(c, t, op, frames, flags, 0, sampling, NULL, err,
 		      errlen);
 }
 
@@ -260,7 +244,7 @@ target_start_leased_sampled(const struct config *c,
 	lease = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
 		(uint64_t)lease_ms * 1000000u;
 	return cmd_on(c, t, CMD_START, frames, flags, lease, sampling, NULL,
-		      NULL, err, errlen);
+		      err, errlen);
 }
 
 int
@@ -268,8 +252,7 @@ target_snapshot_stream(const struct config *c, const struct seg_info *t,
 		       uint32_t view, struct snap_stream *ss, char *err,
 		       size_t errlen)
 {
-	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, NULL, ss, err,
-		      errlen);
+	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, ss, err, errlen);
 }
 
 int

@@ -37,21 +37,20 @@ int target_select(const struct config *c, int32_t pid, const char *name,
 void target_list_free(struct target_list *l);
 
 /*
- * Run one command on target t; for CMD_SNAPSHOT load the snapshot into
- * *snap (snap_free it).  Returns cmd_run's result, and -EACCES if the
- * segment's owner changed to one not allowed.  On error `err` says what
- * failed, e.g. "target 1234 did not answer within 5000 ms".
+ * Run one command on target t (a snapshot: target_snapshot_stream).
+ * Returns cmd_run's result, and -EACCES if the segment's owner changed to
+ * one not allowed.  On error `err` says what failed, e.g. "target 1234
+ * did not answer within 5000 ms".
  */
 int target_cmd(const struct config *c, const struct seg_info *t,
 	       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
-	       struct snap *snap, char *err, size_t errlen);
+	       char *err, size_t errlen);
 /* The same with cmd_sampling (CMD_START: mean bytes between samples, 0 =
  * exact).  For CMD_SNAPSHOT `flags` is the view (enum snap_view); a peak
  * view of an exact target fails with -EOPNOTSUPP. */
 int target_cmd_sampled(const struct config *c, const struct seg_info *t,
 		       enum seg_cmd_op op, uint32_t frames, uint32_t flags,
-		       uint64_t sampling, struct snap *snap, char *err,
-		       size_t errlen);
+		       uint64_t sampling, char *err, size_t errlen);
 
 /*
  * CMD_START with a lease: the target stops tracing by itself if nobody

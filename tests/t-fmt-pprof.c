@@ -80,49 +80,67 @@ fake_init(struct fake *f, int32_t pid, uint64_t s0)
 	f->snap.strings = f->strings;
 }
 
-/* 0x1010 expands to two frames (inl inlined into outer), 0x1030 to two
- * (x2 inlined into x1), the others to one. */
+/* The traces of fake f as the responder hands them to the builder while
+ * reading the snapshot: 0x1010 expands to two frames (inl inlined into
+ * outer), 0x1030 to two (x2 inlined into x1) but trace 1 is cut to one
+ * frame by a traceback limit of 1, the others to one. */
 static int
-depth(void *arg, const struct snap *snap, uint64_t addr)
+add_traces(struct fmt_pprof_build *b, struct st_set *set,
+	   const struct fake *f, enum st_gen gen)
 {
-	(void)arg;
-	(void)snap;
-	return addr == 0x1010 || addr == 0x1030 ? 2 : 1;
-}
-
-/* The set trace of fake trace i, as target_symbolize would add it (trace 1
- * cut to one frame by a traceback limit of 1). */
-static void
-add_traces(struct st_set *set, const struct fake *f, enum st_gen gen)
-{
-	int t = st_target(set, f->h.pid);
-	uint32_t ids[3];
+	int t = st_target(set, f->h.pid), err;
+	uint32_t ids[3], nl[2];
+	uint64_t addrs[2];
 
 	ids[0] = (uint32_t)st_frame_intern(set, "a.c", 10, "inl", "/bin/a");
 	ids[1] = (uint32_t)st_frame_intern(set, "a.c", 20, "outer", "/bin/a");
 	ids[2] = (uint32_t)st_frame_intern(set, "main.c", 5, "main",
 					   "/bin/a");
-	st_trace_add(set, (uint32_t)t, gen, ids, 3, 3, f->tr[0].size, 3,
-		     NULL);
+	addrs[0] = 0x1010;
+	nl[0] = 2;
+	addrs[1] = 0x1020;
+	nl[1] = 1;
+	err = fmt_pprof_add(b, &f->snap, (uint32_t)t, gen, addrs, nl, 2, ids,
+			    f->tr[0].size, 3);
 	ids[0] = (uint32_t)st_frame_intern(set, "x.c", 1, "x2", "/bin/a");
-	st_trace_add(set, (uint32_t)t, gen, ids, 1, 3, 50, 1, NULL);
+	addrs[0] = 0x1030;
+	nl[0] = 1;
+	err = err ? err : fmt_pprof_add(b, &f->snap, (uint32_t)t, gen, addrs,
+					nl, 1, ids, 50, 1);
 	ids[0] = (uint32_t)st_frame_intern(set, "<unknown>", 0, "", "");
-	st_trace_add(set, (uint32_t)t, gen, ids, 1, 1, 7, 1, NULL);
+	addrs[0] = 0x5000;
+	err = err ? err : fmt_pprof_add(b, &f->snap, (uint32_t)t, gen, addrs,
+					nl, 1, ids, 7, 1);
+	return err;
 }
 
-/* Format and decode; NULL when either fails (rc in *err). */
+/* Build from the fakes fk[0..n) (generation gens[i]), dropping target
+ * index `drop` (-1: none), format and decode; NULL when either fails (rc
+ * in *err). */
 static pb_profile *
-run(const struct fmt_pprof *p, int *err)
+run(const struct fmt_pprof *p, struct fake *const *fk, const enum st_gen *gens,
+    size_t n, int drop, int *err)
 {
 	struct sink_mem m = { 0 };
 	struct sink *s = malloc(sizeof(*s));
+	struct fmt_pprof_build *b = fmt_pprof_begin(p);
 	pb_profile *prof = NULL;
 	unsigned char *raw = NULL;
-	size_t cap = 1 << 20;
+	size_t cap = 1 << 20, i;
 	z_stream z;
 
+	*err = b ? 0 : -ENOMEM;
+	for (i = 0; i < n && !*err; i++)
+		*err = add_traces(b, (struct st_set *)p->set, fk[i], gens[i]);
+	if (*err) {
+		fmt_pprof_free(b);
+		free(s);
+		return NULL;
+	}
+	if (drop >= 0)
+		fmt_pprof_drop(b, (uint32_t)drop);
 	sink_init(s, sink_mem_fn, &m);
-	*err = fmt_pprof(p, s);
+	*err = fmt_pprof_end(b, s);
 	sink_flush(s);
 	free(s);
 	if (*err || m.len < 2 || (unsigned char)m.data[0] != 0x1f ||
@@ -196,28 +214,30 @@ sample_of(const pb_profile *p, const char *fn)
 static void
 test_pprof(void)
 {
-	struct fake *a = malloc(sizeof(*a)), *old = malloc(sizeof(*old));
-	struct snap snaps[2];
+	struct fake *a = malloc(sizeof(*a)), *old = malloc(sizeof(*old)),
+		    *other = malloc(sizeof(*other));
+	struct fake *fk[3];
+	enum st_gen gens[3] = { ST_NEW, ST_NEW, ST_NEW };
 	struct st_set set;
 	struct fmt_pprof p = { 0 };
+	struct fmt_pprof_build *bld;
 	const Perftools__Profiles__Sample *s;
 	const Perftools__Profiles__Mapping *m;
 	const char *ex[] = { "x.c" };
 	struct st_filter f = { .exclude = ex, .n_exclude = 1 };
 	pb_profile *prof;
+	uint32_t id0 = 0, nl1 = 1;
+	uint64_t addr1 = 0x1010;
 	char b[256];
 	int err;
 
 	fake_init(a, 100, 300);
 	st_set_init(&set);
-	add_traces(&set, a, ST_NEW);
 	p.set = &set;
-	p.snaps = &a->snap;
-	p.n_snaps = 1;
-	p.depth = depth;
+	fk[0] = a;
 	p.period = 1;
 	p.time_ns = 1000;
-	prof = run(&p, &err);
+	prof = run(&p, fk, gens, 1, -1, &err);
 	ok(prof != NULL, "pprof: gzip + protobuf decode (err %d)", err);
 	if (!prof)
 		return;
@@ -269,7 +289,7 @@ test_pprof(void)
 	perftools__profiles__profile__free_unpacked(prof, NULL);
 
 	p.filter = &f;
-	prof = run(&p, &err);
+	prof = run(&p, fk, gens, 1, -1, &err);
 	ok(prof && prof->n_sample == 2 && !sample_of(prof, "x2"),
 	   "exclude=x.c drops its sample");
 	if (prof)
@@ -281,15 +301,12 @@ test_pprof(void)
 	fake_init(old, 100, 100);
 	st_set_free(&set);
 	st_set_init(&set);
-	add_traces(&set, old, ST_OLD);
-	add_traces(&set, a, ST_NEW);
-	snaps[0] = old->snap;
-	snaps[1] = a->snap;
-	p.snaps = snaps;
-	p.n_snaps = 2;
+	fk[0] = old;
+	fk[1] = a;
+	gens[0] = ST_OLD;
 	p.delta = 1;
 	p.duration_ns = 5;
-	prof = run(&p, &err);
+	prof = run(&p, fk, gens, 2, -1, &err);
 	ok(prof && prof->n_sample == 1, "delta: unchanged samples left out");
 	s = prof ? sample_of(prof, "inl") : NULL;
 	ok(s && s->value[0] == 0 && s->value[1] == 200,
@@ -299,7 +316,7 @@ test_pprof(void)
 		perftools__profiles__profile__free_unpacked(prof, NULL);
 
 	p.delta = 0;
-	prof = run(&p, &err);
+	prof = run(&p, fk, gens, 2, -1, &err);
 	s = prof ? sample_of(prof, "inl") : NULL;
 	ok(s && s->value[1] == 300 && prof->n_sample == 3,
 	   "not a delta: the old snapshot is ignored");
@@ -309,7 +326,7 @@ test_pprof(void)
 	/* sampled, allocated view: the set's figures are the estimates */
 	set.sampling_bytes = 524288;
 	set.view = SNAP_VIEW_ALLOCATED;
-	prof = run(&p, &err);
+	prof = run(&p, fk, gens, 2, -1, &err);
 	ok(prof && prof->period == 524288 &&
 	   strcmp(str(prof, prof->sample_type[0]->type), "alloc_objects") == 0
 	   && strcmp(str(prof, prof->default_sample_type), "alloc_space") == 0
@@ -321,12 +338,30 @@ test_pprof(void)
 	set.sampling_bytes = 0;
 	set.view = SNAP_VIEW_LIVE;
 
-	p.n_snaps = 1;
-	prof = run(&p, &err);
-	is_int(err, -EINVAL, "snapshots that do not match the set: EINVAL");
+	/* a target whose snapshot failed half-way is dropped: its samples
+	 * are left out, the other target's stay */
+	fake_init(other, 200, 1000);
+	fk[0] = a;
+	fk[1] = other;
+	gens[0] = ST_NEW;
+	p.delta = 0;
+	prof = run(&p, fk, gens, 2, st_target(&set, 200), &err);
+	ok(prof && prof->n_sample == 3 && sample_of(prof, "inl") &&
+	   sample_of(prof, "inl")->label[0]->num == 100 &&
+	   sample_of(prof, "inl")->value[1] == 300,
+	   "dropped target: only the other target's three samples");
+	if (prof)
+		perftools__profiles__profile__free_unpacked(prof, NULL);
+
+	bld = fmt_pprof_begin(&p);
+	is_int(bld ? fmt_pprof_add(bld, &a->snap, 7, ST_NEW, &addr1, &nl1, 1,
+				   &id0, 1, 1) : 0, -EINVAL,
+	       "a trace of an unknown target: EINVAL");
+	fmt_pprof_free(bld);
 	st_set_free(&set);
 	free(a);
 	free(old);
+	free(other);
 }
 
 static char *

@@ -5,13 +5,16 @@
  * inside an inlined call, go through the real symbolizer; the traceback is
  * expanded (the inlined call is a frame of its own, innermost first), then
  * cut to the traceback limit keeping the most recent frames, and
- * total_nframe grows by the inline frames found.  Also the UTF-8 repair of
- * names (fcgi/textpool.c).
+ * total_nframe grows by the inline frames found.  The snapshot is a file
+ * read once through snap_stream, as the responder reads one.  Also the
+ * UTF-8 repair of names (fcgi/textpool.c).
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <link.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,18 +80,20 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 #define A8(x) (((x) + 7) & ~(uint64_t)7)
 
-/* A snapshot of two traces with traceback limit 2:
+/* A snapshot file "<dir>/<pid>.snap.1" of two traces with traceback
+ * limit `limit`:
  *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
  *   1: [site_inl], total_nframe 1, one block of 7 */
 static int
-make_snap(struct snap *s, char *exe)
+make_snap(const char *dir, char *exe, uint32_t limit)
 {
 	struct snap_header h = { 0 };
 	struct snap_module m = { 0 };
 	struct snap_trace t[2] = { { 0 } };
 	uint64_t frames[3], sizes[3] = { 100, 28, 7 }, off;
-	char err[256], *buf;
+	char path[PATH_MAX], *buf;
 	size_t plen = strlen(exe);
+	int fd, rc;
 
 	h.magic = SNAP_MAGIC;
 	h.version = SNAP_VERSION;
@@ -97,7 +102,7 @@ make_snap(struct snap *s, char *exe)
 	/* the symbolizer reads a process's files only with its rights,
 	 * known only for the process the pid and start time name */
 	h.start_time = proc_start_time(getpid());
-	h.frames = 2;
+	h.frames = limit;
 	m.lo = mlo;
 	m.hi = mhi;
 	m.bias = mbias;
@@ -140,11 +145,43 @@ make_snap(struct snap *s, char *exe)
 	memcpy(buf + h.frames_off, frames, sizeof(frames));
 	memcpy(buf + h.sizes_off, sizes, sizeof(sizes));
 	memcpy(buf + h.strings_off, exe, plen + 1);
-	if (snap_parse(s, buf, h.file_size, err, sizeof(err))) {
-		diag("snap_parse: %s", err);
-		return -1;
+	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	rc = fd >= 0 && write(fd, buf, h.file_size) ==
+	     (ssize_t)h.file_size ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+/* Open the file make_snap wrote, read it once into a fresh set in
+ * SNAPSTAT_PICKLE mode (the mode that keeps every block's size), whose
+ * flush hands the set over to `check`; 0 or the error. */
+static int
+stream_into(const char *dir, struct symbolizer *sym, struct textpool *pool,
+	    int (*check)(void *, struct st_set *))
+{
+	struct snapstat_hooks hk = { .flush = check };
+	struct snap_stream ss;
+	struct st_set set;
+	char err[256];
+	int rc;
+
+	rc = snap_stream_open(&ss, dir, getpid(), 1, getuid(), 0, err,
+			      sizeof(err));
+	if (rc) {
+		diag("snap_stream_open: %s", err);
+		return rc;
 	}
-	return 0;
+	st_set_init(&set);
+	rc = snapstat_add_stream(sym, &ss, ST_NEW, SNAPSTAT_PICKLE, &set,
+				 pool, &hk, err, sizeof(err));
+	if (rc)
+		diag("snapstat_add_stream: %s", err);
+	snap_stream_close(&ss);
+	st_set_free(&set);
+	return rc;
 }
 
 static const struct st_frame *
@@ -153,14 +190,56 @@ fr(const struct st_set *set, size_t t, uint32_t i)
 	return &set->frames[set->ids[set->traces[t].ids_off + i]];
 }
 
+static const char *exe_path;
+static int flushes;
+
+/* The set of the limit-2 snapshot, as the pickle's chunk gets it. */
+static int
+check_limit2(void *arg, struct st_set *set)
+{
+	(void)arg;
+	flushes++;
+	is_int(set->n_traces, 2, "two traces");
+	is_int(set->n_pids, 1, "one target");
+	is_int(set->pids[0], getpid(), "target is this pid");
+	is_int(set->traces[0].nframes, 2, "trace 0 cut to the limit (2)");
+	is_str(fr(set, 0, 0)->function, "inl", "frame 0: the inlined call");
+	is_int(fr(set, 0, 0)->line, line_probe, "frame 0 line");
+	is_str(fr(set, 0, 1)->function, "outer", "frame 1: its caller");
+	is_int(fr(set, 0, 1)->line, line_inl_call, "frame 1 line");
+	ok(strstr(fr(set, 0, 0)->file, "t-snapstat.c") != NULL,
+	   "file from DWARF");
+	is_str(fr(set, 0, 0)->module, exe_path, "module is the program");
+	is_int(set->traces[0].total_nframe, 6,
+	       "total_nframe 5 + 1 inline frame");
+	is_int(set->traces[0].count, 2, "two blocks");
+	ok(set->traces[0].sizes && set->traces[0].sizes[0] == 100 &&
+	   set->traces[0].sizes[1] == 28, "block sizes as read");
+	is_int(set->traces[1].nframes, 2, "trace 1: one address, two frames");
+	is_int(set->traces[1].total_nframe, 2, "trace 1 total_nframe 1 + 1");
+	ok(set->ids[set->traces[1].ids_off] == set->ids[set->traces[0].ids_off],
+	   "same address, same interned frame");
+	return 0;
+}
+
+static int
+check_limit3(void *arg, struct st_set *set)
+{
+	(void)arg;
+	flushes++;
+	ok(set->traces[0].nframes == 3 &&
+	   strcmp(fr(set, 0, 2)->function, "plain") == 0 &&
+	   fr(set, 0, 2)->line == (uint32_t)line_plain,
+	   "limit 3: inl, outer, plain");
+	return 0;
+}
+
 int
 main(void)
 {
 	struct textpool pool = { 0 };
 	struct symbolizer *sym;
-	struct st_set set;
-	struct snap s;
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], dir[] = "/tmp/t-snapstat.XXXXXX";
 	ssize_t l;
 	const char *r;
 
@@ -168,50 +247,26 @@ main(void)
 	plain();
 	dl_iterate_phdr(phdr_cb, NULL);
 	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (l <= 0)
+	if (l <= 0 || !mkdtemp(dir))
 		return 1;
 	exe[l] = '\0';
-	if (make_snap(&s, exe)) {
+	exe_path = exe;
+	if (make_snap(dir, exe, 2)) {
 		ok(0, "snapshot built");
+		rmdir(dir);
 		return done_testing();
 	}
 	sym = sym_new();
-	st_set_init(&set);
-	ok(snapstat_add(sym, &s, ST_NEW, &set, &pool) == 0,
-	   "snapstat_add");
-	is_int(set.n_traces, 2, "two traces");
-	is_int(set.n_pids, 1, "one target");
-	is_int(set.pids[0], getpid(), "target is this pid");
-	is_int(set.traces[0].nframes, 2, "trace 0 cut to the limit (2)");
-	is_str(fr(&set, 0, 0)->function, "inl", "frame 0: the inlined call");
-	is_int(fr(&set, 0, 0)->line, line_probe, "frame 0 line");
-	is_str(fr(&set, 0, 1)->function, "outer", "frame 1: its caller");
-	is_int(fr(&set, 0, 1)->line, line_inl_call, "frame 1 line");
-	ok(strstr(fr(&set, 0, 0)->file, "t-snapstat.c") != NULL,
-	   "file from DWARF");
-	is_str(fr(&set, 0, 0)->module, exe, "module is the program");
-	is_int(set.traces[0].total_nframe, 6,
-	       "total_nframe 5 + 1 inline frame");
-	is_int(set.traces[0].count, 2, "two blocks");
-	ok(set.traces[0].sizes && set.traces[0].sizes[0] == 100 &&
-	   set.traces[0].sizes[1] == 28, "block sizes point into the snap");
-	is_int(set.traces[1].nframes, 2, "trace 1: one address, two frames");
-	is_int(set.traces[1].total_nframe, 2, "trace 1 total_nframe 1 + 1");
-	ok(set.ids[set.traces[1].ids_off] == set.ids[set.traces[0].ids_off],
-	   "same address, same interned frame");
-	st_set_free(&set);
+	ok(stream_into(dir, sym, &pool, check_limit2) == 0 && flushes == 1,
+	   "snapstat_add_stream, read once");
 
 	/* a larger limit keeps the third frame */
-	((struct snap_header *)s.buf)->frames = 3;
-	st_set_init(&set);
-	ok(snapstat_add(sym, &s, ST_NEW, &set, &pool) == 0 &&
-	   set.traces[0].nframes == 3 &&
-	   strcmp(fr(&set, 0, 2)->function, "plain") == 0 &&
-	   fr(&set, 0, 2)->line == (uint32_t)line_plain,
-	   "limit 3: inl, outer, plain");
-	st_set_free(&set);
-	snap_free(&s);
+	flushes = 0;
+	ok(make_snap(dir, exe, 3) == 0 &&
+	   stream_into(dir, sym, &pool, check_limit3) == 0 && flushes == 1,
+	   "limit 3 read once");
 	sym_free(sym);
+	rmdir(dir);
 
 	r = textpool_utf8(&pool, "plain/ascii.c");
 	is_str(r, "plain/ascii.c", "valid text kept");

@@ -9,7 +9,7 @@ check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-creds tests/fixtures/tr-sample \
 	tests/fixtures/tr-place \
 	tests/t-intern \
-	tests/t-blocks tests/t-cfi tests/t-guard
+	tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
 tests_fixtures_tr_alloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_alloc_LDFLAGS =
@@ -57,6 +57,12 @@ tests_t_blocks_CPPFLAGS = $(tracer_test_cppflags)
 tests_t_blocks_SOURCES = tests/t-blocks.c tracer/blocks.c tracer/arena.c \
 	tracer/guard.c
 tests_t_blocks_LDADD = -lpthread
+# the sliced collection walks, with small slices and their holds timed
+tests_t_blocks_scan_CPPFLAGS = $(tracer_test_cppflags) -DBLOCKS_SLICE=64u \
+	-DBLOCKS_HOLD_STATS
+tests_t_blocks_scan_SOURCES = tests/t-blocks-scan.c tracer/blocks.c \
+	tracer/arena.c tracer/guard.c
+tests_t_blocks_scan_LDADD = -lpthread
 # the CFI reader on its own, and the walker over it
 tests_t_cfi_CPPFLAGS = $(tracer_test_cppflags)
 tests_t_cfi_SOURCES = tests/t-cfi.c tracer/cfi.c tracer/fastunw.c \
@@ -75,7 +81,7 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh \
 	tests/t-tracer-place.sh
 dist_check_SCRIPTS += $(tracer_tests)
-TESTS += tests/t-intern tests/t-blocks tests/t-cfi tests/t-guard $(tracer_tests)
+TESTS += tests/t-intern tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)
 check_PROGRAMS += tests/fixtures/cli-static
 tests_fixtures_cli_static_SOURCES = tests/fixtures/cli-static.c

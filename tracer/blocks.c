@@ -25,16 +25,26 @@
  * cache line written per traced allocation and free.  Per-shard counters
  * would be cheaper but their sum has no exact peak.
  *
+ * Collection (snapshots): walks that hold a shard's lock for one slice
+ * of ~BLOCKS_SLICE slots at a time, ordered by a key that no insert,
+ * deletion or grow changes (see "The collection walk" below); they leave
+ * the hot path as it was.  A grow still rehashes its shard under the lock
+ * (at 10 M blocks ~160,000 records, milliseconds): only while the live
+ * set grows past a shard's 3/4 mark, never because of a snapshot.
+ *
  * Invariants: memory from arena_map only; a shard's table is touched only
- * under its lock and only when the shard's generation is the caller's.
+ * under its lock and only when the shard's generation is the caller's;
+ * nothing but memory accesses and mmap/munmap under a lock.
  */
 #include "config.h"
 
 #include "blocks.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "guard.h"
@@ -132,13 +142,19 @@ blocks_reset(uint32_t gen)
 
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		struct shard *s = &shards[i];
+		struct entry *tab;
+		uint64_t cap;
 
 		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
-		arena_unmap(s->tab, s->cap * sizeof(struct entry));
+		tab = s->tab;
+		cap = s->cap;
 		s->tab = NULL;
 		s->cap = s->count = 0;
 		s->gen = gen;
 		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
+		/* unmapped without the lock: nobody can reach it now (the
+		 * prefetch reads the old pointer racily, harmlessly) */
+		arena_unmap(tab, cap * sizeof(struct entry));
 	}
 	/* no caller of the old generation can touch them any more, and none
 	 * of the new one can start before our caller publishes `gen` */
@@ -351,36 +367,338 @@ blocks_bytes(void)
 	return n;
 }
 
+/*
+ * The collection walk.  A shard's records are visited in slices, the lock
+ * held for one slice at a time, and the table may change between slices:
+ * inserts shift records forward (wrapping past the end), backward-shift
+ * deletions move them back, a grow rehashes all of them into a table of
+ * another size.  A cursor that is a slot number is therefore unsound (a
+ * record shifted across it is seen twice or never, and a grow moves
+ * everything).  The cursor is a key instead: key(p) = the page hash's bits
+ * below the shard's, a function of the pointer alone, whatever the
+ * table's size.  A slice takes the records whose key is in [from, to),
+ * and the next slice starts at `to`, so the slices' key ranges partition
+ * the key space and a record that stays put is in exactly one of them.
+ *
+ * Finding a key range's records under the lock: home_of's first term,
+ * base = (key * cap) >> 64, grows with the key, and the in-page offset
+ * adds 0..255, so the records of keys [from, to) have their home slots in
+ * the span of cyclic offsets [0, b1 - b0 + 256) from b0 = base(from)
+ * (b1 = base(to - 1)).  Linear probing puts a record at or after its home
+ * with every slot in between occupied, so visiting every slot of the span
+ * and then on until an empty slot sees each of them - and each slot once
+ * (at most cap slots); the key test then keeps exactly the range's.  The
+ * range's width is chosen, from the current cap, to cover BLOCKS_SLICE
+ * home slots: a hold visits about BLOCKS_SLICE + 256 slots plus a run's
+ * tail, at most 3/4 full.  A walk costs one page hash per record more than
+ * a plain sweep, and each record is visited ~1.06 times.
+ *
+ * Under the lock a slice only copies the kept records' packed size and
+ * index into the walker's scratch; sums and copies into the caller's
+ * memory (random access into a traceback array: cache misses) happen
+ * after the lock is given back.  If a slice ever holds more records than
+ * the scratch (a run's tail far longer than a 3/4-full table makes), the
+ * scratch is handed over under the lock and refilled: correct, longer.
+ */
+#define SCRATCH   (2 * BLOCKS_SLICE + 512)
+
+typedef void (*visit_fn)(void *arg, const uint64_t *meta, size_t n);
+
+static inline uint64_t
+key_of(uint64_t p)
+{
+	return page_hash(p) << BLOCKS_SHARD_BITS;
+}
+
+#ifdef BLOCKS_HOLD_STATS
+
+static struct {
+	_Atomic uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms,
+		over_5ms;
+} hold;
+
+static uint64_t
+hold_now(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+hold_max(_Atomic uint64_t *m, uint64_t v)
+{
+	uint64_t o = atomic_load_explicit(m, memory_order_relaxed);
+
+	while (v > o && !atomic_compare_exchange_weak_explicit(
+		       m, &o, v, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+static void
+hold_note(uint64_t t0, uint64_t c0)
+{
+	uint64_t ns = hold_now(CLOCK_MONOTONIC) - t0;
+
+	hold_max(&hold.max_cpu_ns, hold_now(CLOCK_THREAD_CPUTIME_ID) - c0);
+	hold_max(&hold.max_ns, ns);
+	atomic_fetch_add_explicit(&hold.holds, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hold.sum_ns, ns, memory_order_relaxed);
+	if (ns > 1000000)
+		atomic_fetch_add_explicit(&hold.over_1ms, 1,
+					  memory_order_relaxed);
+	if (ns > 5000000)
+		atomic_fetch_add_explicit(&hold.over_5ms, 1,
+					  memory_order_relaxed);
+}
+
+HAWK_EXPORT void
+blocks_hold_get(struct blocks_hold *h)
+{
+	h->holds = atomic_load(&hold.holds);
+	h->max_ns = atomic_load(&hold.max_ns);
+	h->sum_ns = atomic_load(&hold.sum_ns);
+	h->max_cpu_ns = atomic_load(&hold.max_cpu_ns);
+	h->over_1ms = atomic_load(&hold.over_1ms);
+	h->over_5ms = atomic_load(&hold.over_5ms);
+}
+
+HAWK_EXPORT void
+blocks_hold_reset(void)
+{
+	atomic_store(&hold.holds, 0);
+	atomic_store(&hold.max_ns, 0);
+	atomic_store(&hold.sum_ns, 0);
+	atomic_store(&hold.max_cpu_ns, 0);
+	atomic_store(&hold.over_1ms, 0);
+	atomic_store(&hold.over_5ms, 0);
+}
+#define HOLD_START() uint64_t hold_t0 = hold_now(CLOCK_MONOTONIC), \
+			     hold_c0 = hold_now(CLOCK_THREAD_CPUTIME_ID)
+#define HOLD_END()   hold_note(hold_t0, hold_c0)
+#else
+#define HOLD_START() do { } while (0)
+#define HOLD_END()   do { } while (0)
+#endif
+
+/*
+ * One slice of shard s: the records whose key is in [*from, to) go to fn
+ * (through buf, SCRATCH entries); *from becomes `to`.  Returns 1 when the
+ * slice reached the end of the key space (the shard is done), else 0.
+ */
+static int
+walk_slice(struct shard *s, uint64_t *from, uint64_t *buf, visit_fn fn,
+	   void *arg)
+{
+	uint64_t f0 = *from, f1 = 0, cap, step, b0, b1, span, j, k;
+	size_t n = 0;
+	int last = 1;
+	const struct entry *tab;
+
+	lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
+	HOLD_START();
+	cap = s->cap;
+	tab = s->tab;
+	if (!s->count)
+		goto out;          /* nothing left to see in this shard */
+	/* keys per slice: 2^64 * BLOCKS_SLICE / cap (0: the rest at once) */
+	step = cap <= BLOCKS_SLICE ? 0 :
+	       (uint64_t)(((unsigned __int128)BLOCKS_SLICE << 64) / cap);
+	if (step && f0 + step > f0) {
+		f1 = f0 + step;
+		last = 0;
+	}
+	b0 = (uint64_t)(((unsigned __int128)f0 * cap) >> 64);
+	b1 = last ? cap - 1 :
+	     (uint64_t)(((unsigned __int128)(f1 - 1) * cap) >> 64);
+	span = b1 - b0 + 256;
+	for (k = 0, j = b0; k < cap; k++) {
+		uint64_t x = tab[j].ptr;
+
+		if (x) {
+			uint64_t key = key_of(ADDR(x));
+
+			if (key >= f0 && (last || key < f1)) {
+				if (unlikely(n == SCRATCH)) {
+					fn(arg, buf, n);
+					n = 0;
+				}
+				buf[n++] = tab[j].meta;
+			}
+		} else if (k >= span) {
+			break;
+		}
+		j = j + 1 == cap ? 0 : j + 1;
+	}
+out:
+	HOLD_END();
+	lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
+	if (n)
+		fn(arg, buf, n);
+	*from = f1;
+	return last;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Every live record's meta to fn, shard by shard, slice by slice.
+ *
+ * A hold is short, but a walker switched out while holding a lock makes
+ * the shard's allocating threads wait until it runs again (on a busy
+ * machine, tens of milliseconds: bench/README).  So the walker gives up
+ * the CPU (sched_yield, between slices, holding nothing) after every
+ * BLOCKS_YIELD_NS of walking: it then takes its next locks at the start
+ * of a fresh time slice, which the scheduler lets it run to the end of
+ * (EEVDF's run-to-parity) - far longer than the slices it walks in it.  A
+ * yield with no other thread waiting for the CPU returns at once; with
+ * others waiting the walk takes longer, the application does not.
+ */
+#ifndef BLOCKS_YIELD_NS
+#define BLOCKS_YIELD_NS 500000u
+#endif
+
+static int
+walk(visit_fn fn, void *arg)
+{
+	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t));
+	uint64_t *buf = arena_map(bytes), t = mono_ns();
+	uint32_t i;
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < BLOCKS_SHARDS; i++) {
+		uint64_t from = 0;
+		int last;
+
+		do {
+			last = walk_slice(&shards[i], &from, buf, fn, arg);
+			if (mono_ns() - t >= BLOCKS_YIELD_NS) {
+				sched_yield();
+				t = mono_ns();
+			}
+		} while (!last);
+	}
+	arena_unmap(buf, bytes);
+	return 0;
+}
+
+#define META_IDX(m)  ((uint32_t)((m) & ((1u << IDX_BITS) - 1)))
+#define META_SIZE(m) ((m) >> IDX_BITS)
+
+struct sum_arg {
+	struct blocks_sum *sums;
+	uint32_t n;
+	uint64_t missed;
+};
+
+static void
+sum_visit(void *arg, const uint64_t *meta, size_t n)
+{
+	struct sum_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t idx = META_IDX(meta[i]);
+
+		if (idx < a->n) {
+			a->sums[idx].count++;
+			a->sums[idx].bytes += META_SIZE(meta[i]);
+		} else {
+			a->missed++;
+		}
+	}
+}
+
+int
+blocks_sum(struct blocks_sum *sums, uint32_t n, uint64_t *missed)
+{
+	struct sum_arg a = { sums, n, 0 };
+	int rc = walk(sum_visit, &a);
+
+	*missed = rc < 0 ? blocks_count() : a.missed;
+	return rc;
+}
+
+struct range_arg {
+	uint32_t lo, hi;
+	struct block_rec *out;     /* records, or NULL: sizes by index */
+	uint64_t cap, n;
+	uint64_t *sizes, *next;
+	const uint64_t *end;
+	uint64_t missed;
+};
+
+static void
+range_visit(void *arg, const uint64_t *meta, size_t n)
+{
+	struct range_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t idx = META_IDX(meta[i]);
+
+		if (idx < a->lo || idx >= a->hi)
+			continue;
+		if (a->out) {
+			struct block_rec *r;
+
+			if (a->n == a->cap) {
+				a->missed++;
+				continue;
+			}
+			r = &a->out[a->n++];
+			r->size = META_SIZE(meta[i]);
+			r->idx = idx;
+			r->pad = 0;
+		} else {
+			uint64_t *at = &a->next[idx - a->lo];
+
+			if (*at < a->end[idx - a->lo])
+				a->sizes[(*at)++] = META_SIZE(meta[i]);
+			else
+				a->missed++;
+		}
+	}
+}
+
+int
+blocks_collect_range(uint32_t lo, uint32_t hi, struct block_rec *out,
+		     uint64_t cap, uint64_t *n, uint64_t *missed)
+{
+	struct range_arg a = { .lo = lo, .hi = hi, .out = out, .cap = cap };
+	int rc = walk(range_visit, &a);
+
+	*n = a.n;
+	*missed = rc < 0 ? blocks_count() : a.missed;
+	return rc;
+}
+
+int
+blocks_collect_sizes(uint32_t lo, uint32_t hi, uint64_t *sizes,
+		     uint64_t *next, const uint64_t *end, uint64_t *missed)
+{
+	struct range_arg a = { .lo = lo, .hi = hi, .sizes = sizes,
+			       .next = next, .end = end };
+	int rc = walk(range_visit, &a);
+
+	*missed = rc < 0 ? blocks_count() : a.missed;
+	return rc;
+}
+
 void
 blocks_collect(struct block_rec *out, uint64_t cap, uint64_t *n,
 	       uint64_t *missed)
 {
-	uint64_t got = 0, miss = 0, j;
-	uint32_t i;
-
-	for (i = 0; i < BLOCKS_SHARDS; i++) {
-		struct shard *s = &shards[i];
-
-		lock_take(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
-		for (j = 0; j < s->cap; j++) {
-			struct entry *x = &s->tab[j];
-
-			if (!x->ptr)
-				continue;
-			if (got == cap) {
-				miss++;
-				continue;
-			}
-			out[got].size = x->meta >> IDX_BITS;
-			out[got].idx = (uint32_t)(x->meta &
-						  ((1u << IDX_BITS) - 1));
-			out[got].pad = 0;
-			got++;
-		}
-		lock_give(&s->lock, LOCK_RANK_BLOCKS, SHARD_IDX(s));
-	}
-	*n = got;
-	*missed = miss;
+	blocks_collect_range(0, UINT32_MAX, out, cap, n, missed);
 }
 
 void

@@ -87,8 +87,8 @@ waitfile "$tmp/t/lat"
 echo "CGI lineno (cold): $(echo "$t1 - $t0" | bc) s"
 grep -o '"heap_current_bytes": [0-9]*' "$tmp/lineno.out" || head -c 300 "$tmp/lineno.out"
 echo "target private+segment-dir files: $(($1 / 1024)) MiB before, peak +$((($2 - $1) / 1024)) MiB during the snapshot"
-read n p50 p90 p99 p999 pmax ops <"$tmp/t/lat"
-echo "probe allocation latency (us) over $n samples: p50 $p50 p90 $p90 p99 $p99 p99.9 $p999 max $pmax; churn ops in the window: $ops"
+read n p50 p90 p99 p999 pmax ops p9999 over1 over5 holds hmax hmean hcpu h1 h5 siv sv sflt <"$tmp/t/lat"
+echo "probe allocation latency (us) over $n samples: p50 $p50 p90 $p90 p99 $p99 p99.9 $p999 p99.99 $p9999 max $pmax (over 1 ms: $over1, over 5 ms: $over5); churn ops in the window: $ops"
 
 # 2. lineno warm through FastCGI
 HAWK_DIR=$seg HAWK_TIMEOUT_MS=600000 "$fcgi" --listen "$tmp/sock" --threads 2 &

@@ -11,8 +11,18 @@
  * allocates another, without pause).  The probe thread allocates and frees
  * 64 bytes every ~100 us and times each malloc+free pair; on DIR/probe-on
  * it forgets what it measured, on DIR/probe-off it writes DIR/lat
- * ("samples p50 p90 p99 p99.9 max" in microseconds, then the churn's
- * operations during the window) and removes both files.  Exits on
+ * ("samples p50 p90 p99 p99.9 max" in microseconds, the churn's
+ * operations during the window, then p99.99, the samples over 1 ms and
+ * over 5 ms, and - when libhawk was built with -DBLOCKS_HOLD_STATS - the
+ * collection walks' lock holds in the window: how many, the longest and
+ * the mean in microseconds, the most CPU time one used, how many over 1 ms
+ * and over 5 ms, else "- - - - - -"), then how many of the
+ * samples over 1 ms saw the probe switched out involuntarily (preempted,
+ * or yielding in a spinlock), voluntarily (slept), or fault, and removes
+ * both files.
+ * SCALE_PROBE_NICE=N runs the probe thread at nice N (root for N < 0):
+ * on a busy machine its latencies are then less the scheduler's delays
+ * and more the waits for the tracer's locks, which are what we measure.  Exits on
  * DIR/quit (or after an hour).  With `quiet` (the tests) neither thread
  * runs: the live set is exactly BLOCKS / TRACEBACKS * TRACEBACKS blocks
  * and 520 bytes per ten of them.
@@ -25,12 +35,14 @@
  * the probe's samples live in mmap'd memory (not traced).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,6 +201,14 @@ probe_alloc(void)
 	return malloc(64);
 }
 
+/* libhawk's hold statistics, when it was built with them (bench only):
+ * struct blocks_hold of tracer/blocks.h */
+struct hold {
+	uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms, over_5ms;
+};
+typedef void (*hold_get_fn)(struct hold *);
+typedef void (*hold_reset_fn)(void);
+
 static void *
 probe(void *arg)
 {
@@ -197,41 +217,90 @@ probe(void *arg)
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct timespec nap = { 0, 100000 };
 	size_t n = 0;
-	uint64_t ops0 = 0, k = 0;
+	uint64_t ops0 = 0, k = 0, slow_iv = 0, slow_v = 0, slow_flt = 0;
 	int on = 0;
+	const char *nice_s = getenv("SCALE_PROBE_NICE");
+	hold_get_fn hold_get = (hold_get_fn)dlsym(RTLD_DEFAULT,
+						  "blocks_hold_get");
+	hold_reset_fn hold_reset = (hold_reset_fn)dlsym(RTLD_DEFAULT,
+							"blocks_hold_reset");
 
 	(void)arg;
 	if (lat == MAP_FAILED)
 		return NULL;
+	if (nice_s && setpriority(PRIO_PROCESS, (id_t)gettid(),
+				  atoi(nice_s)) < 0)
+		perror("scale-target: probe nice");
 	for (;; k++) {
-		uint64_t t0 = now_ns(), t;
-		void *p = probe_alloc();
+		struct rusage r0, r1;
+		uint64_t t0, t;
+		void *p;
 
+		getrusage(RUSAGE_THREAD, &r0);
+		t0 = now_ns();
+		p = probe_alloc();
 		free(p);
 		t = now_ns() - t0;
+		getrusage(RUSAGE_THREAD, &r1);
 		if (on && n < PROBE_MAX)
 			lat[n++] = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+		if (on && t > 1000000) {
+			/* a slow one: was the probe switched out, did it
+			 * fault?  (a yield in the tracer's spinlock counts as
+			 * an involuntary switch too) */
+			slow_iv += r1.ru_nivcsw != r0.ru_nivcsw;
+			slow_v += r1.ru_nvcsw != r0.ru_nvcsw;
+			slow_flt += r1.ru_minflt != r0.ru_minflt ||
+				    r1.ru_majflt != r0.ru_majflt;
+		}
 		if (k % 64 == 0) {
 			if (!on && has("probe-on")) {
 				on = 1;
 				n = 0;
 				ops0 = churn_ops;
+				slow_iv = slow_v = slow_flt = 0;
+				if (hold_reset)
+					hold_reset();
 			} else if (on && has("probe-off")) {
-				char text[512];
-				double q[5] = { .5, .9, .99, .999, 1 };
-				double v[5] = { 0 };
-				int i;
+				char text[512], holds[128] = "- - - - - -";
+				double q[6] = { .5, .9, .99, .999, 1, .9999 };
+				double v[6] = { 0 };
+				size_t over1 = 0, over5 = 0, i;
 
 				qsort(lat, n, sizeof(*lat), cmp_u32);
-				for (i = 0; i < 5 && n; i++) {
+				for (i = 0; i < 6 && n; i++) {
 					size_t at = (size_t)(q[i] * (double)n);
 
 					v[i] = lat[at < n ? at : n - 1] / 1e3;
 				}
+				for (i = 0; i < n; i++) {
+					over1 += lat[i] > 1000000;
+					over5 += lat[i] > 5000000;
+				}
+				if (hold_get) {
+					struct hold h;
+
+					hold_get(&h);
+					snprintf(holds, sizeof(holds),
+						 "%llu %.1f %.2f %.1f %llu %llu",
+						 (unsigned long long)h.holds,
+						 h.max_ns / 1e3,
+						 h.holds ? h.sum_ns / 1e3 /
+							   (double)h.holds :
+							   0.0,
+						 h.max_cpu_ns / 1e3,
+						 (unsigned long long)h.over_1ms,
+						 (unsigned long long)h.over_5ms);
+				}
 				snprintf(text, sizeof(text),
-					 "%zu %.1f %.1f %.1f %.1f %.1f %llu\n",
+					 "%zu %.1f %.1f %.1f %.1f %.1f %llu "
+					 "%.1f %zu %zu %s %llu %llu %llu\n",
 					 n, v[0], v[1], v[2], v[3], v[4],
-					 (unsigned long long)(churn_ops - ops0));
+					 (unsigned long long)(churn_ops - ops0),
+					 v[5], over1, over5, holds,
+					 (unsigned long long)slow_iv,
+					 (unsigned long long)slow_v,
+					 (unsigned long long)slow_flt);
 				drop("probe-on");
 				drop("probe-off");
 				put("lat", text);
