@@ -189,7 +189,9 @@ static void (*free_fast)(void *) = smp_free_fast;
  * malloc), an unsampled free a test and a branch (test $MASK,%edi; jnz
  * free).  The page is written, then made read-only and executable (never
  * both writable and executable), and kept for the life of the process
- * (a fork's child inherits it).  Where that cannot be done (no page
+ * (a fork's child inherits it; a thread may still be jumping into it
+ * after a stop).  It is code, as libhawk's text is, and is not counted in
+ * the tracer's memory.  Where that cannot be done (no page
  * within 2 GiB of both functions, PROT_EXEC refused, an offset out of
  * range) the stubs above serve.
  */
@@ -320,16 +322,6 @@ sample_hooks_prepare(void)
 					 __ATOMIC_RELAXED);
 		}
 	}
-#endif
-}
-
-uint64_t
-sample_hooks_bytes(void)
-{
-#if defined(__x86_64__) && defined(__linux__)
-	return jit_page ? 4096 : 0;
-#else
-	return 0;
 #endif
 }
 

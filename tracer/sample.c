@@ -393,7 +393,7 @@ sample_bytes(void)
 	n = ss.cap || ss.copy_cap ? sizeof(sample_filter) + sizeof(counts) :
 	    0;
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
-	return n + sample_hooks_bytes();
+	return n;
 }
 
 uint64_t

@@ -90,8 +90,6 @@ void sample_free_switch(int filtered);
 /* interpose_sample.c: before a sampled start (under the control lock),
  * write the sampled mode's malloc and free for this process once. */
 void sample_hooks_prepare(void);
-/* Bytes that page takes (0 until written). */
-uint64_t sample_hooks_bytes(void);
 
 /* The free filter: 2^SAMPLE_FILTER_BITS bits, bit fhash(p) set while any
  * sampled live block hashes to it.  Read without a lock. */
