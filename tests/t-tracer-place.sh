@@ -7,8 +7,9 @@
 # an unplaced block, free then checks the filter for every block) are
 # recorded exactly at their lines, calloc's are zero, realloc keeps the
 # bytes, the malloc/calloc/realloc ones are placed (bits 5..9 of the
-# address 0), and every free forgets its block, twice over; C++ new and
-# delete and jemalloc's mallocx/sdallocx/dallocx likewise.
+# address 0), and every free forgets its block, twice over; a double free
+# aborts as without libhawk; C++ new and delete and jemalloc's
+# mallocx/sdallocx/dallocx likewise.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
 
@@ -40,6 +41,21 @@ done
 hd $fx_pid stop >/dev/null
 fx_stop
 is $? 0 "fixture exited 0"
+
+# ---- a double free of a sampled block (whose chunk libhawk keeps for the
+# next sample) still reaches glibc twice: it aborts as without libhawk
+if [ -z "${HAWK_SANITIZE:-}" ]; then
+	out=$(echo double | "$fxp" 2>&1); rc=$?
+	fx_start "$fxp" HAWK_SAMPLE=1
+	echo double >&3
+	read -r reply <&4
+	exec 3>&- 4<&-
+	wait "$fx_pid"; rc2=$?
+	is "$rc2 ${reply:-none}" "$rc none" \
+		"double free under libhawk ends as without it (status $rc)"
+	grep -q 'double free' "$tmpdir/err$fx_n"
+	ok $? "... with glibc's message ($(head -c 60 "$tmpdir/err$fx_n"))"
+fi
 
 # ---- C++: new places its sampled blocks, delete forgets them
 fx_start "$fxdir/tr-cxx"

@@ -136,9 +136,10 @@ struct core_moved {
 };
 void core_realloc_take(void *old, struct core_moved *m);
 void core_realloc_failed(void *old, const struct core_moved *m);
-/* free's bookkeeping in sampled mode (a block the filter may hold); the
- * caller then hands `p` to glibc. */
-void core_free_sampled(void *p);
+/* free's bookkeeping in sampled mode (a block the filter may hold): 1
+ * when `p` was a recorded sampled block (now forgotten).  The caller then
+ * hands `p` to the allocator (or keeps it: sample_keep_put). */
+int core_free_sampled(void *p);
 
 /*
  * Allocation totals the threads have not yet added to the shared ones

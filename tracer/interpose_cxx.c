@@ -83,9 +83,7 @@ new_chosen(size_t n, size_t align)
 	void *p;
 
 	guard_active = 1;
-	p = real_new(n, align > SAMPLE_ALIGN ? align : SAMPLE_ALIGN);
-	if (!p && align <= SAMPLE_ALIGN)
-		p = real_new(n, align);          /* unplaced: sample.h */
+	p = align > SAMPLE_ALIGN ? real_new(n, align) : sample_place(n);
 	if (p)
 		core_alloc_chosen(p, n);
 	guard_active = 0;

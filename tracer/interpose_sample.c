@@ -41,14 +41,26 @@
 #define PLACE_MAX ((size_t)64 << 10)
 #define PLACE_MOVE_MAX ((size_t)1 << 20)
 
-/* A block of `size` bytes for a sampled allocation: at a multiple of
- * SAMPLE_ALIGN, or anywhere if the allocator has no room for that. */
-static void *
-place(size_t size)
+/* A block of `size` bytes for a sampled allocation: a kept chunk it fits
+ * or one at a multiple of SAMPLE_ALIGN, or anywhere if the allocator has
+ * no room for that. */
+void *
+sample_place(size_t size)
 {
-	void *p = interpose_real.memalign(SAMPLE_ALIGN, size);
+	void *p = size <= SAMPLE_KEEP_MAX ? sample_keep_take(size) : NULL;
 
+	if (!p)
+		p = interpose_real.memalign(SAMPLE_ALIGN, size);
 	return p ? p : interpose_real.malloc(size);
+}
+
+void
+sample_hooks_release(void)
+{
+	void *p;
+
+	while (sample_keep_drop(NULL, &p))
+		interpose_real.free(p);
 }
 
 /* ---- malloc -------------------------------------------------------- */
@@ -59,7 +71,7 @@ malloc_chosen(size_t size)
 	void *p;
 
 	guard_active = 1;
-	p = place(size);
+	p = sample_place(size);
 	if (p)
 		core_alloc_chosen(p, size);
 	guard_active = 0;
@@ -81,8 +93,19 @@ static __attribute__((noinline)) void
 free_sampled(void *p)
 {
 	guard_active = 1;
-	core_free_sampled(p);
-	interpose_real.free(p);
+	if (core_free_sampled(p)) {
+		if (!sample_placed(p) ||
+		    !sample_keep_put(p, interpose_real.usable_size(p)))
+			interpose_real.free(p);
+	} else if (sample_keep_drop(p, NULL)) {
+		/* a chunk we keep, freed again: the program's double free,
+		 * passed on as the program made it (the allocator may catch
+		 * it as it would have) */
+		interpose_real.free(p);
+		interpose_real.free(p);
+	} else {
+		interpose_real.free(p);
+	}
 	guard_active = 0;
 }
 
@@ -349,7 +372,7 @@ calloc_chosen(size_t n, size_t size, size_t total)
 
 	guard_active = 1;
 	if (total <= PLACE_MAX) {
-		p = place(total);
+		p = sample_place(total);
 		if (p)
 			memset(p, 0, total);
 	} else {

@@ -88,6 +88,13 @@ static struct {
 	uint64_t copy_n, copy_cap;
 	uint64_t copy_time_ns;
 	uint64_t unplaced;         /* live blocks not sample_placed */
+	struct {
+		uint64_t p, usable;
+	} keep[SAMPLE_KEEP_N];     /* chunks kept for samples (sample.h) */
+	uint32_t keep_n;
+	uint64_t keep_bytes;
+	uint64_t keep_mask;        /* bit KEEP_H(p) set while some kept p */
+	uint8_t keep_hits[64];     /*   maps there: how many */
 	int dirty;                 /* counts/filter written since reset */
 } ss __attribute__((aligned(64)));
 
@@ -208,6 +215,8 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 	__atomic_store_n(&sample_rate, rate, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&session, 1, memory_order_release);
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	/* the kept chunks' bits were cleared above: back to the allocator */
+	sample_hooks_release();
 }
 
 static inline uint64_t
@@ -278,6 +287,124 @@ keep_copy(void)
 			  (uint64_t)ts.tv_nsec;
 }
 
+#define KEEP_H(p) ((uint32_t)((uintptr_t)(p) >> SAMPLE_ALIGN_BITS) & 63u)
+
+/* Add / remove kept entry i's chunk (caller holds the lock). */
+static void
+keep_add(void *p, uint64_t usable)
+{
+	uint32_t h = KEEP_H(p);
+
+	ss.keep[ss.keep_n].p = (uint64_t)(uintptr_t)p;
+	ss.keep[ss.keep_n].usable = usable;
+	ss.keep_n++;
+	ss.keep_bytes += usable;
+	if (ss.keep_hits[h]++ == 0)
+		__atomic_store_n(&ss.keep_mask, ss.keep_mask | UINT64_C(1) << h,
+				 __ATOMIC_RELAXED);
+}
+
+static void *
+keep_del(uint32_t i)
+{
+	void *p = (void *)(uintptr_t)ss.keep[i].p;
+	uint32_t h = KEEP_H(p);
+
+	ss.keep_bytes -= ss.keep[i].usable;
+	ss.keep[i] = ss.keep[--ss.keep_n];
+	if (--ss.keep_hits[h] == 0)
+		__atomic_store_n(&ss.keep_mask, ss.keep_mask & ~(UINT64_C(1) << h),
+				 __ATOMIC_RELAXED);
+	return p;
+}
+
+/* The filter's count of bit b up / down (caller holds the lock). */
+static void
+bit_up(uint32_t b)
+{
+	if (counts[b] != UINT16_MAX && counts[b]++ == 0)
+		__atomic_fetch_or(&sample_filter[b / 64], UINT64_C(1) << (b % 64),
+				  __ATOMIC_RELAXED);
+}
+
+static void
+bit_down(uint32_t b)
+{
+	if (counts[b] != UINT16_MAX && --counts[b] == 0)
+		__atomic_fetch_and(&sample_filter[b / 64],
+				   ~(UINT64_C(1) << (b % 64)), __ATOMIC_RELAXED);
+}
+
+void *
+sample_keep_take(size_t size)
+{
+	uint64_t best = UINT64_MAX, max = 2 * (uint64_t)size + 64;
+	uint32_t i, at = 0;
+	void *p = NULL;
+
+	if (!__atomic_load_n(&ss.keep_n, __ATOMIC_RELAXED))
+		return NULL;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	for (i = 0; i < ss.keep_n; i++)
+		if (ss.keep[i].usable >= size && ss.keep[i].usable <= max &&
+		    ss.keep[i].usable < best) {
+			best = ss.keep[i].usable;
+			at = i;
+		}
+	if (best != UINT64_MAX) {
+		p = keep_del(at);
+		bit_down(sample_fhash(p));
+	}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return p;
+}
+
+int
+sample_keep_put(void *p, size_t usable)
+{
+	int ok = 0;
+
+	if (usable > SAMPLE_KEEP_MAX || !sample_placed(p) || !p)
+		return 0;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	if (__atomic_load_n(&sample_rate, __ATOMIC_RELAXED) &&
+	    ss.keep_n < SAMPLE_KEEP_N) {
+		keep_add(p, usable);
+		ss.dirty = 1;
+		bit_up(sample_fhash(p));
+		ok = 1;
+	}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return ok;
+}
+
+int
+sample_keep_drop(void *p, void **out)
+{
+	uint32_t i;
+	int found = 0;
+
+	/* the common case, a block the filter let through that is not
+	 * kept: one load */
+	if (p ? !(__atomic_load_n(&ss.keep_mask, __ATOMIC_RELAXED) >>
+		  KEEP_H(p) & 1) :
+		!__atomic_load_n(&ss.keep_n, __ATOMIC_RELAXED))
+		return 0;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	for (i = 0; i < ss.keep_n; i++)
+		if (!p || ss.keep[i].p == (uint64_t)(uintptr_t)p) {
+			void *q = keep_del(i);
+
+			bit_down(sample_fhash(q));
+			if (out)
+				*out = q;
+			found = 1;
+			break;
+		}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return found;
+}
+
 int
 sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 {
@@ -300,9 +427,7 @@ sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 	if (!sample_placed(ptr))
 		ss.unplaced++;
 	sample_free_switch(ss.unplaced != 0);
-	if (counts[b] != UINT16_MAX && counts[b]++ == 0)
-		__atomic_fetch_or(&sample_filter[b / 64], UINT64_C(1) << (b % 64),
-				  __ATOMIC_RELAXED);
+	bit_up(b);
 	ss.current += est_bytes(size);
 	if (ss.current > ss.peak)
 		ss.peak = ss.current;
@@ -354,9 +479,7 @@ sample_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	ss.count--;
 	if (!sample_placed(ptr) && --ss.unplaced == 0)
 		sample_free_switch(0);
-	if (counts[b] != UINT16_MAX && --counts[b] == 0)
-		__atomic_fetch_and(&sample_filter[b / 64],
-				   ~(UINT64_C(1) << (b % 64)), __ATOMIC_RELAXED);
+	bit_down(b);
 	ss.current -= est_bytes(sz);
 	rc = 0;
 out:
@@ -392,6 +515,7 @@ sample_bytes(void)
 	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	n = ss.cap || ss.copy_cap ? sizeof(sample_filter) + sizeof(counts) :
 	    0;
+	n += ss.keep_bytes;
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return n;
 }

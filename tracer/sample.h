@@ -87,6 +87,37 @@ sample_placed(const void *p)
  * placed sample moves free to the short test.
  */
 void sample_free_switch(int filtered);
+/*
+ * Chunks kept for the next samples: the allocator's memalign is slow for
+ * this (it carves a chunk of size + SAMPLE_ALIGN, frees the two ends and
+ * disturbs the bins the program's own allocations use), so the placed
+ * chunk of a freed sampled block of at most SAMPLE_KEEP_MAX usable bytes
+ * is kept (up to SAMPLE_KEEP_N of them) and handed to the next sample it
+ * fits (usable size between the request and twice it plus 64).  A kept
+ * chunk's filter bit stays set, so that a second free of it (the
+ * program's double free) is seen (sample_keep_drop) and passed on to the
+ * allocator twice, as the program did.  Kept chunks are the program's
+ * heap memory, counted in sample_bytes, and all go back to the allocator
+ * at every reset (sample_hooks_release).
+ */
+#define SAMPLE_KEEP_N 64u
+#define SAMPLE_KEEP_MAX 4096u
+/* A kept chunk for a sampled block of `size` bytes, or NULL. */
+void *sample_keep_take(size_t size);
+/* Keep `p` (`usable` bytes); 0 when refused (full, too big, not tracing
+ * sampled): the caller frees it. */
+int sample_keep_put(void *p, size_t usable);
+/* 1 when `p` was kept (now dropped from the keep); any kept chunk when `p`
+ * is NULL (*out gets it) */
+int sample_keep_drop(void *p, void **out);
+
+/* interpose_sample.c: a block of `size` bytes for a sampled allocation,
+ * placed (a kept chunk or memalign), else anywhere. */
+void *sample_place(size_t size);
+/* interpose_sample.c: give every kept chunk back to the allocator (after
+ * a reset: sample_reset calls it). */
+void sample_hooks_release(void);
+
 /* interpose_sample.c: before a sampled start (under the control lock),
  * write the sampled mode's malloc and free for this process once. */
 void sample_hooks_prepare(void);
