@@ -5,22 +5,24 @@
  * mode.
  *
  * - an unsampled malloc costs the countdown and a tail call to the real
- *   allocator (interpose_real: glibc's or the program's own): on x86-64
- *   four instructions after the exported function's jump (the TLS
- *   offset's load, a subtraction from initial-exec TLS in memory, a
- *   branch, the jump); no guard, no generation, no table;
+ *   allocator (interpose_real: glibc's or the program's own): after the
+ *   exported function's jump, a subtraction from initial-exec TLS and a
+ *   branch straight to the allocator in the page jit_build writes (four
+ *   instructions in the assembly stubs: the TLS offset's load, the
+ *   subtraction, a branch, the jump); no guard, no generation, no table;
  * - the countdown decides before the allocation, so that a sampled block
- *   is placed at a multiple of SAMPLE_ALIGN (sample.h: the allocator's
- *   memalign); an unsampled free then costs a test of the pointer's low
- *   bits, a branch and the jump (three instructions); the few unsampled
- *   blocks whose bits match go on to the free filter (sample_maybe), and
- *   only its hits to the table;
+ *   is placed (sample.h: bits 5..9 of its address 0; a kept chunk or the
+ *   allocator's memalign); an unsampled free then costs a test of the
+ *   address and a branch (the stub: and the jump); the few unsampled
+ *   blocks whose bits match go on to the free filter's bit (smp_free_unit,
+ *   6 instructions), and only its hits to the table;
  * - while a sampled block that is not so placed is live (the other
- *   allocation functions and the C++ operators record through
- *   core_alloc after allocating; a large calloc is not moved), free is
- *   the filter for every block (sample_free_switch);
+ *   allocation functions record through core_alloc after allocating; a
+ *   large calloc or realloc may stay where it is), free is the filter for
+ *   every block (sample_free_switch);
  * - otherwise the exact mode's path: guard, real call, record
- *   (core_alloc_chosen) or forget (core_free_sampled).
+ *   (core_alloc_chosen) or forget (core_free_sampled), keeping the chunk
+ *   of a small placed block for the next sample (sample_keep_put).
  */
 #include "config.h"
 
@@ -32,8 +34,8 @@
 #include "interpose.h"
 #include "sample.h"
 
-/* calloc places a sampled block of at most this many bytes with memalign
- * and memset (as glibc's calloc clears a reused chunk); a larger one
+/* calloc places a sampled block of at most this many bytes as malloc does
+ * and clears it (as glibc's calloc clears a reused chunk); a larger one
  * comes from calloc (glibc mmaps it: placed) and is moved only if the
  * allocator put it elsewhere.  realloc moves a sampled block the
  * allocator left elsewhere if it has at most PLACE_MOVE_MAX bytes (one
