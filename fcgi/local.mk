@@ -6,7 +6,7 @@ include fcgi/symbols.mk
 noinst_LTLIBRARIES += fcgi/libresponder.la
 fcgi_libresponder_la_SOURCES = \
 	fcgi/sink.c fcgi/sink.h \
-	fcgi/stats.c fcgi/stats.h \
+	fcgi/stats.c fcgi/stats.h fcgi/tbtrie.c fcgi/tbtrie.h \
 	fcgi/fmt_json.c fcgi/fmt_json.h \
 	fcgi/fmt_pickle.c fcgi/fmt_pickle.h \
 	fcgi/fmt_pprof.c fcgi/fmt_pprof.h \

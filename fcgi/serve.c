@@ -56,6 +56,7 @@
 #include "snapstat.h"
 #include "stats.h"
 #include "target.h"
+#include "tbtrie.h"
 
 /* The client-facing sink: headers always, the body unless HEAD. */
 struct client {
@@ -317,6 +318,7 @@ struct snaps {
 	struct st_filter filter;   /* the request's */
 	struct fmt_pprof pp;       /* format=pprof: built as read */
 	struct fmt_pprof_build *pb;
+	struct tbtrie trie;        /* format=traceback: its tracebacks */
 	uint64_t first_ns, last_ns;   /* when the snapshots were taken */
 };
 
@@ -325,6 +327,7 @@ snaps_init(struct req *q, struct snaps *s)
 {
 	memset(s, 0, sizeof(*s));
 	st_set_init(&s->set);
+	tbtrie_init(&s->trie);
 	s->set.view = q->p.view;
 	s->filter.include = q->p.include;
 	s->filter.n_include = q->p.n_include;
@@ -338,6 +341,7 @@ snaps_free(struct snaps *s)
 {
 	fmt_pprof_free(s->pb);
 	s->pb = NULL;
+	tbtrie_free(&s->trie);
 	st_set_free(&s->set);
 	textpool_free(&s->pool);
 }
@@ -358,13 +362,19 @@ snaps_pprof(struct req *q, struct snaps *s, int delta, int allocs)
 	return 0;
 }
 
+/* SNAPSTAT_TRACE's hook: a trace into the pprof profile, or for the
+ * traceback format into the trie. */
 static int
-pprof_trace(void *arg, const struct snapstat_trace *t)
+trace_hook(void *arg, const struct snapstat_trace *t)
 {
 	struct snaps *s = arg;
 
-	return fmt_pprof_add(s->pb, t->snap, t->target, t->gen, t->addrs,
-			     t->nl, t->naddrs, t->ids, t->size, t->count);
+	if (s->pb)
+		return fmt_pprof_add(s->pb, t->snap, t->target, t->gen,
+				     t->addrs, t->nl, t->naddrs, t->ids,
+				     t->size, t->count);
+	return tbtrie_add(&s->trie, t->target, t->gen, t->ids, t->nids,
+			  t->size, t->count);
 }
 
 /* Leave target pid out of everything s holds (both generations). */
@@ -376,6 +386,7 @@ snaps_drop(struct snaps *s, int32_t pid)
 	for (i = 0; i < s->set.n_pids; i++)
 		if (s->set.pids[i] == pid) {
 			st_drop_target(&s->set, (uint32_t)i);
+			tbtrie_drop(&s->trie, (uint32_t)i);
 			if (s->pb)
 				fmt_pprof_drop(s->pb, (uint32_t)i);
 		}
@@ -391,9 +402,10 @@ agg_mode(const struct req *q)
 
 	if (q->p.format == FORMAT_PICKLE)
 		return SNAPSTAT_PICKLE;
-	if (q->p.format == FORMAT_PPROF)
+	if (q->p.format == FORMAT_PPROF ||    /* the profile */
+	    q->p.format == FORMAT_TRACEBACK)  /* the trie (tbtrie.h) */
 		return SNAPSTAT_TRACE;
-	if (q->p.format != FORMAT_LINENO)  /* traceback, collapsed, flame */
+	if (q->p.format != FORMAT_LINENO)  /* collapsed, flame */
 		return SNAPSTAT_FULL;
 	if (q->p.cumulative)
 		return filters ? SNAPSTAT_FULL : SNAPSTAT_EACH_FRAME;
@@ -415,14 +427,15 @@ snapshot_one(struct req *q, struct snaps *s, const struct seg_info *t,
 	     uint32_t flags, enum st_gen gen, enum snapstat_agg mode,
 	     uint64_t *current)
 {
-	struct snapstat_hooks hk = { .trace = pprof_trace, .arg = s };
+	struct snapstat_hooks hk = { .trace = trace_hook, .arg = s };
 	struct snap_stream ss;
 	char err[512] = "";
 	int rc;
 
 	memset(&ss, 0, sizeof(ss));
 	ss.fd = -1;
-	rc = target_snapshot_stream(q->cfg, t, q->p.view | flags, &ss, err,
+	rc = target_snapshot_stream(q->cfg, t, q->p.view | flags,
+				    mode == SNAPSTAT_PICKLE, &ss, err,
 				    sizeof(err));
 	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
 		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
@@ -555,7 +568,7 @@ render_pickle(struct req *q, struct snaps *s, const struct seg_info *v,
 		err[0] = '\0';
 		memset(&ss, 0, sizeof(ss));
 		ss.fd = -1;
-		rc = target_snapshot_stream(q->cfg, &v[i], q->p.view, &ss,
+		rc = target_snapshot_stream(q->cfg, &v[i], q->p.view, 1, &ss,
 					    err, sizeof(err));
 		if (rc == -EOPNOTSUPP)
 			rc = -ENOTCONN;
@@ -685,7 +698,11 @@ render(struct req *q, struct snaps *s, int diff, int64_t heap_diff)
 		return err ? err : status;
 	}
 	j.key = q->p.format == FORMAT_TRACEBACK ? ST_TRACEBACK : ST_LINENO;
-	err = st_group(&s->set, j.key, q->p.cumulative, diff, &f, &l);
+	/* traceback: only the statistics shown become traces of the set */
+	err = j.key == ST_TRACEBACK ?
+	      tbtrie_select(&s->trie, &s->set, diff, &f, q->p.count) : 0;
+	if (!err)
+		err = st_group(&s->set, j.key, q->p.cumulative, diff, &f, &l);
 	if (err)
 		return fail_errno(q, err, "grouping statistics: out of memory",
 				  0);
@@ -834,7 +851,7 @@ do_snapshot(struct req *q)
 		rc = render_pickle(q, &s, l.v, l.n, ok);
 		goto out;
 	}
-	if (mode == SNAPSTAT_TRACE && snaps_pprof(q, &s, 0, 0)) {
+	if (q->p.format == FORMAT_PPROF && snaps_pprof(q, &s, 0, 0)) {
 		rc = q->status;
 		goto out;
 	}
@@ -930,7 +947,7 @@ do_profile(struct req *q)
 		rc = fail_errno(q, -ENOMEM, "out of memory", 0);
 		goto stop;
 	}
-	if (mode == SNAPSTAT_TRACE && snaps_pprof(q, &s, 1, 0)) {
+	if (q->p.format == FORMAT_PPROF && snaps_pprof(q, &s, 1, 0)) {
 		rc = q->status;
 		goto stop;
 	}

@@ -1,5 +1,5 @@
 # tests/fcgi.mk - tests of fcgi (included from tests/local.mk)
-fcgi_unit_tests = tests/t-stats tests/t-fmt-json tests/t-fmt-pickle \
+fcgi_unit_tests = tests/t-stats tests/t-tbtrie tests/t-fmt-json tests/t-fmt-pickle \
 	tests/t-params tests/t-route tests/t-config
 check_PROGRAMS += $(fcgi_unit_tests)
 TESTS += $(fcgi_unit_tests)
@@ -9,6 +9,9 @@ fcgi_test_ldadd = fcgi/libresponder.la ipc/libipc.la
 tests_t_stats_SOURCES = tests/t-stats.c
 tests_t_stats_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_stats_LDADD = $(fcgi_test_ldadd)
+tests_t_tbtrie_SOURCES = tests/t-tbtrie.c
+tests_t_tbtrie_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_tbtrie_LDADD = $(fcgi_test_ldadd)
 tests_t_fmt_json_SOURCES = tests/t-fmt-json.c
 tests_t_fmt_json_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_fmt_json_LDADD = $(fcgi_test_ldadd)

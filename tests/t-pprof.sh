@@ -183,7 +183,7 @@ r /pprof/heap "name=pp-leak"
 cp "$tmpdir/body" "$tmpdir/both.pb.gz"
 pprof -raw -symbolize=none "$tmpdir/both.pb.gz" >"$tmpdir/both.raw"
 is "$(pyq "$tmpdir/both.raw" "sorted(set(tuple(s['pids']) for s in p['samples'] if s['locs'][0][0][0] == 'leak_4096'))")" \
-	"[($a,), ($b,)]" "name=: a sample per target, each labelled with its pid"
+	"$("$PYTHON3" -c "print(sorted([($a,), ($b,)]))")" "name=: a sample per target, each labelled with its pid"
 pprof -top -unit=B -tagfocus=pid=$b "$tmpdir/both.pb.gz" >"$tmpdir/focus"
 grep -Eq '^ *4096000B .* leak_4096$' "$tmpdir/focus" && ! grep -q cache_fill "$tmpdir/focus"
 ok $? "-tagfocus=pid=$b keeps b's samples only"

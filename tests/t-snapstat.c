@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 
 #include "snapstat.h"
 #include "proc-stat.h"
+#include "snap-build.h"
 #include "tap.h"
 
 #define NOIPA __attribute__((noipa))
@@ -78,26 +80,24 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;                       /* the first object is the program */
 }
 
-#define A8(x) (((x) + 7) & ~(uint64_t)7)
 
-/* A snapshot file "<dir>/<pid>.snap.1" of two traces with traceback
+/* A snapshot stream (tests/snap-build.h), saved as "<dir>/<pid>.snap.1",
+ * of two traces with traceback
  * limit `limit`:
  *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
  *   1: [site_inl], total_nframe 1, one block of 7 */
 static int
-make_snap(const char *dir, char *exe, uint32_t limit)
+make_snap_bad(const char *dir, char *exe, uint32_t limit, int bad)
 {
 	struct snap_header h = { 0 };
 	struct snap_module m = { 0 };
 	struct snap_trace t[2] = { { 0 } };
-	uint64_t frames[3], sizes[3] = { 100, 28, 7 }, off;
-	char path[PATH_MAX], *buf;
+	uint64_t frames[3], sizes[3] = { 100, 28, 7 };
+	struct snap_bytes bytes;
+	char path[PATH_MAX];
 	size_t plen = strlen(exe);
 	int fd, rc;
 
-	h.magic = SNAP_MAGIC;
-	h.version = SNAP_VERSION;
-	h.header_size = sizeof(h);
 	h.pid = getpid();
 	/* the symbolizer reads a process's files only with its rights,
 	 * known only for the process the pid and start time name */
@@ -119,40 +119,41 @@ make_snap(const char *dir, char *exe, uint32_t limit)
 				    .frame_first = 2, .nframes = 1,
 				    .total_nframe = 1, .est_count = 1,
 				    .est_size = 7 };
-	off = A8(sizeof(h));
+	if (bad)       /* trace 1 malformed: no frame */
+		t[1].nframes = 0;
 	h.n_modules = 1;
-	h.modules_off = off;
-	off = A8(off + sizeof(m));
-	h.n_traces = 2;
-	h.traces_off = off;
-	off = A8(off + sizeof(t));
-	h.n_frames = 3;
-	h.frames_off = off;
-	off = A8(off + sizeof(frames));
-	h.n_sizes = 3;
-	h.sizes_off = off;
-	off = A8(off + sizeof(sizes));
 	h.strings_size = plen + 1;
-	h.strings_off = off;
-	h.file_size = off + plen + 1;
-	buf = aligned_alloc(8, A8(h.file_size));
-	if (!buf)
-		return -1;
-	memset(buf, 0, A8(h.file_size));
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + h.modules_off, &m, sizeof(m));
-	memcpy(buf + h.traces_off, t, sizeof(t));
-	memcpy(buf + h.frames_off, frames, sizeof(frames));
-	memcpy(buf + h.sizes_off, sizes, sizeof(sizes));
-	memcpy(buf + h.strings_off, exe, plen + 1);
+	h.flags = SNAP_F_SIZES;
+	snap_build(&bytes, &h, &m, exe, t, 2, frames, sizes, 0);
 	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	rc = fd >= 0 && write(fd, buf, h.file_size) ==
-	     (ssize_t)h.file_size ? 0 : -1;
+	rc = fd >= 0 && write(fd, bytes.buf, bytes.len) ==
+	     (ssize_t)bytes.len ? 0 : -1;
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	free(bytes.buf);
 	return rc;
+}
+
+static int
+make_snap(const char *dir, char *exe, uint32_t limit)
+{
+	return make_snap_bad(dir, exe, limit, 0);
+}
+
+/* The file make_snap wrote, unlinked, as a stream in *ss; 0 or -errno. */
+static int
+open_snap(const char *dir, struct snap_stream *ss, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	if (fd < 0)
+		return -errno;
+	return snap_stream_fdopen(ss, fd, 0, path, err, errlen);
 }
 
 /* Open the file make_snap wrote, read it once into a fresh set in
@@ -168,10 +169,9 @@ stream_into(const char *dir, struct symbolizer *sym, struct textpool *pool,
 	char err[256];
 	int rc;
 
-	rc = snap_stream_open(&ss, dir, getpid(), 1, getuid(), 0, err,
-			      sizeof(err));
+	rc = open_snap(dir, &ss, err, sizeof(err));
 	if (rc) {
-		diag("snap_stream_open: %s", err);
+		diag("snap_stream_fdopen: %s", err);
 		return rc;
 	}
 	st_set_init(&set);
@@ -265,6 +265,49 @@ main(void)
 	ok(make_snap(dir, exe, 3) == 0 &&
 	   stream_into(dir, sym, &pool, check_limit3) == 0 && flushes == 1,
 	   "limit 3 read once");
+
+	/* trace 1 malformed: the stream fails after trace 0 was added, and
+	 * the set is left as it was (another target's trace only), in every
+	 * mode that adds to it */
+	{
+		static const enum snapstat_agg modes[] = {
+			SNAPSTAT_FULL, SNAPSTAT_FRAME0, SNAPSTAT_EACH_FRAME,
+		};
+		struct snap_stream ss;
+		struct st_set set;
+		char err[256];
+		uint32_t id;
+		size_t m;
+		int rc, other, good = 1;
+
+		for (m = 0; m < 3; m++) {
+			st_set_init(&set);
+			other = st_target(&set, 4242);
+			id = (uint32_t)st_frame_intern(&set, "o.c", 1, "o", "");
+			st_trace_add(&set, (uint32_t)other, ST_NEW, &id, 1, 1, 5,
+				     1, NULL);
+			rc = make_snap_bad(dir, exe, 2, 1);
+			if (!rc)
+				rc = open_snap(dir, &ss, err, sizeof(err));
+			if (!rc) {
+				rc = snapstat_add_stream(sym, &ss, ST_NEW,
+							 modes[m], &set, &pool,
+							 NULL, err,
+							 sizeof(err));
+				snap_stream_close(&ss);
+			}
+			if (rc != -EPROTO || set.n_traces != 1 ||
+			    set.traces[0].target != (uint32_t)other ||
+			    set.traces[0].size != 5) {
+				diag("mode %zu: rc %d, %zu traces", m, rc,
+				     set.n_traces);
+				good = 0;
+			}
+			st_set_free(&set);
+		}
+		ok(good, "a snapshot malformed half-way: -EPROTO, and what its "
+		   "target added is dropped again (full, lineno, cumulative)");
+	}
 	sym_free(sym);
 	rmdir(dir);
 
