@@ -7,6 +7,7 @@ tracer_test_cppflags = $(AM_CPPFLAGS) $(TRACER_CPPFLAGS) $(TESTS_CPPFLAGS)
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
 	tests/fixtures/tr-creds tests/fixtures/tr-sample \
+	tests/fixtures/tr-place \
 	tests/t-intern \
 	tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
@@ -17,6 +18,10 @@ tests_fixtures_tr_sample_SOURCES = tests/fixtures/tr-sample.c
 tests_fixtures_tr_sample_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_sample_LDFLAGS =
 tests_fixtures_tr_sample_LDADD =
+tests_fixtures_tr_place_SOURCES = tests/fixtures/tr-place.c
+tests_fixtures_tr_place_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_place_LDFLAGS =
+tests_fixtures_tr_place_LDADD =
 tests_fixtures_tr_cxx_SOURCES = tests/fixtures/tr-cxx.cc
 tests_fixtures_tr_cxx_CXXFLAGS = -g -O0 -std=c++17
 tests_fixtures_tr_cxx_LDFLAGS =
@@ -73,7 +78,8 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
 	tests/t-tracer-creds.sh tests/t-tracer-leftovers.sh \
-	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh
+	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh \
+	tests/t-tracer-place.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)
