@@ -8,7 +8,8 @@
 # recorded exactly at their lines, calloc's are zero, realloc keeps the
 # bytes, the malloc/calloc/realloc ones are placed (bits 5..9 of the
 # address 0), and every free forgets its block, twice over; a double free
-# aborts as without libhawk; C++ new and delete and jemalloc's
+# aborts as without libhawk; the same on the assembly stubs where memory
+# may not be made executable; C++ new and delete and jemalloc's
 # mallocx/sdallocx/dallocx likewise.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
@@ -16,10 +17,17 @@
 fxp=$fxdir/tr-place
 [ -x "$fxp" ] || skip_all "tests/fixtures/tr-place not built"
 
+# the page of code a sampled start writes (interpose_sample.c jit_build):
+# the process's one anonymous executable mapping
+code_pages() {
+	grep -c ' r-xp 00000000 00:00 0 *$' "/proc/$1/maps"
+}
+
 fx_start "$fxp"
 is "$fx_ready" ready "fixture started"
 hd $fx_pid start 12 sample=1 >/dev/null
 ok $? "start sampled at 1 byte"
+is "$(code_pages $fx_pid)" 1 "sampled start wrote its page of code"
 for round in 1 2; do
 	is "$(fx mix 200)" ok "round $round: calloc'd blocks zero, realloc kept the bytes"
 	for s in MALLOC:20000 CALLOC_SMALL:40000 CALLOC_BIG:20000000 \
@@ -41,6 +49,32 @@ done
 hd $fx_pid stop >/dev/null
 fx_stop
 is $? 0 "fixture exited 0"
+
+# ---- where memory may not be made executable (SELinux execmem,
+# MemoryDenyWriteExecute=; here a preloaded mprotect that refuses
+# PROT_EXEC), sampled mode runs on its assembly stubs, as exactly
+noexec=$fxdir/.libs/tr-noexec.so
+if [ -f "$noexec" ]; then
+	saved=$libhawk
+	libhawk="$noexec $libhawk"
+	fx_start "$fxp"
+	libhawk=$saved
+	hd $fx_pid start 12 sample=1 >/dev/null
+	ok $? "no exec: start sampled at 1 byte"
+	is "$(code_pages $fx_pid)" 0 "no exec: no page of code"
+	is "$(fx mix 200)" ok "no exec: calloc'd blocks zero, realloc kept the bytes"
+	t=$(trace_of $fx_pid tr-place.c MALLOC)
+	is "$(field size "$t") $(field count "$t")" "20000 200" \
+		"no exec: MALLOC: 200 blocks, 20000 bytes"
+	is "$(fx placed 200)" "placed 800 of 800" "no exec: blocks placed"
+	is "$(fx free)" ok "no exec: freed"
+	is "$(summary $fx_pid)" "" "no exec: no sampled block left"
+	hd $fx_pid stop >/dev/null
+	fx_stop
+	is $? 0 "no exec: fixture exited 0"
+else
+	skip "tests/fixtures/tr-noexec.so not built"
+fi
 
 # ---- a double free of a sampled block (whose chunk libhawk keeps for the
 # next sample) still reaches glibc twice: it aborts as without libhawk

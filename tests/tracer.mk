@@ -36,6 +36,12 @@ tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
 tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere
+# preloaded before libhawk: mprotect refuses PROT_EXEC (t-tracer-place)
+check_LTLIBRARIES += tests/fixtures/tr-noexec.la
+tests_fixtures_tr_noexec_la_SOURCES = tests/fixtures/tr-noexec.c
+tests_fixtures_tr_noexec_la_CFLAGS = $(BASE_CFLAGS) -O2
+tests_fixtures_tr_noexec_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere
 tests_fixtures_tr_creds_SOURCES = tests/fixtures/tr-creds.c
 tests_fixtures_tr_creds_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_creds_LDFLAGS =
