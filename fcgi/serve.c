@@ -434,7 +434,8 @@ snapshot_one(struct req *q, struct snaps *s, const struct seg_info *t,
 
 	memset(&ss, 0, sizeof(ss));
 	ss.fd = -1;
-	rc = target_snapshot_stream(q->cfg, t, q->p.view | flags, &ss, err,
+	rc = target_snapshot_stream(q->cfg, t, q->p.view | flags,
+				    mode == SNAPSTAT_PICKLE, &ss, err,
 				    sizeof(err));
 	if (rc == -EOPNOTSUPP)     /* view=peak of an exact target: */
 		rc = -ENOTCONN;    /* a conflict with its mode, 409 */
@@ -567,7 +568,7 @@ render_pickle(struct req *q, struct snaps *s, const struct seg_info *v,
 		err[0] = '\0';
 		memset(&ss, 0, sizeof(ss));
 		ss.fd = -1;
-		rc = target_snapshot_stream(q->cfg, &v[i], q->p.view, &ss,
+		rc = target_snapshot_stream(q->cfg, &v[i], q->p.view, 1, &ss,
 					    err, sizeof(err));
 		if (rc == -EOPNOTSUPP)
 			rc = -ENOTCONN;

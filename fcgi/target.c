@@ -5,8 +5,8 @@
  * Only segments whose owner the configuration allows are listed, opened or
  * commanded (and, when dead, removed with their leftover snapshots by the
  * routes that act on live targets, or when a target dies under a command); the owner is checked again on the opened segment (a file
- * replaced between listing and opening is refused) and the snapshot file
- * must have the same owner (snap_stream_open checks it).  Turning a snapshot into
+ * replaced between listing and opening is refused) and the snapshot's
+ * socket must be the target's own (snap_stream_open checks its peer).  Turning a snapshot into
  * statistics is snapstat.c's job; repairing its text, textpool.c's.
  */
 #include "config.h"
@@ -169,7 +169,7 @@ cmd_checked(const struct config *c, const struct seg_info *t,
 			 "profile at the peak (only its number); start it "
 			 "with sampling=BYTES for view=peak", (int)t->pid);
 	if (rc == 0 && op == CMD_SNAPSHOT && ss) {
-		rc = snap_stream_open(ss, c->dir, t->pid, seq, cl->info.uid,
+		rc = snap_stream_open(ss, cl, seq,
 				      (uint64_t)c->max_snapshot_mb << 20,
 				      err, errlen);
 		if (rc == 0 && ss->h.start_time != cl->info.start_time) {
@@ -249,10 +249,12 @@ target_start_leased_sampled(const struct config *c,
 
 int
 target_snapshot_stream(const struct config *c, const struct seg_info *t,
-		       uint32_t view, struct snap_stream *ss, char *err,
-		       size_t errlen)
+		       uint32_t view, int sizes, struct snap_stream *ss,
+		       char *err, size_t errlen)
 {
-	return cmd_on(c, t, CMD_SNAPSHOT, 0, view, 0, 0, ss, err, errlen);
+	return cmd_on(c, t, CMD_SNAPSHOT, 0,
+		      view | (sizes ? CMD_FLAG_SNAP_SIZES : 0), 0, 0, ss, err,
+		      errlen);
 }
 
 int

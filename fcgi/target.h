@@ -77,13 +77,14 @@ int target_start_leased_sampled(const struct config *c,
 int target_refresh(const struct config *c, struct seg_info *t);
 
 /*
- * CMD_SNAPSHOT of `view` (enum snap_view) on target t, the file it wrote
- * opened as a stream (read through bounded buffers, snap_stream_open;
- * snap_stream_close it), with the same checks as target_cmd's (owner,
- * pid, start time, size cap).
+ * CMD_SNAPSHOT of `view` (enum snap_view) on target t, its stream opened
+ * (read through bounded buffers, snap_stream_open; snap_stream_close it),
+ * with the same checks as target_cmd's (the target's own socket, pid,
+ * start time, size cap).  `sizes`: the stream carries every block's size
+ * (CMD_FLAG_SNAP_SIZES; only the pickle needs them).
  */
 int target_snapshot_stream(const struct config *c, const struct seg_info *t,
-			   uint32_t view, struct snap_stream *ss, char *err,
-			   size_t errlen);
+			   uint32_t view, int sizes, struct snap_stream *ss,
+			   char *err, size_t errlen);
 
 #endif /* HAWK_FCGI_TARGET_H */

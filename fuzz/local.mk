@@ -2,7 +2,7 @@
 # Makefile.am), built by clang ($(FUZZ_CC), found by configure) with
 # AddressSanitizer and UndefinedBehaviorSanitizer, from the sources they
 # exercise (so whatever CC and flags the rest of the build uses):
-#   fuzz-snapshot  a snapshot file: reader, statistics, JSON and pickle
+#   fuzz-snapshot  a snapshot stream: parser, statistics, JSON and pickle
 #   fuzz-segment   a segment file: reader, listing, client, command
 #   fuzz-query     a request: route matching, query parsing, error body
 # Seed corpora (fuzz/corpus/NAME/) come from real snapshots and segments
@@ -18,7 +18,8 @@ FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer \
 FUZZ_INC = -I$(top_builddir) $(IPC_CPPFLAGS) $(FCGI_CPPFLAGS) $(CJSON_CFLAGS)
 fuzz_reader_src = ipc/seg_read.c ipc/seg_list.c ipc/seg_dir.c \
 	ipc/seg_client.c ipc/seg_remove.c ipc/seg_live.c ipc/seg_proc.c \
-	ipc/snap_read.c ipc/cmd.c ipc/shmguard.c ipc/utf8.c ipc/estimate.c
+	ipc/snap_read.c ipc/snap_stream.c ipc/cmd.c ipc/shmguard.c ipc/utf8.c \
+	ipc/estimate.c
 fuzz_resp_src = fcgi/sink.c fcgi/stats.c fcgi/fmt_json.c fcgi/fmt_pickle.c \
 	fcgi/params.c fcgi/route.c fcgi/route_status.c fcgi/textpool.c
 fuzz_snapshot_deps = fuzz/fuzz-snapshot.c $(fuzz_reader_src) $(fuzz_resp_src)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # fuzz/make-seeds.sh BUILDDIR - make the fuzzers' seed corpora again from
 # real files: a traced program (tests/fixtures/fc-leak under libhawk) is
-# snapshotted before and after it leaks 1000 blocks of 4096 bytes and 10
-# of 1000, its segment is copied while it traces, and a few real queries
+# snapshotted (streams, as hawk-dump re-encodes what it read) before and
+# after it leaks 1000 blocks of 4096 bytes and 10 of 1000 (with and
+# without block sizes, and its allocated view), its segment is copied while it traces, and a few real queries
 # are written.  Run from the source tree after a plain build; commit what
 # changes in fuzz/corpus/.
 set -eu
@@ -26,6 +27,8 @@ while [ ! -e "$t/run/done" ]; do sleep 0.05; done
 touch "$t/run/go2"
 while [ ! -e "$t/run/done2" ]; do sleep 0.05; done
 "$dump" --save "$c/fuzz-snapshot/leak.snap" "$t/seg" "$pid" snapshot >/dev/null
+"$dump" --no-sizes --save "$c/fuzz-snapshot/leak-nosizes.snap" "$t/seg" "$pid" snapshot >/dev/null
+"$dump" --save "$c/fuzz-snapshot/allocated.snap" "$t/seg" "$pid" snapshot allocated >/dev/null
 "$dump" "$t/seg" "$pid" stop >/dev/null
 cp "$t/seg/$pid.seg" "$c/fuzz-segment/idle.seg"
 touch "$t/run/quit"

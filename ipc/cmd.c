@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sys/random.h>
 #include <linux/futex.h>   /* FUTEX_WAIT, FUTEX_WAKE */
 #include <stdio.h>
 #include <string.h>
@@ -129,15 +130,36 @@ lock_cmd(struct seg_client *c, short type, int64_t deadline)
 	}
 }
 
-/* A snapshot that a previous (dead or timed-out) client never collected. */
+/*
+ * A snapshot that a previous (dead or timed-out) client never collected:
+ * its socket waits for that client (SNAP_ACCEPT_MS).  Connect with the
+ * token that client posted (still in the command block) and hang up, so
+ * that the agent gives up at once rather than at its deadline.
+ */
 static void
 drop_snapshot(struct seg_client *c, uint32_t seq)
 {
-	char path[4200];
+	struct snap_stream ss;
+	char err[64];
 
-	snprintf(path, sizeof(path), "%s/%" PRId32 "%s%" PRIu32, c->dir,
-		 c->info.pid, SNAP_INFIX, seq);
-	unlink(path);
+	/* a cap of 1 byte: the header is refused before it is waited for */
+	c->snap_token = __atomic_load_n(&c->h->cmd_token, __ATOMIC_RELAXED);
+	if (snap_stream_open(&ss, c, seq, 1, err, sizeof(err)) == 0)
+		snap_stream_close(&ss);
+	c->snap_token = 0;
+}
+
+/* A token nobody else can guess (getrandom; never 0). */
+static uint64_t
+new_token(void)
+{
+	uint64_t t = 0;
+
+	while (!t)
+		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t))
+			t = (uint64_t)now_ms() * UINT64_C(0x9e3779b97f4a7c15) ^
+			    (uint64_t)getpid();
+	return t;
 }
 
 /* DONE -> IDLE, reading the result; removes an uncollected snapshot when
@@ -240,6 +262,8 @@ run_locked(void *arg)
 	__atomic_store_n(&c->h->cmd_sampling,
 			 r->op == CMD_START ? c->sampling : 0,
 			 __ATOMIC_RELAXED);
+	c->snap_token = r->op == CMD_SNAPSHOT ? new_token() : 0;
+	__atomic_store_n(&c->h->cmd_token, c->snap_token, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->h->cmd_state, CMD_POSTED, __ATOMIC_RELEASE);
 	futex_wake(&c->h->cmd_state);
 

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * seg_check.h - the reader's validation, shared by its units: a segment's
- * (seg_read.c, for seg_list.c, seg_client.c, seg_remove.c) and the
- * element checks of a snapshot (snap_read.c, for snap_stream.c, which
- * reads the same format through windows).  Private to ipc/: not part of
+ * (seg_read.c, for seg_list.c, seg_client.c, seg_remove.c) and a check
+ * of the snapshot parser (snap_stream.c).  Private to ipc/: not part of
  * the seg_read.h API.
  */
 #ifndef HAWK_IPC_SEG_CHECK_H
@@ -37,12 +36,7 @@ ssize_t seg_names(int dirfd, int32_t only, struct seg_name **out);
 int seg_open_check(int dirfd, const char *file, int flags,
 		   struct seg_info *out, int *fdp, char *err, size_t errlen);
 
-/* snap_read.c: whether n elements of `elem` bytes at `off` lie inside a
- * file of `size` bytes, after a header of `hdr`, 8-byte aligned. */
-int snap_range_ok(uint64_t off, uint64_t n, uint64_t elem, uint64_t hdr,
-		  uint64_t size);
-
-/* snap_read.c: whether a trace's estimates can come from its sampled
+/* snap_stream.c: whether a trace's estimates can come from its sampled
  * figures at sampling rate `rate` (0: exact, they must be equal). */
 int snap_est_ok(const struct snap_trace *t, uint64_t rate);
 

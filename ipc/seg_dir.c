@@ -11,7 +11,7 @@
  * the sticky bit (as /tmp and the default /dev/shm/hawk, 01777).  A
  * directory writable by its group trusts that group: the owner (root or
  * the reader) chose it, as in the documented 2770 root:www-data setup
- * where the responder must remove the snapshot files it has read.
+ * where the responder removes the files dead targets leave.
  */
 #include "config.h"
 

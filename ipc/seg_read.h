@@ -84,7 +84,7 @@ typedef int (*seg_list_fn)(const struct seg_info *info, void *arg);
 typedef void (*seg_bad_fn)(const char *file, const char *reason, void *arg);
 int seg_list(const char *dir, seg_list_fn fn, seg_bad_fn bad_fn, void *arg);
 
-/* Remove a dead target's segment and its leftover snapshot files. */
+/* Remove a dead target's segment and its leftover snapshot sockets. */
 int seg_remove_dead(const char *dir, int32_t pid, char *err, size_t errlen);
 
 /* A client connection to one live target. */
@@ -92,6 +92,8 @@ struct seg_client {
 	uint64_t lease_ns;         /* sent with CMD_START (cmd_lease_ns); 0 */
 	uint64_t sampling;         /* sent with CMD_START (cmd_sampling): mean
 				      bytes between samples, 0 = exact */
+	uint64_t snap_token;       /* sent with the last CMD_SNAPSHOT
+				      (cmd_token), for snap_stream_open */
 	int fd;
 	struct seg_header *h;      /* shared read-write mapping */
 	struct seg_info info;
@@ -109,7 +111,7 @@ void seg_client_close(struct seg_client *c);
  * take the command in time (it was withdrawn: nothing changed), -EBUSY when
  * other clients held the lock for the whole timeout, -EINPROGRESS when the
  * target took it but did not finish in time, -ESRCH when the target is dead.
- * On CMD_SNAPSHOT success *snap_seq names the snapshot file.  CMD_START
+ * On CMD_SNAPSHOT success *snap_seq names the snapshot socket.  CMD_START
  * carries c->lease_ns (set it after seg_client_open; 0 = no lease).
  */
 int cmd_run(struct seg_client *c, enum seg_cmd_op op, uint32_t frames,
@@ -122,11 +124,22 @@ int cmd_run_sampled(struct seg_client *c, enum seg_cmd_op op,
 		    int timeout_ms, uint32_t *snap_seq, char *err,
 		    size_t errlen);
 
-/* A validated snapshot, read into private memory (the file is unlinked). */
+/* ---------------------------------------------------------------------- */
+/*
+ * A snapshot read as a stream (snap_stream.c), the one parser of snapshot
+ * bytes (segment.h, SNAPSHOT STREAM): the header, modules and strings in
+ * memory, then one trace at a time through a buffer of SNAP_WINDOW bytes,
+ * each element validated as it is read; the trailer's totals are checked
+ * against what was read.  Memory: a few hundred KiB, whatever the size.
+ */
+#define SNAP_WINDOW 65536u
+
+/* A validated snapshot held whole in private memory (snap_load), for the
+ * users that need every trace at once; built by the stream parser. */
 struct snap {
 	void *buf;                 /* owns everything below */
 	size_t size;
-	const struct snap_header *h;
+	const struct snap_header *h;  /* totals filled from the trailer */
 	const struct snap_module *modules;  /* h->n_modules */
 	const struct snap_trace *traces;    /* h->n_traces */
 	const uint64_t *frames;             /* h->n_frames */
@@ -134,60 +147,31 @@ struct snap {
 	const char *strings;                /* h->strings_size */
 };
 
-/*
- * Open "<dir>/<pid>.snap.<seq>" (O_NOFOLLOW, must be owned by `owner`),
- * unlink it, check its header and size before reading it whole (the size
- * must be the declared one and at most max_size bytes, 0 = no cap: else
- * -EPROTO / -EFBIG), read it and validate: magic, version, sizes, every
- * offset and count, every module string (NUL inside strings), every
- * trace's frame and block ranges (contiguous: each starts where the
- * previous one ends, together they cover the arrays), sum of sizes per
- * trace, nframes in 1..frames.
- */
-int snap_load(struct snap *s, const char *dir, int32_t pid, uint32_t seq,
-	      uid_t owner, uint64_t max_size, char *err, size_t errlen);
-
-/* Validate a snapshot already in memory; takes ownership of buf (free()). */
-int snap_parse(struct snap *s, void *buf, size_t size,
-	       char *err, size_t errlen);
-
-void snap_free(struct snap *s);
-
-/* Module path of modules[i] (validated, NUL-terminated). */
-static inline const char *
-snap_module_path(const struct snap *s, uint64_t i)
-{
-	return s->strings + s->modules[i].path_off;
-}
-
-/* ---------------------------------------------------------------------- */
-/* A snapshot read through bounded buffers (snap_stream.c): the header,
- * modules and strings in memory, the traces, frames and sizes arrays read
- * forward through three windows of SNAP_WINDOW bytes, one trace at a time,
- * each element validated as it is read (as snap_load validates, and the
- * traces in file order).  Memory: a few hundred KiB, whatever the size. */
-#define SNAP_WINDOW 65536u
-
-struct snap_window {
-	char *buf;
-	size_t len, at;            /* bytes in buf, bytes consumed */
-	uint64_t pos, end;         /* next file offset to read, end of array */
-};
-
 struct snap_stream {
-	int fd;                    /* the unlinked file */
-	uint64_t size;
-	struct snap_header h;      /* validated */
+	int fd;                    /* the connection (or a pipe, a file) */
+	uint64_t max_size;         /* bytes allowed, 0 = no cap */
+	uint64_t pos;              /* bytes consumed */
+	struct snap_header h;      /* validated; the totals (n_traces ...)
+				      only once snap_stream_next returned 0 */
 	struct snap_module *modules;  /* h.n_modules, validated */
 	char *strings;             /* h.strings_size (+ a NUL) */
 	struct snap snap;          /* h, modules, strings (for the
 				      symbolizer); no traces/frames/sizes */
-	struct snap_window tw, fw, sw;  /* traces, frames, sizes */
+	char *buf;                 /* read buffer, SNAP_WINDOW bytes */
+	size_t len, at;            /* bytes in buf, bytes consumed */
 	uint64_t *frames;          /* the current trace's, h.frames slots */
 	struct snap_trace cur;     /* the current trace */
-	uint64_t next, next_frame, next_block;
+	uint64_t next, next_frame, next_block;  /* read so far */
 	uint64_t left, sum;        /* current trace: sizes unread, their sum */
+	uint64_t est_count, est_size;  /* sums over the traces read */
 	int in_trace;
+	int done;                  /* the trailer was read and checked */
+	int seg_fd;                /* the target's segment (snap_stream_open),
+				      to tell a dead target from a bad
+				      stream, or -1 */
+	int32_t seg_pid;
+	uint64_t seg_start;
+	char dir[4096];
 	uint64_t est_blocks;       /* blocks the outputs report for the
 				      traces read so far (est_count when
 				      estimated, else count) */
@@ -202,34 +186,64 @@ snap_stream_estimated(const struct snap_stream *ss)
 	return ss->h.sampling_bytes || ss->h.view == SNAP_VIEW_ALLOCATED;
 }
 
-/* Open "<dir>/<pid>.snap.<seq>" as snap_load does (O_NOFOLLOW, owner,
- * unlinked at once, the pid inside, at most max_size bytes when not 0:
- * else -EFBIG), validate its header, modules and strings. */
-int snap_stream_open(struct snap_stream *ss, const char *dir, int32_t pid,
-		     uint32_t seq, uid_t owner, uint64_t max_size, char *err,
+/*
+ * Connect to the snapshot socket "<c->dir>/<pid>.snap.<seq>" that cmd_run
+ * reported, check that its peer is the target (SO_PEERCRED: c's pid, and
+ * c's owner uid), send c->snap_token, and read and validate the header,
+ * modules and strings (the pid and start time inside must be c's).  At
+ * most max_size bytes are read in all when not 0 (else -EFBIG).  Reading
+ * stops with an error when the target sends nothing for SNAP_STALL_MS.
+ * When the stream breaks because the target died (here or in a later
+ * call), the error is -ESRCH, "target <pid> exited", and what the target
+ * left in the directory is removed (seg_remove_dead).
+ */
+int snap_stream_open(struct snap_stream *ss, const struct seg_client *c,
+		     uint32_t seq, uint64_t max_size, char *err,
 		     size_t errlen);
 
+/* The same over any readable descriptor (a pipe, a file: tests, fuzzing,
+ * a saved stream), which ss then owns; `what` names it in messages. */
+int snap_stream_fdopen(struct snap_stream *ss, int fd, uint64_t max_size,
+		       const char *what, char *err, size_t errlen);
+
 /* The next trace: 1 and *t, *frames (t->nframes return addresses, valid
- * until the next call), 0 at the end, or a negative errno (-EPROTO: the
- * file is malformed, with the reason).  The sizes of the previous trace
- * that snap_stream_sizes did not read are read (and checked) first. */
+ * until the next call); 0 at the end, once the trailer has been read and
+ * checked (ss->h then holds the totals); or a negative errno (-EPROTO:
+ * malformed, with the reason).  The sizes of the previous trace that
+ * snap_stream_sizes did not read are read (and checked) first. */
 int snap_stream_next(struct snap_stream *ss, struct snap_trace *t,
 		     const uint64_t **frames, char *err, size_t errlen);
 
 /* Up to max sizes of the current trace into out (NULL: skip them);
- * returns how many (0 when none is left) or a negative errno; after the
- * last one, their sum has been checked against the trace's size. */
+ * returns how many (0 when none is left, or the stream has no sizes) or
+ * a negative errno; after the last one, their sum has been checked
+ * against the trace's size. */
 long snap_stream_sizes(struct snap_stream *ss, uint64_t *out, size_t max,
 		       char *err, size_t errlen);
 
-/* Read the whole file once, validating every element, and rewind: 0 or
- * the first error; est_blocks then holds the whole file's figure. */
-int snap_stream_check(struct snap_stream *ss, char *err, size_t errlen);
-
-/* Back to the first trace; also points ss->snap at ss again (call it
- * after moving a struct snap_stream). */
-void snap_stream_rewind(struct snap_stream *ss);
-
 void snap_stream_close(struct snap_stream *ss);
+
+/*
+ * The whole snapshot into private memory: snap_stream_open, then every
+ * trace, frame and size into arrays (indexes frame_first/block_first as
+ * sent), at most max_size bytes (0 = no cap: else -EFBIG).
+ */
+int snap_load(struct snap *s, const struct seg_client *c, uint32_t seq,
+	      uint64_t max_size, char *err, size_t errlen);
+
+/* The same from snapshot bytes already in memory (tests, fuzzing): fed
+ * through a pipe-like descriptor to the same parser.  buf stays the
+ * caller's. */
+int snap_parse(struct snap *s, const void *buf, size_t size,
+	       char *err, size_t errlen);
+
+void snap_free(struct snap *s);
+
+/* Module path of modules[i] (validated, NUL-terminated). */
+static inline const char *
+snap_module_path(const struct snap *s, uint64_t i)
+{
+	return s->strings + s->modules[i].path_off;
+}
 
 #endif /* HAWK_IPC_SEG_READ_H */

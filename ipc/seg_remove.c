@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * seg_remove.c - delete a dead target's segment and its leftover snapshot
- * files: only when nobody holds the segment's alive lock, and only the
+ * sockets: only when nobody holds the segment's alive lock, and only the
  * very file that was checked (a new process of the same pid may rename
  * its own segment into place meanwhile).
  */

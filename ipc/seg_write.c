@@ -48,10 +48,13 @@
 #include <stddef.h>
 #include <stdio.h>            /* renameat(2) only: no stdio streams */
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/random.h>       /* GRND_NONBLOCK */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,8 +362,12 @@ seg_writer_clean(struct seg_writer *w)
 			if (kind == NAME_OTHER || (pid == w->pid &&
 			    (kind != NAME_SEG || strcmp(name, w->file) == 0)))
 				continue;
+			/* a snapshot is a socket (a regular file before
+			 * version 3) */
 			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(st.st_mode) || (!any && st.st_uid != me))
+			    !(S_ISREG(st.st_mode) || (kind == NAME_SNAP &&
+						      S_ISSOCK(st.st_mode))) ||
+			    (!any && st.st_uid != me))
 				continue;
 			/* a segment is renamed into place whole: another size
 			 * is not a live one (or one its agent is replacing) */
@@ -763,6 +770,11 @@ seg_agent_wait(struct seg_writer *w, int timeout_ms)
 		       FIELD_OFF(cmd_sampling));
 	if (rc < 0)
 		return rc;
+	w->cmd_token = 0;
+	rc = seg_pread(w, &w->cmd_token, sizeof(w->cmd_token),
+		       FIELD_OFF(cmd_token));
+	if (rc < 0)
+		return rc;
 	return 1;
 }
 
@@ -807,92 +819,231 @@ snap_name(char *buf, size_t cap, int32_t pid, uint32_t seq)
 	put_u64(buf, cap, &len, seq);
 }
 
-int
-snap_writer_open(struct snap_writer *sw, struct seg_writer *w, uint32_t *seq)
+/* The socket's address: "/proc/self/fd/<dirfd>/<name>", so that it fits
+ * sun_path whatever the directory's path (bind and connect resolve the
+ * descriptor's link to the directory itself). */
+static int
+snap_addr(struct sockaddr_un *sa, int dirfd, const char *name)
 {
-	char name[64];
+	size_t len = 0;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	put_str(sa->sun_path, sizeof(sa->sun_path), &len, "/proc/self/fd/");
+	put_u64(sa->sun_path, sizeof(sa->sun_path), &len, (uint64_t)dirfd);
+	put_str(sa->sun_path, sizeof(sa->sun_path), &len, "/");
+	put_str(sa->sun_path, sizeof(sa->sun_path), &len, name);
+	return len + 1 < sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
+}
+
+static void
+snap_unlink_name(struct snap_writer *sw)
+{
+	if (sw->name[0] && sw->dirfd >= 0)
+		unlinkat(sw->dirfd, sw->name, 0);
+	sw->name[0] = '\0';
+}
+
+int
+snap_writer_listen(struct snap_writer *sw, struct seg_writer *w,
+		   uint32_t *seq)
+{
+	struct sockaddr_un sa;
 	struct stat st;
 	mode_t mode = 0600;
-	int tries;
+	int tries, rc;
 
-	sw->fd = -1;
-	sw->err = 0;
-	sw->off = 0;
+	memset(sw, 0, sizeof(*sw));
+	sw->lfd = sw->fd = -1;
+	sw->dirfd = w->dirfd;
 	*seq = 0;
-	if (w->fd < 0)
+	if (w->fd < 0 || w->dirfd < 0)
 		return sw->err = -EBADF;
 	if (fstat(w->fd, &st) == 0)
 		mode = st.st_mode & 0660;
-	/* an unpredictable name, never an existing file: nobody can make
-	 * our snapshot fail by creating its name first */
+	sw->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0);
+	if (sw->lfd < 0)
+		return sw->err = -errno;
+	/* an unpredictable name, never an existing one: nobody can make our
+	 * snapshot fail by creating its name first */
 	for (tries = 0; tries < 16; tries++) {
 		*seq = rand32();
-		snap_name(name, sizeof(name), w->pid, *seq);
-		sw->fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-				O_NOFOLLOW | O_CLOEXEC, mode);
-		if (sw->fd >= 0 || errno != EEXIST)
+		snap_name(sw->name, sizeof(sw->name), w->pid, *seq);
+		rc = snap_addr(&sa, w->dirfd, sw->name);
+		if (rc < 0)
+			break;
+		rc = bind(sw->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ?
+		     -errno : 0;
+		if (rc != -EADDRINUSE)
 			break;
 	}
-	if (sw->fd < 0) {
+	if (rc < 0) {
+		sw->name[0] = '\0';
 		*seq = 0;
-		return sw->err = -errno;
+		close(sw->lfd);
+		sw->lfd = -1;
+		return sw->err = rc;
 	}
-	/* same owner group and mode as the segment, whatever the umask */
-	fchmod(sw->fd, mode);
-	if (mode & 0060)
-		fchown(sw->fd, (uid_t)-1, st.st_gid);
+	/* same owner group and mode as the segment, whatever the umask (a
+	 * client connecting meanwhile still has to send the token) */
+	if (fchmodat(w->dirfd, sw->name, mode, 0) < 0 ||
+	    ((mode & 0060) && fchownat(w->dirfd, sw->name, (uid_t)-1,
+				       st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+	    listen(sw->lfd, 8) < 0) {
+		rc = -errno;
+		snap_writer_close(sw);
+		*seq = 0;
+		return sw->err = rc;
+	}
 	return 0;
 }
 
-/* pwrite all of buf at off, or make the error sticky; bytes written. */
-static uint64_t
-write_at(struct snap_writer *sw, const void *buf, size_t len, uint64_t off)
+static int
+ms_left(uint64_t deadline)
 {
-	const char *p = buf;
-	uint64_t done = 0;
-	ssize_t n;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
-	while (!sw->err && len) {
-		n = pwrite(sw->fd, p, len, (off_t)(off + done));
+	if (now >= deadline)
+		return 0;
+	return (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Receive exactly 8 bytes from fd by `deadline`: 0, or -errno. */
+static int
+snap_token_read(int fd, uint64_t *v, uint64_t deadline)
+{
+	char *p = (char *)v;
+	size_t got = 0;
+
+	while (got < sizeof(*v)) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int ms = ms_left(deadline);
+
+		if (!ms)
+			return -ETIMEDOUT;
+		if (poll(&pf, 1, ms) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(fd, p + got, sizeof(*v) - got, MSG_DONTWAIT);
+		if (n == 0)
+			return -ECONNRESET;
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			sw->err = -errno;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int
+snap_writer_accept(struct snap_writer *sw, uint64_t token)
+{
+	uint64_t end = now_ns(CLOCK_MONOTONIC) +
+		       (uint64_t)SNAP_ACCEPT_MS * 1000000u;
+	int rc = -ETIMEDOUT;
+
+	if (sw->err)
+		return sw->err;
+	while (sw->fd < 0) {
+		struct pollfd pf = { .fd = sw->lfd, .events = POLLIN };
+		uint64_t got = 0, tend;
+		int ms = ms_left(end), fd;
+
+		if (!ms || (sw->cancel && *sw->cancel))
+			break;
+		if (ms > 100)
+			ms = 100;  /* to see *cancel */
+		if (poll(&pf, 1, ms) < 0 && errno != EINTR) {
+			rc = -errno;
 			break;
 		}
-		p += n;
-		len -= (size_t)n;
-		done += (uint64_t)n;
+		fd = accept4(sw->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		tend = now_ns(CLOCK_MONOTONIC) +
+		       (uint64_t)SNAP_TOKEN_MS * 1000000u;
+		if (tend > end)
+			tend = end;
+		/* token 0: the command came without one (nothing secret
+		 * to prove); the socket's mode still applies */
+		if (snap_token_read(fd, &got, tend) == 0 && got == token)
+			sw->fd = fd;
+		else
+			close(fd);     /* not our client: keep waiting */
 	}
-	return done;
+	snap_unlink_name(sw);
+	close(sw->lfd);
+	sw->lfd = -1;
+	if (sw->fd < 0)
+		return sw->err = rc;
+	return 0;
 }
 
 void
 snap_writer_write(struct snap_writer *sw, const void *buf, size_t len)
 {
-	sw->off += write_at(sw, buf, len, sw->off);
-}
+	const char *p = buf;
+	uint64_t stall = 0;
 
-void
-snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
-		   uint64_t off)
-{
-	write_at(sw, buf, len, off);
+	while (!sw->err && len) {
+		ssize_t n = send(sw->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			sw->off += (uint64_t)n;
+			stall = 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
+			sw->err = -errno;      /* EPIPE, ECONNRESET: gone */
+			break;
+		}
+		if (sw->cancel && *sw->cancel) {
+			sw->err = -ECANCELED;
+			break;
+		}
+		if (!stall)
+			stall = now_ns(CLOCK_MONOTONIC) +
+				(uint64_t)SNAP_STALL_MS * 1000000u;
+		else if (!ms_left(stall)) {
+			sw->err = -ETIMEDOUT;  /* reads nothing: given up */
+			break;
+		}
+		{
+			struct pollfd pf = { .fd = sw->fd, .events = POLLOUT };
+			int ms = ms_left(stall);
+
+			if (poll(&pf, 1, ms > 100 ? 100 : ms) < 0 &&
+			    errno != EINTR) {
+				sw->err = -errno;
+				break;
+			}
+		}
+	}
 }
 
 int
 snap_writer_close(struct snap_writer *sw)
 {
-	if (sw->fd >= 0 && close(sw->fd) < 0 && !sw->err)
-		sw->err = -errno;
-	sw->fd = -1;
+	snap_unlink_name(sw);
+	if (sw->lfd >= 0)
+		close(sw->lfd);
+	if (sw->fd >= 0)
+		close(sw->fd);
+	sw->lfd = sw->fd = -1;
 	return sw->err;
 }
 
 void
 snap_writer_unlink(struct seg_writer *w, uint32_t seq)
 {
-	char name[64];
+	char name[32];
 
 	if (w->dirfd < 0)
 		return;

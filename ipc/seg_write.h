@@ -36,6 +36,7 @@ struct seg_writer {
 	uint64_t cmd_lease_ns;     /* CMD_START's lease (segment.h), 0 */
 	uint32_t cmd_count;
 	uint64_t cmd_sampling;     /* the TAKEN command's rate (CMD_START) */
+	uint64_t cmd_token;        /* the TAKEN command's token (CMD_SNAPSHOT) */
 	char file[64];             /* "<pid>.seg" or "<pid>.<tag>.seg" */
 	char path[256];            /* "<dir>/<file>", for messages */
 	char why[128];             /* why the directory was refused (-EPERM
@@ -124,26 +125,40 @@ void seg_agent_kick(struct seg_writer *w);
 void seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq);
 
 /*
- * Snapshot file writer: "<dir>/<pid>.snap.<seq>" with a new random seq
- * (returned in *seq; retried while the name exists), same owner and mode
- * as the segment, O_EXCL|O_NOFOLLOW.  The caller writes the sections with
- * snap_writer_write (sequential, buffered in the caller's buffer), then
- * patches the header with snap_writer_pwrite and closes.  A sticky error:
- * the first failure is kept and returned by snap_writer_close.
+ * Snapshot stream writer (segment.h, SNAPSHOT STREAM).  snap_writer_listen
+ * binds and listens on "<dir>/<pid>.snap.<seq>" under a new random seq
+ * (returned in *seq; another one while the name exists), with the
+ * segment's mode and group.  snap_writer_accept waits (at most
+ * SNAP_ACCEPT_MS in all) for a connection that sends `token` within
+ * SNAP_TOKEN_MS, closing any other, then removes the name.  The caller
+ * writes the stream with snap_writer_write (non-blocking sends and poll;
+ * a peer that reads nothing for SNAP_STALL_MS, closes, or *cancel
+ * becoming non-zero, ends it), then snap_writer_close.  A sticky error:
+ * the first failure is kept; once set, writes do nothing (so that a
+ * client gone away costs nothing more) and snap_writer_close returns it.
  */
 struct snap_writer {
-	int fd;
+	int lfd;                   /* listening socket, or -1 */
+	int fd;                    /* the client's connection, or -1 */
 	int err;                   /* first error (negative errno) or 0 */
+	int dirfd;                 /* the segment's directory (not owned) */
 	uint64_t off;              /* bytes written so far */
+	const _Atomic int *cancel; /* non-zero: give up (agent exit), or NULL */
+	char name[32];             /* "<pid>.snap.<seq>" while linked, else "" */
 };
 
-int snap_writer_open(struct snap_writer *sw, struct seg_writer *w,
-		     uint32_t *seq);
+int snap_writer_listen(struct snap_writer *sw, struct seg_writer *w,
+		       uint32_t *seq);
+int snap_writer_accept(struct snap_writer *sw, uint64_t token);
 void snap_writer_write(struct snap_writer *sw, const void *buf, size_t len);
-void snap_writer_pwrite(struct snap_writer *sw, const void *buf, size_t len,
-			uint64_t off);
+/* Whether the stream still goes somewhere (no error yet). */
+static inline int
+snap_writer_ok(const struct snap_writer *sw)
+{
+	return sw->err == 0;
+}
 int snap_writer_close(struct snap_writer *sw);
-/* Remove a snapshot file nobody collected (e.g. the client died). */
+/* Remove the socket name "<pid>.snap.<seq>" (exit paths, any thread). */
 void snap_writer_unlink(struct seg_writer *w, uint32_t seq);
 
 #endif /* HAWK_IPC_SEG_WRITE_H */

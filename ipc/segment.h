@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * segment.h - the layout of a hawk segment and of a snapshot file: the only
+ * segment.h - the layout of a hawk segment and of a snapshot stream: the only
  * contract between a traced process (tracer/, through the writer
  * seg_write.h) and a reader (fcgi/, hawk ps, through seg_read.h).  How the
  * processes and files fit together: README.md, "How it fits together".
  *
  * Files, in the segment directory (HAWK_DIR, default /dev/shm/hawk):
  * "<pid>.seg", one per target process, a fixed 4096-byte header (identity,
- * status, one command block); "<pid>.snap.<seq>", one per snapshot, written
- * by the target's agent, opened, unlinked and read by the client that
- * asked for it (nothing is ever truncated under a reader).  One still
- * there 10 s after it was written lost its client: the agent removes it.
+ * status, one command block); "<pid>.snap.<seq>", one per snapshot being
+ * served: a Unix stream socket the target's agent listens on, with the
+ * segment's mode, from the moment it answers the snapshot command until
+ * the client that asked for it has connected and proved it is that
+ * client (SNAPSHOT STREAM below), at most SNAP_ACCEPT_MS: the agent then
+ * removes the name and writes the snapshot into the connection.  No
+ * snapshot is ever stored in the directory.
  *
  * Names.  In a directory others may write in (the default is 01777), any
  * user can create any name first, so no name a target needs may be
@@ -22,9 +25,11 @@
  *    missing, invalid or dead, every "<P>.<tag>.seg" (seg_client_open).
  *  - a segment is built as ".<pid>.seg.<tag>.tmp" (random tag, O_EXCL)
  *    and renamed into place once complete and locked;
- *  - snapshot seq numbers are random (never 0), the file created O_EXCL
- *    and another seq tried while the name exists; the reader learns the
- *    seq from snap_seq, so it never guesses a name.
+ *  - snapshot seq numbers are random (never 0), the socket bound only
+ *    where no name exists (another seq tried while the name exists); the
+ *    reader learns the seq from snap_seq, so it never guesses a name,
+ *    and checks the peer of its connection (SO_PEERCRED: the target's
+ *    pid and uid).
  * Readers must still check that a file belongs to the process it names
  * (owner = the process's effective uid, pid and start time): names are
  * claims, not proofs.  The target refuses a directory owned by neither
@@ -49,8 +54,8 @@
  * Invariants
  *  - Position-independent: offsets and indexes, never pointers.  All
  *    integers are native-endian (a segment never leaves its machine).
- *  - Every field a reader takes from a file is untrusted: the reader
- *    (seg_read.c for segments, snap_read.c for snapshots) checks
+ *  - Every field a reader takes from a file or stream is untrusted: the
+ *    reader (seg_read.c for segments, snap_stream.c for snapshots) checks
  *    every offset, length and count before use.  It is the only parser.
  *  - Words used as futexes are 32-bit and 4-byte aligned.
  *  - The layout is versioned by SEG_VERSION / SNAP_VERSION; a change to any
@@ -93,8 +98,9 @@ enum seg_cmd_op {
 	CMD_NONE = 0,
 	CMD_START = 1,     /* cmd_frames, cmd_flags (CMD_FLAG_GC) */
 	CMD_STOP = 2,      /* forget every trace */
-	CMD_SNAPSHOT = 3,  /* write "<pid>.snap.<snap_seq>"; cmd_flags: the
-			      view (enum snap_view) */
+	CMD_SNAPSHOT = 3,  /* serve a snapshot on "<pid>.snap.<snap_seq>"
+			      (SNAPSHOT STREAM below); cmd_flags: the view
+			      (enum snap_view), CMD_FLAG_SNAP_*; cmd_token */
 	CMD_STATUS = 4,    /* refresh the status fields, nothing else */
 };
 
@@ -110,6 +116,10 @@ enum seg_cmd_state {
  * bit, so that the low bits of a snapshot's flags stay free for what the
  * snapshot holds */
 #define CMD_FLAG_SNAP_GC (1u << 16)
+/* CMD_SNAPSHOT: the stream carries every live block's size (a tracemalloc
+ * pickle needs them; every other output takes a trace's totals): the
+ * header has SNAP_F_SIZES and each trace record its sizes */
+#define CMD_FLAG_SNAP_SIZES (1u << 17)
 
 /* cmd_result values (negative errno) with their protocol meaning */
 /*   0          done                                                     */
@@ -176,7 +186,7 @@ struct seg_header {
 	uint32_t cmd_frames;       /* CMD_START: traceback limit */
 	uint32_t cmd_flags;        /* CMD_FLAG_* */
 	int32_t  cmd_result;       /* 0 or -errno, valid in DONE */
-	uint32_t snap_seq;         /* CMD_SNAPSHOT: file "<pid>.snap.<seq>" */
+	uint32_t snap_seq;         /* CMD_SNAPSHOT: socket "<pid>.snap.<seq>" */
 	uint32_t cmd_count;        /* commands executed (diagnostics) */
 	uint32_t reserved1;
 
@@ -208,6 +218,10 @@ struct seg_header {
 				      (Poisson, per byte), 0 = exact */
 	uint64_t sampling;         /* status: the rate of the current
 				      session (0 = exact, or not tracing) */
+	/* snapshot stream (version 2 segments; snapshot version 3) */
+	uint64_t cmd_token;        /* CMD_SNAPSHOT: a random number the client
+				      sends first on its connection to the
+				      snapshot's socket (SNAPSHOT STREAM) */
 };
 
 /* seg_header.alloc_mode */
@@ -223,33 +237,64 @@ enum seg_alloc_mode {
 #define SEG_LEASE_GRACE_NS UINT64_C(5000000000) /* 5 s */
 
 /*
- * Snapshot file "<pid>.snap.<seq>": a struct snap_header followed by the
- * arrays it locates.  Offsets are from the start of the file; every array
- * is 8-byte aligned.  Written completely (and fsync-free: tmpfs) before the
- * agent reports DONE, never modified afterwards.
+ * SNAPSHOT STREAM (version 3).  On CMD_SNAPSHOT the agent binds and
+ * listens on the Unix stream socket "<pid>.snap.<seq>" in the segment
+ * directory (mode and group those of the segment), then answers DONE
+ * with snap_seq = seq.  The client connects (within SNAP_ACCEPT_MS) and
+ * sends the 8 bytes of the cmd_token it posted with the command; the
+ * agent closes a connection that does not send them within
+ * SNAP_TOKEN_MS and keeps accepting until SNAP_ACCEPT_MS.  Once it has
+ * the right client (or at that deadline) it unlinks the name and writes
+ * the snapshot, front to back, into the connection; a client that reads
+ * nothing for SNAP_STALL_MS, or closes, ends the snapshot (the agent
+ * frees what it used at once).  The agent never holds a table lock while
+ * it writes.  The client checks the socket's peer (SO_PEERCRED: the
+ * target's pid and effective uid) and reads:
  *
- * Traces are the distinct live tracebacks.  The live blocks of trace i are
- * sizes[traces[i].block_first .. block_first + count): one entry per live
- * block, its exact requested size, so a tracemalloc pickle can carry one
- * trace per block.  traces[i].size is the sum of those sizes.
- * A trace's frames are frames[frame_first .. frame_first + nframes): raw
- * return addresses, most recent call first (frame 0 is the return address
- * into the function that called malloc/new); total_nframe is the depth
- * before truncation to the traceback limit, as in tracemalloc.
+ *   struct snap_header        what is known up front (n_* totals 0)
+ *   struct snap_module        [n_modules]
+ *   char strings              [strings_size], then NULs to a multiple of 8
+ *   per distinct traceback, each exactly once, in no particular order:
+ *     struct snap_trace       tag SNAP_TAG_TRACE, its figures
+ *     uint64_t frames         [nframes]
+ *     uint64_t sizes          [count], only with SNAP_F_SIZES
+ *   struct snap_trailer       tag SNAP_TAG_END, the totals
+ *
+ * then the agent closes the connection.  The reader knows the totals
+ * only at the trailer, and checks them against what it read.  Integers
+ * are native-endian (the stream never leaves its machine).
+ *
+ * Traces are the distinct live tracebacks.  A trace's frames are raw
+ * return addresses, most recent call first (frame 0 is the return
+ * address into the function that called malloc/new); total_nframe is the
+ * depth before truncation to the traceback limit, as in tracemalloc.
+ * With SNAP_F_SIZES the sizes are one entry per live block, its exact
+ * requested size (a tracemalloc pickle has one trace per block), and
+ * size is their sum.  frame_first and block_first are the frames and
+ * sizes of the traces before this one (a check for the reader; an
+ * in-memory reader uses them as indexes).
  */
-#define SNAP_MAGIC   UINT64_C(0x31504e53484b5748) /* "HWKHSNP1" */
-#define SNAP_VERSION 2u
+#define SNAP_MAGIC   UINT64_C(0x33504e53484b5748) /* "HWKHSNP3" */
+#define SNAP_VERSION 3u
+#define SNAP_TAG_TRACE UINT64_C(0x33435254484b5748) /* "HWKHTRC3" */
+#define SNAP_TAG_END   UINT64_C(0x33444e45484b5748) /* "HWKHEND3" */
+#define SNAP_F_SIZES 1u            /* snap_header.flags */
+
+#define SNAP_ACCEPT_MS 10000u      /* the client must connect by then */
+#define SNAP_TOKEN_MS  1000u       /* ... and send its token within this */
+#define SNAP_STALL_MS  10000u      /* a client reading nothing this long
+				      is given up */
 
 /*
  * What a snapshot holds (CMD_SNAPSHOT's cmd_flags, snap_header.view):
  *  LIVE       the live traced blocks (tracemalloc's snapshot);
  *  ALLOCATED  per traceback, every block allocated since start, freed or
- *             not: traces[i].count/size are the totals and there are no
- *             per-block sizes (n_sizes = 0, block_first = 0);
+ *             not: a trace's count/size are the totals and there are no
+ *             per-block sizes (no SNAP_F_SIZES, block_first = 0);
  *  PEAK       the live traced blocks at the last kept peak of traced
  *             memory (sampled mode only: an exact target answers
  *             -EOPNOTSUPP).
- * In sampled mode (sampling_bytes > 0) count, size and sizes[] are the
+ * In sampled mode (sampling_bytes > 0) count, size and sizes are the
  * sampled blocks'; est_count/est_size of each trace, traced_current and
  * traced_peak are the unbiased estimates (snap_estimate in seg.h).  In
  * exact mode est_count = count and est_size = size.
@@ -263,38 +308,58 @@ enum snap_view {
 /* largest sampling rate (mean bytes between samples): 1 GiB */
 #define SNAP_SAMPLING_MAX (UINT64_C(1) << 30)
 
+/*
+ * The stream's header.  The fields marked "trailer" are 0 in the stream
+ * (the writer does not know them yet; a reader rejects anything else):
+ * a reader fills them from the trailer once it has read it, so that its
+ * users find every figure of the snapshot in one structure.
+ */
 struct snap_header {
 	uint64_t magic;            /* SNAP_MAGIC */
 	uint32_t version;          /* SNAP_VERSION */
 	uint32_t header_size;      /* sizeof(struct snap_header) */
-	uint64_t file_size;        /* total bytes of the file */
+	uint64_t file_size;        /* trailer: bytes of the whole stream */
 	int32_t  pid;
 	uint32_t frames;           /* traceback limit */
 	uint64_t start_time;       /* as in the segment */
 	char     name[SEG_NAME_MAX];
 	uint64_t time_ns;          /* CLOCK_REALTIME when taken */
-	uint64_t traced_current;   /* = sum of trace sizes (when exact) */
-	uint64_t traced_peak;
+	uint64_t traced_current;   /* trailer: = sum of est_size (live and
+				      peak views) */
+	uint64_t traced_peak;      /* trailer */
 	uint64_t tracer_memory;
 	uint64_t dropped_allocs;   /* allocations not traced since start */
-	uint64_t dropped_traces;   /* tracebacks left out of this file */
-	uint64_t dropped_blocks;   /* blocks left out of this file */
-
-	uint64_t n_modules, modules_off;  /* struct snap_module[] */
-	uint64_t n_traces,  traces_off;   /* struct snap_trace[]  */
-	uint64_t n_frames,  frames_off;   /* uint64_t[] return addresses */
-	uint64_t n_sizes,   sizes_off;    /* uint64_t[] live block sizes */
-	uint64_t strings_size, strings_off; /* NUL-terminated paths */
-
-	/* version 2: sampling and views */
+	uint64_t dropped_traces;   /* trailer: tracebacks left out */
+	uint64_t dropped_blocks;   /* trailer: blocks left out */
+	uint64_t n_modules;        /* struct snap_module[] after the header */
+	uint64_t strings_size;     /* NUL-terminated paths after them */
+	uint64_t n_traces;         /* trailer */
+	uint64_t n_frames;         /* trailer */
+	uint64_t n_sizes;          /* trailer */
 	uint64_t sampling_bytes;   /* mean bytes between samples, 0 = exact */
 	uint32_t view;             /* enum snap_view */
-	uint32_t reserved2;
-	uint64_t alloc_count;      /* blocks allocated since start (estimated
-				      when sampled), all tracebacks */
-	uint64_t alloc_bytes;      /* their bytes */
+	uint32_t flags;            /* SNAP_F_* */
+	uint64_t alloc_count;      /* trailer: blocks allocated since start
+				      (estimated when sampled), all
+				      tracebacks (allocated view, else 0) */
+	uint64_t alloc_bytes;      /* trailer: their bytes */
 	uint64_t peak_time_ns;     /* PEAK: CLOCK_REALTIME when the kept
 				      copy was taken, else 0 */
+};
+
+/* The stream's end: what the header could not say. */
+struct snap_trailer {
+	uint64_t tag;              /* SNAP_TAG_END */
+	uint64_t n_traces;         /* trace records sent */
+	uint64_t n_frames;         /* their frames */
+	uint64_t n_sizes;          /* their sizes (0 without SNAP_F_SIZES) */
+	uint64_t traced_current;
+	uint64_t traced_peak;      /* >= traced_current */
+	uint64_t dropped_traces;
+	uint64_t dropped_blocks;
+	uint64_t alloc_count, alloc_bytes; /* as in the header */
+	uint64_t bytes;            /* of the stream, this trailer included */
+	uint64_t magic;            /* SNAP_MAGIC again */
 };
 
 #define SNAP_BUILD_ID_MAX 32u
@@ -313,13 +378,14 @@ struct snap_module {
 };
 
 struct snap_trace {
+	uint64_t tag;              /* SNAP_TAG_TRACE */
 	uint64_t size;             /* live bytes of this traceback */
 	uint64_t count;            /* live blocks */
-	uint64_t block_first;      /* index into sizes[] */
-	uint64_t frame_first;      /* index into frames[] */
+	uint64_t block_first;      /* sizes of the traces before it */
+	uint64_t frame_first;      /* frames of the traces before it */
 	uint32_t nframes;          /* 1 .. frames */
 	uint32_t total_nframe;     /* depth before truncation */
-	/* version 2: estimates (= count/size when exact) */
+	/* estimates (= count/size when exact) */
 	uint64_t est_count;
 	uint64_t est_size;
 };

@@ -5,12 +5,17 @@
  * client) and prints what the reader validated, one fact per line, in a
  * format shell tests can grep.
  *
- *   hawk-dump [--timeout MS] [--sizes] [--save FILE] DIR PID
+ *   hawk-dump [--timeout MS] [--sizes] [--no-sizes] [--wrong-token]
+ *             [--stall S] [--save FILE] DIR PID
  *             start FRAMES [gc] [sample=BYTES] | stop | status |
  *             snapshot [live|allocated|peak]
  *
- * --save FILE copies the raw snapshot file there before reading it (the
- * fuzzers' seeds, fuzz/make-seeds.sh).
+ * --save FILE writes the snapshot's stream there (re-encoded from what was
+ * read: the fuzzers' seeds, fuzz/make-seeds.sh).  --no-sizes asks for no
+ * per-block sizes (the stream every output but the pickle reads).
+ * --wrong-token first connects with another token than the command's
+ * (and says what came of it), then reads the snapshot; --stall S reads
+ * the snapshot's header, then nothing for S seconds, then the rest.
  *
  * Exit status: 0 ok; 1 error (message on stderr); 2 usage; 3 already
  * started; 4 not started; 5 timeout (the target did not answer in time,
@@ -29,11 +34,13 @@
 
 #include "estimate.h"
 #include "seg_read.h"
+#include "snap-build.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hawk-dump [--timeout MS] [--sizes] [--save "
+	fprintf(stderr, "usage: hawk-dump [--timeout MS] [--sizes] [--no-sizes] "
+		"[--wrong-token] [--stall S] [--save "
 		"FILE] DIR PID "
 		"start FRAMES [gc] [sample=BYTES] | stop | status |\n"
 		"       snapshot [live|allocated|peak]\n");
@@ -96,7 +103,11 @@ static void
 print_snapshot(const struct snap *s, int sizes)
 {
 	const struct snap_header *h = s->h;
-	uint64_t i, j;
+	uint64_t i, j, blocks = 0;
+
+	/* the live blocks, whether or not their sizes came along */
+	for (i = 0; h->view != SNAP_VIEW_ALLOCATED && i < h->n_traces; i++)
+		blocks += s->traces[i].count;
 
 	printf("snapshot pid=%" PRId32 " frames=%" PRIu32 " current=%" PRIu64
 	       " peak=%" PRIu64 " memory=%" PRIu64 " traces=%" PRIu64
@@ -105,7 +116,7 @@ print_snapshot(const struct snap *s, int sizes)
 	       " sampling=%" PRIu64 " view=%" PRIu32 " alloc_count=%" PRIu64
 	       " alloc_bytes=%" PRIu64 " peak_time=%" PRIu64 "\n",
 	       h->pid, h->frames, h->traced_current, h->traced_peak,
-	       h->tracer_memory, h->n_traces, h->n_sizes, h->dropped_allocs,
+	       h->tracer_memory, h->n_traces, blocks, h->dropped_allocs,
 	       h->dropped_traces, h->dropped_blocks, h->sampling_bytes,
 	       h->view, h->alloc_count, h->alloc_bytes, h->peak_time_ns);
 	for (i = 0; i < h->n_modules; i++) {
@@ -136,7 +147,7 @@ print_snapshot(const struct snap *s, int sizes)
 			else
 				printf("  frame 0x%" PRIx64 " ? 0x0\n", a);
 		}
-		if (sizes && h->view != SNAP_VIEW_ALLOCATED) {
+		if (sizes && h->n_sizes) {
 			printf("  sizes");
 			for (j = 0; j < t->count; j++)
 				printf(" %" PRIu64,
@@ -146,38 +157,30 @@ print_snapshot(const struct snap *s, int sizes)
 	}
 }
 
-/* Copy "<dir>/<pid>.snap.<seq>" to `to`: 0, or -1 with errno. */
+/* Write the stream of s (as the target sent it, re-encoded from what
+ * was read) to `to`: 0, or -1 with errno. */
 static int
-copy_snapshot(const char *dir, int32_t pid, uint32_t seq, const char *to)
+save_snapshot(const struct snap *s, const char *to)
 {
-	char path[4200], buf[65536];
-	ssize_t n = 0;
-	int in, out;
+	struct snap_bytes b;
+	int out, rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%d" SNAP_INFIX "%u", dir, (int)pid,
-		 (unsigned)seq);
-	in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		return -1;
+	snap_build(&b, s->h, s->modules, s->strings, s->traces,
+		   s->h->n_traces, s->frames, s->sizes, s->h->traced_peak);
 	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	close(in);
-	if (out < 0 || n < 0) {
-		if (out >= 0)
-			close(out);
-		return -1;
-	}
-	return close(out);
+	if (out < 0 || write(out, b.buf, b.len) != (ssize_t)b.len)
+		rc = -1;
+	if (out >= 0 && close(out) < 0)
+		rc = -1;
+	free(b.buf);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-	int timeout = 5000, sizes = 0, rc, ai = 1;
+	int timeout = 5000, sizes = 0, no_sizes = 0, rc, ai = 1;
+	int wrong_token = 0, stall = -1;
 	uint32_t frames = 0, flags = 0, seq = 0;
 	uint64_t sampling = 0;
 	enum seg_cmd_op op;
@@ -195,6 +198,15 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[ai], "--sizes") == 0) {
 			sizes = 1;
 			ai++;
+		} else if (strcmp(argv[ai], "--no-sizes") == 0) {
+			no_sizes = 1;
+			ai++;
+		} else if (strcmp(argv[ai], "--wrong-token") == 0) {
+			wrong_token = 1;
+			ai++;
+		} else if (strcmp(argv[ai], "--stall") == 0 && ai + 1 < argc) {
+			stall = (int)number(argv[ai + 1], 0, 3600, "stall");
+			ai += 2;
 		} else if (strcmp(argv[ai], "--save") == 0 && ai + 1 < argc) {
 			save = argv[ai + 1];
 			ai += 2;
@@ -259,6 +271,9 @@ main(int argc, char **argv)
 		seg_client_close(&c);
 		return 0;
 	}
+	/* every block's size unless told otherwise (blocks= counts them) */
+	if (op == CMD_SNAPSHOT && !no_sizes && flags != SNAP_VIEW_ALLOCATED)
+		flags |= CMD_FLAG_SNAP_SIZES;
 	rc = cmd_run_sampled(&c, op, frames, flags, sampling, timeout, &seq,
 			     err, sizeof(err));
 	if (rc < 0) {
@@ -283,19 +298,60 @@ main(int argc, char **argv)
 			return 1;
 		}
 		print_status(&info);
-	} else if (op == CMD_SNAPSHOT) {
-		struct snap s;
+	} else if (op == CMD_SNAPSHOT && stall >= 0) {
+		struct snap_stream ss;
+		struct snap_trace t;
+		const uint64_t *f;
 
-		if (save && copy_snapshot(dir, pid, seq, save) < 0) {
-			fprintf(stderr, "hawk-dump: saving the snapshot to "
-				"%s: %s\n", save, strerror(errno));
+		/* the header, then nothing read for `stall` seconds, then
+		 * the rest */
+		rc = snap_stream_open(&ss, &c, seq, 0, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "hawk-dump: %s\n", err);
 			seg_client_close(&c);
 			return 1;
 		}
-		rc = snap_load(&s, dir, pid, seq, c.info.uid, 0, err,
-			       sizeof(err));
+		printf("stalled\n");
+		fflush(stdout);
+		sleep((unsigned)stall);
+		while ((rc = snap_stream_next(&ss, &t, &f, err,
+					      sizeof(err))) == 1)
+			;
+		if (rc == 0)
+			printf("read traces=%" PRIu64 " current=%" PRIu64 "\n",
+			       ss.h.n_traces, ss.h.traced_current);
+		snap_stream_close(&ss);
 		if (rc < 0) {
 			fprintf(stderr, "hawk-dump: %s\n", err);
+			seg_client_close(&c);
+			return 1;
+		}
+	} else if (op == CMD_SNAPSHOT) {
+		struct snap s;
+
+		if (wrong_token) {
+			struct snap_stream ss;
+			uint64_t right = c.snap_token;
+
+			/* another token first: nothing, and the right one
+			 * still gets the snapshot */
+			c.snap_token ^= 1;
+			rc = snap_stream_open(&ss, &c, seq, 0, err, sizeof(err));
+			printf("wrong token: %s\n", rc == 0 ? "read" : err);
+			if (rc == 0)
+				snap_stream_close(&ss);
+			c.snap_token = right;
+		}
+		rc = snap_load(&s, &c, seq, 0, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "hawk-dump: %s\n", err);
+			seg_client_close(&c);
+			return 1;
+		}
+		if (save && save_snapshot(&s, save) < 0) {
+			fprintf(stderr, "hawk-dump: saving the snapshot to "
+				"%s: %s\n", save, strerror(errno));
+			snap_free(&s);
 			seg_client_close(&c);
 			return 1;
 		}

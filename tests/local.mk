@@ -12,7 +12,7 @@ AM_TESTS_ENVIRONMENT = \
 	ADDR2LINE='$(ADDR2LINE)'; CURL='$(CURL)'; APACHE_MODDIR='$(apache_moddir)'; \
 	HAWK_SANITIZE='$(SAN_CFLAGS)'; \
 	export top_srcdir top_builddir PYTHON3 LIGHTTPD APACHE2 ADDR2LINE CURL APACHE_MODDIR HAWK_SANITIZE;
-noinst_HEADERS += tests/tap.h tests/proc-stat.h
+noinst_HEADERS += tests/tap.h tests/proc-stat.h tests/snap-build.h
 EXTRA_DIST += tests/lib.sh tests/README
 
 include tests/ipc.mk

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>   /* SYS_futex */
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +34,7 @@
 
 #include "seg_read.h"
 #include "proc-stat.h"
+#include "snap-build.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
@@ -44,6 +48,8 @@ struct agent {
 	uint32_t seq;
 	int mode;                  /* enum agent_mode, atomic */
 	int executed;              /* commands executed, atomic */
+	int lfd;                   /* snapshot socket to serve, or -1 */
+	char snap_path[PATH_MAX + 64];
 };
 
 static void
@@ -103,37 +109,64 @@ make_target(int32_t pid, struct seg_header **hp)
 	return fd;
 }
 
-/* A minimal valid snapshot file: header only, nothing live. */
+/* A snapshot's socket (segment.h, SNAPSHOT STREAM), listening before
+ * the agent answers; serve_snapshot then serves it. */
 static int
-write_snapshot(struct agent *a, uint32_t seq)
+listen_snapshot(struct agent *a, uint32_t seq)
 {
-	struct snap_header s;
-	char path[PATH_MAX + 64];
-	int fd;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	memset(&s, 0, sizeof(s));
-	s.magic = SNAP_MAGIC;
-	s.version = SNAP_VERSION;
-	s.header_size = sizeof(s);
-	s.file_size = sizeof(s);
-	s.pid = a->pid;
-	s.frames = a->h->frames;
-	s.start_time = a->h->start_time;
-	strcpy(s.name, "fake");
-	s.traced_current = seq * 1000;    /* lets the test tell them apart */
-	s.modules_off = s.traces_off = s.frames_off = sizeof(s);
-	s.sizes_off = s.strings_off = sizeof(s);
-	snprintf(path, sizeof(path), "%s/%" PRId32 ".snap.%" PRIu32, dir,
-		 a->pid, seq);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	snprintf(a->snap_path, sizeof(a->snap_path), "%s/%" PRId32
+		 ".snap.%" PRIu32, dir, a->pid, seq);
+	if (strlen(a->snap_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, a->snap_path);
+	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (a->lfd < 0 || bind(a->lfd, (struct sockaddr *)&sa,
+			       sizeof(sa)) < 0 || listen(a->lfd, 4) < 0) {
+		if (a->lfd >= 0)
+			close(a->lfd);
+		a->lfd = -1;
 		return -errno;
-	if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s)) {
-		close(fd);
-		return -EIO;
 	}
-	close(fd);
 	return 0;
+}
+
+/* A minimal valid stream: header and trailer, nothing live; the tracer
+ * memory tells the snapshots apart.  To the first client that sends the
+ * command's token (within 5 s), then the name goes. */
+static void
+serve_snapshot(struct agent *a, uint32_t seq)
+{
+	struct snap_header h;
+	struct snap_bytes b;
+	struct pollfd pf = { .fd = a->lfd, .events = POLLIN };
+	uint64_t token = 0;
+	int fd = -1;
+
+	if (poll(&pf, 1, 5000) == 1)
+		fd = accept(a->lfd, NULL, NULL);
+	if (fd >= 0 && (recv(fd, &token, sizeof(token), MSG_WAITALL) !=
+			(ssize_t)sizeof(token) || token != a->h->cmd_token)) {
+		close(fd);
+		fd = -1;
+	}
+	unlink(a->snap_path);
+	close(a->lfd);
+	a->lfd = -1;
+	if (fd < 0)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.pid = a->pid;
+	h.frames = a->h->frames;
+	h.start_time = a->h->start_time;
+	strcpy(h.name, "fake");
+	h.tracer_memory = seq * 1000;
+	snap_build(&b, &h, NULL, "", NULL, 0, NULL, NULL, 0);
+	if (send(fd, b.buf, b.len, MSG_NOSIGNAL) < 0)
+		diag("fake agent: send: %s", strerror(errno));
+	free(b.buf);
+	close(fd);
 }
 
 static int
@@ -160,7 +193,7 @@ execute(struct agent *a, uint32_t *seq)
 		if (!h->tracing)
 			return -ENOTCONN;
 		*seq = ++a->seq;
-		return write_snapshot(a, *seq);
+		return listen_snapshot(a, *seq);
 	case CMD_STATUS:
 		h->traced_current = 1234;
 		return 0;
@@ -203,6 +236,8 @@ agent_loop(struct agent *a)
 		__atomic_store_n(&h->cmd_state, CMD_DONE, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &h->cmd_state, FUTEX_WAKE, INT_MAX, NULL,
 			NULL, 0);
+		if (a->lfd >= 0)
+			serve_snapshot(a, seq);
 	}
 }
 
@@ -217,6 +252,24 @@ static void
 set_mode(struct agent *a, int mode)
 {
 	__atomic_store_n(&a->mode, mode, __ATOMIC_RELEASE);
+}
+
+/* A snapshot command, then its stream read whole into *s. */
+static int
+run_snap(int32_t pid, uint32_t *seq, struct snap *s)
+{
+	struct seg_client c;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = seg_client_open(&c, dir, pid, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	rc = cmd_run(&c, CMD_SNAPSHOT, 0, 0, 5000, seq, err, sizeof(err));
+	if (rc == 0)
+		rc = snap_load(s, &c, *seq, 0, err, sizeof(err));
+	seg_client_close(&c);
+	return rc;
 }
 
 static int
@@ -295,7 +348,7 @@ die_when_posted(void *arg)
 static void
 test_thread_agent(void)
 {
-	struct agent a = { .pid = (int32_t)getpid() };
+	struct agent a = { .pid = (int32_t)getpid(), .lfd = -1 };
 	int lockfd, rc, won, already, i, all = 1;
 	char want[256];
 	pthread_t th;
@@ -316,21 +369,18 @@ test_thread_agent(void)
 		 ": already started", a.pid);
 	is_str(err, want, "already started: message");
 
-	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
-	is_int(rc, 0, "snapshot -> 0");
+	rc = run_snap(a.pid, &seq, &s);
+	is_int(rc, 0, "snapshot -> 0, its stream read");
 	is_int(seq, 1, "snapshot seq 1");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
-	is_int(rc, 0, "snapshot 1 loads");
 	if (rc == 0) {
-		is_int(s.h->traced_current, 1000, "it is snapshot 1");
+		is_int(s.h->tracer_memory, 1000, "it is snapshot 1");
 		snap_free(&s);
 	}
-	rc = run(a.pid, CMD_SNAPSHOT, 0, 5000, &seq);
+	rc = run_snap(a.pid, &seq, &s);
 	is_int(seq, 2, "next snapshot seq 2");
-	rc = snap_load(&s, dir, a.pid, seq, getuid(), 0, err, sizeof(err));
-	is_int(rc, 0, "snapshot 2 loads");
+	is_int(rc, 0, "snapshot 2 read");
 	if (rc == 0) {
-		is_int(s.h->traced_current, 2000, "it is snapshot 2");
+		is_int(s.h->tracer_memory, 2000, "it is snapshot 2");
 		snap_free(&s);
 	}
 
@@ -505,7 +555,7 @@ test_process_agent(void)
 		exit(99);
 	kid = fork();
 	if (kid == 0) {
-		struct agent a = { .pid = (int32_t)getpid() };
+		struct agent a = { .pid = (int32_t)getpid(), .lfd = -1 };
 
 		close(ready[0]);
 		make_target(a.pid, &a.h);
@@ -555,7 +605,7 @@ test_truncating_target(void)
 			exit(99);
 		kid = fork();
 		if (kid == 0) {
-			struct agent a = { .pid = (int32_t)getpid() };
+			struct agent a = { .pid = (int32_t)getpid(), .lfd = -1 };
 			char path[PATH_MAX + 64];
 			int fd;
 

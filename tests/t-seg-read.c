@@ -28,6 +28,9 @@
 #include "seg_read.h"
 #include "seg_live.h"
 #include "proc-stat.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "snap-build.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
@@ -440,26 +443,13 @@ test_proc_stat(void)
 
 /* ---------------------------------------------------------- snapshots */
 
-/* Layout of the hand-made snapshot: header, 2 modules, 3 traces, 6 frames,
- * 6 sizes, strings. */
+/* The hand-made snapshot's parts: 2 modules, 3 traces, 6 frames, 6 sizes;
+ * bytes made by snap_build (tests/snap-build.h), as the agent sends them. */
 #define N_MOD 2
 #define N_TR 3
 #define N_FR 6
 #define N_SZ 6
 static const char strings[] = "/usr/bin/prog\0/lib/libc.so.6\0\0\0";
-#define OFF_MOD  sizeof(struct snap_header)
-#define OFF_TR   (OFF_MOD + N_MOD * sizeof(struct snap_module))
-#define OFF_FR   (OFF_TR + N_TR * sizeof(struct snap_trace))
-#define OFF_SZ   (OFF_FR + N_FR * 8)
-#define OFF_STR  (OFF_SZ + N_SZ * 8)
-#define SNAP_LEN (OFF_STR + sizeof(strings))
-
-#define HDR(b)   ((struct snap_header *)(b))
-#define MOD(b)   ((struct snap_module *)((char *)(b) + OFF_MOD))
-#define TR(b)    ((struct snap_trace *)((char *)(b) + OFF_TR))
-#define FR(b)    ((uint64_t *)((char *)(b) + OFF_FR))
-#define SZ(b)    ((uint64_t *)((char *)(b) + OFF_SZ))
-#define STR(b)   ((char *)(b) + OFF_STR)
 
 static const uint64_t frames_v[N_FR] = {
 	0x555555555123, 0x7f0000001000,                 /* trace 0 */
@@ -468,57 +458,61 @@ static const uint64_t frames_v[N_FR] = {
 };
 static const uint64_t sizes_v[N_SZ] = { 100, 28, 4096, 1, 2, 3 };
 
-static void *
-good_snap(void)
+struct parts {
+	struct snap_header h;
+	struct snap_module m[N_MOD];
+	char strings[sizeof(strings)];
+	struct snap_trace t[N_TR];
+	uint64_t frames[N_FR], sizes[N_SZ];
+	uint64_t peak;
+};
+
+static void
+good_parts(struct parts *p)
 {
-	char *b = calloc(1, SNAP_LEN);
-	struct snap_header *h = HDR(b);
-	struct snap_module *m = MOD(b);
-	struct snap_trace *t = TR(b);
 	int i;
 
-	h->magic = SNAP_MAGIC;
-	h->version = SNAP_VERSION;
-	h->header_size = sizeof(*h);
-	h->file_size = SNAP_LEN;
-	h->pid = 4242;
-	h->frames = 3;
-	h->start_time = 777;
-	strcpy(h->name, "prog");
-	h->time_ns = 1;
-	h->traced_current = 4230;
-	h->traced_peak = 9000;
-	h->tracer_memory = 65536;
-	h->dropped_allocs = 1;
-	h->dropped_traces = 2;
-	h->dropped_blocks = 3;
-	h->n_modules = N_MOD; h->modules_off = OFF_MOD;
-	h->n_traces = N_TR; h->traces_off = OFF_TR;
-	h->n_frames = N_FR; h->frames_off = OFF_FR;
-	h->n_sizes = N_SZ; h->sizes_off = OFF_SZ;
-	h->strings_size = sizeof(strings); h->strings_off = OFF_STR;
-	m[0] = (struct snap_module){ .lo = 0x555555554000,
+	memset(p, 0, sizeof(*p));
+	p->h.pid = 4242;
+	p->h.frames = 3;
+	p->h.start_time = 777;
+	strcpy(p->h.name, "prog");
+	p->h.time_ns = 1;
+	p->h.tracer_memory = 65536;
+	p->h.dropped_allocs = 1;
+	p->h.flags = SNAP_F_SIZES;
+	p->h.n_modules = N_MOD;
+	p->h.strings_size = sizeof(strings);
+	p->m[0] = (struct snap_module){ .lo = 0x555555554000,
 		.hi = 0x555555560000, .bias = 0x555555554000,
 		.path_off = 0, .path_len = 13 };
-	m[1] = (struct snap_module){ .lo = 0x7f0000000000,
+	p->m[1] = (struct snap_module){ .lo = 0x7f0000000000,
 		.hi = 0x7f0000100000, .bias = 0x7f0000000000,
 		.path_off = 14, .path_len = 14, .build_id_len = 20 };
 	for (i = 0; i < 20; i++)
-		m[1].build_id[i] = (uint8_t)(0xa0 + i);
-	t[0] = (struct snap_trace){ .size = 128, .count = 2,
-		.block_first = 0, .frame_first = 0, .nframes = 2,
+		p->m[1].build_id[i] = (uint8_t)(0xa0 + i);
+	memcpy(p->strings, strings, sizeof(strings));
+	p->t[0] = (struct snap_trace){ .size = 128, .count = 2, .nframes = 2,
 		.total_nframe = 2, .est_count = 2, .est_size = 128 };
-	t[1] = (struct snap_trace){ .size = 4096, .count = 1,
-		.block_first = 2, .frame_first = 2, .nframes = 3,
+	p->t[1] = (struct snap_trace){ .size = 4096, .count = 1, .nframes = 3,
 		.total_nframe = 5, .est_count = 1, .est_size = 4096 };
-	t[2] = (struct snap_trace){ .size = 6, .count = 3,
-		.block_first = 3, .frame_first = 5, .nframes = 1,
+	p->t[2] = (struct snap_trace){ .size = 6, .count = 3, .nframes = 1,
 		.total_nframe = 1, .est_count = 3, .est_size = 6 };
-	memcpy(FR(b), frames_v, sizeof(frames_v));
-	memcpy(SZ(b), sizes_v, sizeof(sizes_v));
-	memcpy(STR(b), strings, sizeof(strings));
-	return b;
+	memcpy(p->frames, frames_v, sizeof(frames_v));
+	memcpy(p->sizes, sizes_v, sizeof(sizes_v));
+	p->peak = 9000;
 }
+
+static void
+build(struct snap_bytes *b, const struct parts *p)
+{
+	snap_build(b, &p->h, p->m, p->strings, p->t, N_TR, p->frames,
+		   p->sizes, p->peak);
+}
+
+/* The stream's trailer, and trace i's record, in the bytes. */
+#define TRAILER(b) ((struct snap_trailer *)((b)->buf + (b)->trailer_off))
+#define REC(b, i)  ((struct snap_trace *)((b)->buf + (b)->trace_off[i]))
 
 static void
 check_values(const struct snap *s, const char *how)
@@ -532,6 +526,7 @@ check_values(const struct snap *s, const char *how)
 	is_int(s->h->traced_peak, 9000, "%s: peak", how);
 	is_int(s->h->dropped_blocks, 3, "%s: dropped_blocks", how);
 	is_int(s->h->n_traces, 3, "%s: traces", how);
+	is_int(s->h->n_sizes, 6, "%s: sizes", how);
 	is_str(snap_module_path(s, 0), "/usr/bin/prog", "%s: module 0", how);
 	is_str(snap_module_path(s, 1), "/lib/libc.so.6", "%s: module 1", how);
 	is_int(s->modules[1].build_id[19], 0xa0 + 19, "%s: build-id", how);
@@ -548,251 +543,400 @@ check_values(const struct snap *s, const char *how)
 
 /* Parse a corrupted copy: -EPROTO and "snapshot: <why>". */
 static void
-snap_bad(void *b, size_t len, const char *why)
+snap_bad(struct snap_bytes *b, const char *why)
 {
 	char want[512];
 	struct snap s;
 	int rc;
 
-	rc = snap_parse(&s, b, len, err, sizeof(err));
+	rc = snap_parse(&s, b->buf, b->len, err, sizeof(err));
 	snprintf(want, sizeof(want), "snapshot: %s", why);
 	is_int(rc, -EPROTO, "snapshot %s: -EPROTO", why);
 	is_str(err, want, "snapshot %s: message", why);
 	ok(s.buf == NULL, "snapshot %s: nothing kept", why);
+	free(b->buf);
 }
 
 static void
 test_snapshots(void)
 {
-	char path[PATH_MAX + 64], want[PATH_MAX + 256];
+	struct snap_bytes b;
+	struct parts p;
 	struct snap s;
-	void *b;
+	char want[512];
 	int rc;
 
 	ok(sizeof(struct snap_header) % 8 == 0, "snap_header is 8-aligned");
-	b = good_snap();
-	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
-	is_int(rc, 0, "valid snapshot parses");
+	ok(sizeof(struct snap_trace) % 8 == 0 &&
+	   sizeof(struct snap_trailer) % 8 == 0, "records are 8-aligned");
+	good_parts(&p);
+	build(&b, &p);
+	/* what the trailer says that the parts do not */
+	TRAILER(&b)->dropped_blocks = 3;
+	TRAILER(&b)->dropped_traces = 2;
+	rc = snap_parse(&s, b.buf, b.len, err, sizeof(err));
+	is_int(rc, 0, "valid snapshot parses (%s)", rc ? err : "");
 	if (rc == 0) {
 		check_values(&s, "parse");
+		is_int(s.h->file_size, b.len, "parse: bytes counted");
 		snap_free(&s);
 	}
-
-	/* snap_load from a file, unlinked after */
-	b = good_snap();
-	write_file("4242.snap.5", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
-	is_int(rc, 0, "snap_load: valid file");
-	if (rc == 0) {
-		check_values(&s, "load");
-		snap_free(&s);
-	} else {
-		diag("%s", err);
-	}
-	ok(!exists("4242.snap.5"), "snap_load unlinks the file");
-	rc = snap_load(&s, dir, 4242, 5, getuid(), 0, err, sizeof(err));
-	is_int(rc, -ENOENT, "snap_load: missing -> -ENOENT");
-
-	write_file("4242.snap.6", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 6, getuid() + 1, 0, err, sizeof(err));
-	is_int(rc, -EPERM, "snap_load: other owner -> -EPERM");
-	ok(exists("4242.snap.6"), "another owner's file is left alone");
-	snprintf(path, sizeof(path), "%s/4242.snap.6", dir);
-	unlink(path);
-
-	/* truncated file: the header says more than there is */
-	write_file("4242.snap.7", b, SNAP_LEN - 8);
-	rc = snap_load(&s, dir, 4242, 7, getuid(), 0, err, sizeof(err));
-	snprintf(want, sizeof(want), "reading %s/4242.snap.7: file size %zu "
-		 "declared but the file has %zu bytes", dir, (size_t)SNAP_LEN,
-		 (size_t)SNAP_LEN - 8);
-	is_int(rc, -EPROTO, "snap_load: truncated -> -EPROTO");
-	is_str(err, want, "snap_load: truncated message");
-	ok(!exists("4242.snap.7"), "invalid snapshot unlinked too");
-	write_file("4242.snap.8", b, 10);
-	rc = snap_load(&s, dir, 4242, 8, getuid(), 0, err, sizeof(err));
-	snprintf(want, sizeof(want), "reading %s/4242.snap.8: truncated "
-		 "(10 bytes)", dir);
-	is_str(err, want, "snap_load: 10-byte file");
-
-	/* a sparse 4 GiB file that declares it: refused by the cap before
-	 * one byte beyond the header is read (it used to cost 4 GiB) */
-	{
-		struct snap_header *h = HDR(b);
-		uint64_t big = UINT64_C(1) << 32;
-		int fd;
-
-		h->file_size = big;
-		write_file("4242.snap.10", b, SNAP_LEN);
-		snprintf(path, sizeof(path), "%s/4242.snap.10", dir);
-		fd = open(path, O_WRONLY);
-		ok(fd >= 0 && ftruncate(fd, (off_t)big) == 0,
-		   "a sparse 4 GiB snapshot file");
-		if (fd >= 0)
-			close(fd);
-		rc = snap_load(&s, dir, 4242, 10, getuid(), 1 << 20, err,
-			       sizeof(err));
-		is_int(rc, -EFBIG, "snap_load: above max_size -> -EFBIG");
-		snprintf(want, sizeof(want), "reading %s/4242.snap.10: "
-			 "4294967296 bytes, more than the 1048576 allowed "
-			 "(max_snapshot_mb)", dir);
-		is_str(err, want, "snap_load: the cap's message");
-		ok(!exists("4242.snap.10"), "the oversized file is removed");
-		h->file_size = SNAP_LEN;
-	}
-
-	/* symlink and fifo */
-	write_file("target", b, SNAP_LEN);
-	snprintf(path, sizeof(path), "%s/4242.snap.9", dir);
-	snprintf(want, sizeof(want), "%s/target", dir);
-	symlink(want, path);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
-	is_int(rc, -ELOOP, "snap_load: symlink -> -ELOOP");
-	snprintf(want, sizeof(want), "reading %s/4242.snap.9: is a symbolic "
-		 "link", dir);
-	is_str(err, want, "snap_load: symlink message");
-	unlink(path);
-	snprintf(want, sizeof(want), "%s/target", dir);
-	unlink(want);
-	mkfifo(path, 0600);
-	rc = snap_load(&s, dir, 4242, 9, getuid(), 0, err, sizeof(err));
-	is_int(rc, -EPROTO, "snap_load: fifo -> -EPROTO");
-	snprintf(want, sizeof(want), "reading %s/4242.snap.9: not a regular "
-		 "file", dir);
-	is_str(err, want, "snap_load: fifo message");
-	unlink(path);
-	free(b);
+	free(b.buf);
 
 	/* header fields */
-#define BAD(stmt, why) do { b = good_snap(); stmt; snap_bad(b, SNAP_LEN, why); } while (0)
-	BAD(HDR(b)->magic = 0, "bad magic");
-	BAD(HDR(b)->version = 3, "version 3, expected 2");
-	BAD(HDR(b)->header_size = 8, "header size 8, expected 280");
-	BAD(HDR(b)->file_size = SNAP_LEN + 8,
-	    "file size 728 but 720 bytes read (truncated?)");
-	BAD(HDR(b)->pid = 0, "bad pid 0");
-	BAD(HDR(b)->frames = 0, "frames 0 out of range");
-	BAD(HDR(b)->frames = 513, "frames 513 out of range");
-	BAD(memset(HDR(b)->name, 'x', SEG_NAME_MAX), "name not NUL-terminated");
-	b = good_snap();
-	snap_bad(b, 100, "truncated (100 bytes)");
-
-	/* arrays: beyond the end, overflowing, misaligned, in the header */
-	BAD(HDR(b)->modules_off = SNAP_LEN, "modules out of range (2 at 720)");
-	BAD(HDR(b)->n_modules = UINT64_MAX / 8,
-	    "modules out of range (2305843009213693951 at 280)");
-	BAD(HDR(b)->traces_off = UINT64_MAX - 7,
-	    "traces out of range (3 at 18446744073709551608)");
-	BAD(HDR(b)->traces_off = OFF_TR + 4, "traces out of range (3 at 428)");
-	BAD(HDR(b)->n_frames = 1ull << 61,
-	    "frames out of range (2305843009213693952 at 592)");
-	BAD(HDR(b)->frames_off = 8, "frames out of range (6 at 8)");
-	BAD(HDR(b)->n_sizes = 17, "sizes out of range (17 at 640)");
-	BAD(HDR(b)->sizes_off = UINT64_MAX, "sizes out of range "
-	    "(6 at 18446744073709551615)");
-	BAD(HDR(b)->strings_size = 33, "strings out of range (33 at 688)");
-	BAD(HDR(b)->strings_off = UINT64_MAX - 10,
-	    "strings out of range (32 at 18446744073709551605)");
+#define BAD(stmt, why) do { good_parts(&p); stmt; build(&b, &p); \
+	snap_bad(&b, why); } while (0)
+	/* the bytes, after building */
+#define BADB(stmt, why) do { good_parts(&p); build(&b, &p); stmt; \
+	snap_bad(&b, why); } while (0)
+	BAD(p.h.magic = 1, "bad magic");
+	BAD(p.h.version = 2, "version 2, expected 3");
+	snprintf(want, sizeof(want), "header size 8, expected %zu",
+		 sizeof(struct snap_header));
+	BAD(p.h.header_size = 8, want);
+	BAD(p.h.pid = 0, "bad pid 0");
+	BAD(p.h.frames = 0, "frames 0 out of range");
+	BAD(p.h.frames = 513, "frames 513 out of range");
+	BAD(memset(p.h.name, 'x', SEG_NAME_MAX), "name not NUL-terminated");
+	BAD(p.h.flags = 2, "unknown flags 0x2");
+	BADB(((struct snap_header *)b.buf)->n_traces = 3,
+	     "totals in the header");
+	BADB(((struct snap_header *)b.buf)->traced_current = 1,
+	     "totals in the header");
+	BADB(((struct snap_header *)b.buf)->n_modules = 65537,
+	     "65537 modules, too many");
+	BADB(((struct snap_header *)b.buf)->strings_size = (16u << 20) + 1,
+	     "16777217 bytes of strings, too many");
+	/* padding after the strings (31 bytes of them: one byte) */
+	good_parts(&p);
+	p.h.strings_size = sizeof(strings) - 1;
+	build(&b, &p);
+	b.buf[sizeof(struct snap_header) + N_MOD * sizeof(struct snap_module) +
+	      sizeof(strings) - 1] = 1;
+	snap_bad(&b, "padding not zero");
 
 	/* modules */
-	BAD(MOD(b)[1].lo = MOD(b)[1].hi + 1, "module 1: lo > hi");
-	BAD(MOD(b)[0].build_id_len = 33,
+	BAD(p.m[1].lo = p.m[1].hi + 1, "module 1: lo > hi");
+	BAD(p.m[0].build_id_len = 33,
 	    "module 0: build-id length 33 out of range");
-	BAD(MOD(b)[1].path_off = 32, "module 1: path out of range");
-	BAD(MOD(b)[1].path_off = UINT32_MAX, "module 1: path out of range");
-	BAD((MOD(b)[1].path_off = UINT32_MAX - 1, MOD(b)[1].path_len = 4),
+	BAD(p.m[1].path_off = 32, "module 1: path out of range");
+	BAD(p.m[1].path_off = UINT32_MAX, "module 1: path out of range");
+	BAD((p.m[1].path_off = UINT32_MAX - 1, p.m[1].path_len = 4),
 	    "module 1: path out of range");
-	BAD(MOD(b)[0].path_len = 12, "module 0: path not NUL-terminated");
-	BAD(MOD(b)[0].path_len = 20, "module 0: path not NUL-terminated");
-	BAD((MOD(b)[1].path_off = 30, MOD(b)[1].path_len = 1,
-	     STR(b)[31] = 'x'), "module 1: path not NUL-terminated");
+	BAD(p.m[0].path_len = 12, "module 0: path not NUL-terminated");
+	BAD(p.m[0].path_len = 20, "module 0: path not NUL-terminated");
+	BAD((p.m[1].path_off = 30, p.m[1].path_len = 1, p.strings[31] = 'x'),
+	    "module 1: path not NUL-terminated");
 
 	/* traces */
-	BAD(TR(b)[1].nframes = 0, "trace 1: nframes 0 out of range");
-	BAD(TR(b)[1].nframes = 4, "trace 1: nframes 4 out of range");
-	BAD(TR(b)[1].total_nframe = 2, "trace 1: total_nframe 2 < nframes");
-	BAD(TR(b)[2].frame_first = 6, "trace 2: frames out of range");
-	BAD(TR(b)[1].frame_first = 4, "trace 1: frames out of range");
-	BAD(TR(b)[0].frame_first = UINT64_MAX,
-	    "trace 0: frames out of range");
-	BAD(TR(b)[2].block_first = 4, "trace 2: blocks out of range");
-	BAD(TR(b)[2].block_first = UINT64_MAX - 1,
-	    "trace 2: blocks out of range");
-	BAD(TR(b)[2].count = UINT64_MAX, "trace 2: blocks out of range");
-	BAD((TR(b)[2].count = 0, TR(b)[2].size = 0), "trace 2: no blocks");
-	/* overlapping, gapped or unused ranges (overlaps made validation
-	 * quadratic and a pickle's output unbounded) */
-	BAD(TR(b)[1].frame_first = 0, "trace 1: frames start at 0, not 2 "
-	    "(ranges must be contiguous)");
-	BAD((TR(b)[2].block_first = 0, TR(b)[2].count = 1,
-	     TR(b)[2].size = SZ(b)[0]), "trace 2: blocks start at 0, not 3 "
-	    "(ranges must be contiguous)");
-	BAD(HDR(b)->n_sizes = 7, "6 frames and 7 blocks, but the traces use 6 "
-	    "and 6");
-	BAD(TR(b)[0].count = 1, "trace 0: size 128 is not the sum of its "
-	    "blocks");
-	BAD(TR(b)[1].size = 4095, "trace 1: size 4095 is not the sum of its "
-	    "blocks");
-	BAD((SZ(b)[0] = UINT64_MAX, SZ(b)[1] = 129, TR(b)[0].size = 128),
-	    "trace 0: size 128 is not the sum of its blocks");
+	BAD(p.t[1].nframes = 0, "trace 1: nframes 0 out of range");
+	BAD(p.t[1].nframes = 4, "trace 1: nframes 4 out of range");
+	BAD(p.t[1].total_nframe = 2, "trace 1: total_nframe < nframes");
+	BADB(REC(&b, 1)->frame_first = 0,
+	     "trace 1: frames start at 0, not 2");
+	BADB(REC(&b, 2)->frame_first = UINT64_MAX,
+	     "trace 2: frames start at 18446744073709551615, not 5");
+	BADB(REC(&b, 2)->block_first = 4,
+	     "trace 2: blocks start at 4, not 3");
+	BADB(REC(&b, 1)->tag = 7, "trace 1: bad record tag");
+	BAD((p.t[2].count = 0, p.t[2].size = 0, p.t[2].est_count = 0,
+	     p.t[2].est_size = 0), "trace 2: no blocks");
+	/* a count the stream does not hold: its sizes run into the next
+	 * record, which the sums then refuse */
+	BADB(REC(&b, 0)->count = REC(&b, 0)->est_count = 3,
+	     "trace 0: size 128 is not the sum of its blocks");
+	BAD((p.t[1].size = 4095, p.t[1].est_size = 4095),
+	    "trace 1: size 4095 is not the sum of its blocks");
+	BAD((p.sizes[0] = UINT64_MAX, p.sizes[1] = 129),
+	    "trace 0: size overflows");
+	BADB(REC(&b, 2)->count = UINT64_MAX,
+	     "trace 2: too many blocks");
 
-	/* version 2: views, sampling, estimates */
-	BAD(HDR(b)->view = 3, "view 3 unknown");
-	BAD(HDR(b)->sampling_bytes = (UINT64_C(1) << 30) + 1,
+	/* views, sampling, estimates */
+	BAD(p.h.view = 3, "view 3 unknown");
+	BAD(p.h.sampling_bytes = (UINT64_C(1) << 30) + 1,
 	    "sampling rate 1073741825 out of range");
-	BAD(HDR(b)->view = SNAP_VIEW_ALLOCATED,
-	    "block sizes in an allocated view");
-	BAD(TR(b)[1].est_count = 2, "trace 1: estimate of 2 blocks, 4096 "
+	BAD(p.h.view = SNAP_VIEW_ALLOCATED, "block sizes in an allocated view");
+	BAD(p.t[1].est_count = 2, "trace 1: estimate of 2 blocks, 4096 "
 	    "bytes impossible for 1 blocks of 4096 bytes");
-	BAD(TR(b)[2].est_size = 7, "trace 2: estimate of 3 blocks, 7 bytes "
+	BAD(p.t[2].est_size = 7, "trace 2: estimate of 3 blocks, 7 bytes "
 	    "impossible for 3 blocks of 6 bytes");
-	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[1].est_size = 4000),
+	BAD((p.h.sampling_bytes = 1024, p.t[1].est_size = 4000),
 	    "trace 1: estimate of 1 blocks, 4000 bytes impossible for 1 "
 	    "blocks of 4096 bytes");
-	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[2].est_size = 3082),
+	BAD((p.h.sampling_bytes = 1024, p.t[2].est_size = 3082),
 	    "trace 2: estimate of 3 blocks, 3082 bytes impossible for 3 "
 	    "blocks of 6 bytes");
-	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[0].est_count = 1),
+	BAD((p.h.sampling_bytes = 1024, p.t[0].est_count = 1),
 	    "trace 0: estimate of 1 blocks, 128 bytes impossible for 2 "
 	    "blocks of 128 bytes");
-	BAD((HDR(b)->sampling_bytes = 1024, TR(b)[2].est_count = 3001,
-	     TR(b)[2].est_size = 3000), "trace 2: estimate of 3001 blocks, "
+	BAD((p.h.sampling_bytes = 1024, p.t[2].est_count = 3001,
+	     p.t[2].est_size = 3000), "trace 2: estimate of 3001 blocks, "
 	    "3000 bytes impossible for 3 blocks of 6 bytes");
-	BAD((HDR(b)->view = SNAP_VIEW_ALLOCATED, HDR(b)->n_sizes = 0,
-	     TR(b)[1].block_first = 0, TR(b)[2].block_first = 1),
-	    "trace 2: blocks in an allocated view");
-#undef BAD
+
+	/* the trailer, checked against what was read */
+	BADB(TRAILER(&b)->n_traces = 2, "trailer: 2 traces, 6 frames, 6 "
+	     "sizes, but 3, 6 and 6 were sent");
+	BADB(TRAILER(&b)->n_frames = 7, "trailer: 3 traces, 7 frames, 6 "
+	     "sizes, but 3, 6 and 6 were sent");
+	BADB(TRAILER(&b)->n_sizes = 5, "trailer: 3 traces, 6 frames, 5 "
+	     "sizes, but 3, 6 and 6 were sent");
+	BADB(TRAILER(&b)->traced_current = 4231, "trailer: traced memory "
+	     "4231 is not the sum of the traces, 4230");
+	BADB(TRAILER(&b)->traced_peak = 4229,
+	     "trailer: peak below the current value");
+	BADB(TRAILER(&b)->alloc_count = 1,
+	     "trailer: allocation totals in a view of live blocks");
+	BADB(TRAILER(&b)->magic = 0, "trailer: bad magic");
+	good_parts(&p);
+	build(&b, &p);
+	TRAILER(&b)->bytes += 8;
+	snprintf(want, sizeof(want), "trailer: %zu bytes, but %zu were sent",
+		 b.len + 8, b.len);
+	snap_bad(&b, want);
+	BADB((b.buf = realloc(b.buf, b.len + 1), b.buf[b.len++] = 0),
+	     "bytes after the trailer");
+	/* cut anywhere: the stream ends early */
+	{
+		size_t cuts[] = { 0, 7, sizeof(struct snap_header) + 3,
+				  sizeof(struct snap_header) +
+				  N_MOD * sizeof(struct snap_module) + 1,
+				  0, 0, 0 }, i;
+
+		good_parts(&p);
+		build(&b, &p);
+		cuts[4] = b.trace_off[1] + 3;
+		cuts[5] = b.trailer_off;
+		cuts[6] = b.len - 1;
+		for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+			rc = snap_parse(&s, b.buf, cuts[i], err, sizeof(err));
+			ok(rc == -EPROTO && strstr(err, "stream ends early"),
+			   "cut at byte %zu: -EPROTO, ends early (%s)", cuts[i],
+			   err);
+		}
+		free(b.buf);
+	}
+
 	/* a sampled snapshot: estimates within the bounds */
-	b = good_snap();
-	HDR(b)->sampling_bytes = 1024;
-	TR(b)[0].est_count = 20;
-	TR(b)[0].est_size = 2000;
-	TR(b)[2].est_count = 3;
-	TR(b)[2].est_size = 6 + 3 * 1025;
-	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
+	good_parts(&p);
+	p.h.sampling_bytes = 1024;
+	p.t[0].est_count = 20;
+	p.t[0].est_size = 2000;
+	p.t[2].est_count = 3;
+	p.t[2].est_size = 6 + 3 * 1025;
+	build(&b, &p);
+	rc = snap_parse(&s, b.buf, b.len, err, sizeof(err));
 	is_int(rc, 0, "sampled snapshot with estimates parses (%s)", err);
 	if (rc == 0) {
 		is_int(s.traces[0].est_count, 20, "sampled: est_count read");
+		is_int(s.h->traced_current, 2000 + 4096 + 6 + 3 * 1025,
+		       "sampled: current is the sum of the estimates");
 		snap_free(&s);
 	}
+	free(b.buf);
 	/* an allocated view: totals, no block sizes */
-	b = good_snap();
-	HDR(b)->view = SNAP_VIEW_ALLOCATED;
-	HDR(b)->n_sizes = 0;
-	TR(b)[1].block_first = TR(b)[2].block_first = 0;
-	TR(b)[0].count = TR(b)[0].est_count = 1000000;
-	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
+	good_parts(&p);
+	p.h.view = SNAP_VIEW_ALLOCATED;
+	p.h.flags = 0;
+	p.t[0].count = p.t[0].est_count = 1000000;
+	build(&b, &p);
+	rc = snap_parse(&s, b.buf, b.len, err, sizeof(err));
 	is_int(rc, 0, "allocated view without sizes parses (%s)", err);
-	if (rc == 0)
+	if (rc == 0) {
+		is_int(s.h->alloc_count, 1000000 + 1 + 3,
+		       "allocated: alloc_count from the trailer");
+		is_int(s.h->n_sizes, 0, "allocated: no sizes");
 		snap_free(&s);
+	}
+	TRAILER(&b)->alloc_bytes = 1;
+	snap_bad(&b, "trailer: allocation totals are not the sums of the "
+		 "traces");
+	/* a live view without sizes (what every output but the pickle
+	 * asks for): the figures, no sizes */
+	good_parts(&p);
+	p.h.flags = 0;
+	build(&b, &p);
+	rc = snap_parse(&s, b.buf, b.len, err, sizeof(err));
+	is_int(rc, 0, "live view without sizes parses (%s)", err);
+	if (rc == 0) {
+		is_int(s.h->n_sizes, 0, "without sizes: none");
+		is_int(s.traces[2].count, 3, "without sizes: counts");
+		is_int(s.h->traced_current, 4230, "without sizes: current");
+		snap_free(&s);
+	}
+	free(b.buf);
 	/* an empty snapshot (tracing, nothing live) is valid */
-	b = good_snap();
-	HDR(b)->n_modules = HDR(b)->n_traces = HDR(b)->n_frames = 0;
-	HDR(b)->n_sizes = HDR(b)->strings_size = 0;
-	rc = snap_parse(&s, b, SNAP_LEN, err, sizeof(err));
-	is_int(rc, 0, "empty snapshot parses");
-	if (rc == 0)
+	{
+		struct snap_header h;
+
+		memset(&h, 0, sizeof(h));
+		h.pid = 4242;
+		h.frames = 3;
+		snap_build(&b, &h, NULL, "", NULL, 0, NULL, NULL, 0);
+		rc = snap_parse(&s, b.buf, b.len, err, sizeof(err));
+		is_int(rc, 0, "empty snapshot parses");
+		if (rc == 0)
+			snap_free(&s);
+		free(b.buf);
+	}
+	/* the reader's cap */
+	{
+		struct snap_stream ss;
+		int fds[2];
+
+		good_parts(&p);
+		build(&b, &p);
+		ok(pipe(fds) == 0 && write(fds[1], b.buf, b.len) ==
+		   (ssize_t)b.len, "the stream into a pipe");
+		close(fds[1]);
+		rc = snap_stream_fdopen(&ss, fds[0], 512, "pipe", err,
+					sizeof(err));
+		if (rc == 0) {
+			struct snap_trace t;
+			const uint64_t *f;
+
+			while ((rc = snap_stream_next(&ss, &t, &f, err,
+						      sizeof(err))) == 1)
+				;
+			snap_stream_close(&ss);
+		}
+		is_int(rc, -EFBIG, "512-byte cap: -EFBIG");
+		is_str(err, "pipe: more than the 512 bytes allowed "
+		       "(max_snapshot_mb)", "the cap's message");
+		free(b.buf);
+	}
+}
+
+/*
+ * A child serving the parts' stream on the socket "<P>.snap.<seq>" of the
+ * directory, P = name_pid, or the child's own pid when 0; with `own` the
+ * stream names the child's pid.  It serves one client that sends `token`
+ * and exits 0 then, 1 otherwise.  Returns its pid once it listens.
+ */
+static pid_t
+serve_child(struct parts *p, int32_t name_pid, uint32_t seq, int own,
+	    uint64_t token)
+{
+	int pp[2];
+	pid_t kid;
+	char c;
+
+	if (pipe(pp) < 0)
+		return -1;
+	kid = fork();
+	if (kid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct snap_bytes b;
+		uint64_t got = 0;
+		int lfd, fd;
+
+		if (own)
+			p->h.pid = (int32_t)getpid();
+		build(&b, p);
+		char path[PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s/%d.snap.%u", dir,
+			 name_pid ? (int)name_pid : (int)getpid(),
+			 (unsigned)seq);
+		if (strlen(path) >= sizeof(sa.sun_path))
+			_exit(2);
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(lfd, 1) < 0 || write(pp[1], "r", 1) != 1)
+			_exit(2);
+		fd = accept(lfd, NULL, NULL);
+		unlink(sa.sun_path);
+		if (fd < 0 || recv(fd, &got, 8, MSG_WAITALL) != 8 ||
+		    got != token)
+			_exit(1);
+		if (send(fd, b.buf, b.len, MSG_NOSIGNAL) != (ssize_t)b.len)
+			_exit(1);
+		_exit(0);
+	}
+	close(pp[1]);
+	if (kid < 0 || read(pp[0], &c, 1) != 1)
+		kid = -1;
+	close(pp[0]);
+	return kid;
+}
+
+/* A snapshot's socket must be the target's (its peer's pid and uid), and
+ * the stream must name the target (pid, start time). */
+static void
+test_snapshot_peer(void)
+{
+	struct seg_client c;
+	struct parts p;
+	struct snap s;
+	char want[PATH_MAX + 512];
+	pid_t kid;
+	int rc, st;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.dir, sizeof(c.dir), "%s", dir);
+	c.info.uid = getuid();
+	c.info.start_time = 777;
+	c.snap_token = UINT64_C(0x1122334455667788);
+
+	/* a socket under our pid's name, served by another process */
+	good_parts(&p);
+	kid = serve_child(&p, (int32_t)getpid(), 1, 0, c.snap_token);
+	c.info.pid = (int32_t)getpid();
+	rc = snap_load(&s, &c, 1, 0, err, sizeof(err));
+	is_int(rc, -EPERM, "a socket that is not the target's -> -EPERM");
+	snprintf(want, sizeof(want), "reading %s/%d.snap.1: the socket is not "
+		 "pid %d's (peer pid %d, uid %u)", dir, (int)getpid(),
+		 (int)getpid(), (int)kid, (unsigned)getuid());
+	is_str(err, want, "not the target's socket: message");
+	waitpid(kid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 1,
+	   "its server never got the token");
+
+	/* the target's socket, but its stream names pid 4242 */
+	good_parts(&p);
+	kid = serve_child(&p, 0, 2, 0, c.snap_token);
+	c.info.pid = kid;
+	rc = snap_load(&s, &c, 2, 0, err, sizeof(err));
+	is_int(rc, -EPROTO, "a stream of another pid -> -EPROTO");
+	snprintf(want, sizeof(want), "reading %s/%d.snap.2: pid 4242 inside, "
+		 "not %d", dir, (int)kid, (int)kid);
+	is_str(err, want, "a stream of another pid: message");
+	waitpid(kid, NULL, 0);
+
+	/* ... or another start time */
+	good_parts(&p);
+	kid = serve_child(&p, 0, 3, 1, c.snap_token);
+	c.info.pid = kid;
+	c.info.start_time = 778;
+	rc = snap_load(&s, &c, 3, 0, err, sizeof(err));
+	is_int(rc, -EPROTO, "a stream of another start time -> -EPROTO");
+	snprintf(want, sizeof(want), "reading %s/%d.snap.3: start time 777 "
+		 "inside, not 778", dir, (int)kid);
+	is_str(err, want, "another start time: message");
+	waitpid(kid, NULL, 0);
+	c.info.start_time = 777;
+
+	/* the target's own: loads, token sent, name gone */
+	good_parts(&p);
+	kid = serve_child(&p, 0, 4, 1, c.snap_token);
+	c.info.pid = kid;
+	rc = snap_load(&s, &c, 4, 0, err, sizeof(err));
+	is_int(rc, 0, "the target's stream loads (%s)", rc ? err : "");
+	if (rc == 0) {
+		is_int(s.h->n_traces, 3, "with its 3 traces");
+		is_int(s.h->traced_current, 4230, "and its total");
 		snap_free(&s);
+	}
+	waitpid(kid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the server got the token");
+	snprintf(want, sizeof(want), "%d.snap.4", (int)kid);
+	ok(!exists(want), "and removed its name");
+
+	/* a name nobody listens on */
+	c.info.pid = 4242;
+	rc = snap_load(&s, &c, 5, 0, err, sizeof(err));
+	is_int(rc, -ESRCH, "no socket -> -ESRCH");
 }
 
 /*
@@ -808,22 +952,10 @@ test_identity(void)
 	struct seg_info info;
 	char path[PATH_MAX + 64], want[PATH_MAX + 512], sub[PATH_MAX + 16];
 	uint64_t st;
-	void *b;
 	pid_t kid;
 	int lock, rc, fd;
-	struct snap s;
 
-	/* a snapshot whose pid is not its file's */
-	b = good_snap();
-	((struct snap_header *)b)->pid = 4343;
-	write_file("4242.snap.11", b, SNAP_LEN);
-	rc = snap_load(&s, dir, 4242, 11, getuid(), 0, err, sizeof(err));
-	is_int(rc, -EPROTO, "snapshot of another pid -> -EPROTO");
-	snprintf(want, sizeof(want), "reading %s/4242.snap.11: pid 4343 "
-		 "inside, not 4242", dir);
-	is_str(err, want, "snapshot of another pid: message");
-	ok(!exists("4242.snap.11"), "and it is removed");
-	free(b);
+	test_snapshot_peer();
 
 	/* directories: writable by others without the sticky bit, owned by
 	 * another user */

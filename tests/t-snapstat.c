@@ -22,6 +22,7 @@
 
 #include "snapstat.h"
 #include "proc-stat.h"
+#include "snap-build.h"
 #include "tap.h"
 
 #define NOIPA __attribute__((noipa))
@@ -79,9 +80,9 @@ phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;                       /* the first object is the program */
 }
 
-#define A8(x) (((x) + 7) & ~(uint64_t)7)
 
-/* A snapshot file "<dir>/<pid>.snap.1" of two traces with traceback
+/* A snapshot stream (tests/snap-build.h), saved as "<dir>/<pid>.snap.1",
+ * of two traces with traceback
  * limit `limit`:
  *   0: [site_inl, site_plain], total_nframe 5, blocks 100 + 28
  *   1: [site_inl], total_nframe 1, one block of 7 */
@@ -91,14 +92,12 @@ make_snap_bad(const char *dir, char *exe, uint32_t limit, int bad)
 	struct snap_header h = { 0 };
 	struct snap_module m = { 0 };
 	struct snap_trace t[2] = { { 0 } };
-	uint64_t frames[3], sizes[3] = { 100, 28, 7 }, off;
-	char path[PATH_MAX], *buf;
+	uint64_t frames[3], sizes[3] = { 100, 28, 7 };
+	struct snap_bytes bytes;
+	char path[PATH_MAX];
 	size_t plen = strlen(exe);
 	int fd, rc;
 
-	h.magic = SNAP_MAGIC;
-	h.version = SNAP_VERSION;
-	h.header_size = sizeof(h);
 	h.pid = getpid();
 	/* the symbolizer reads a process's files only with its rights,
 	 * known only for the process the pid and start time name */
@@ -122,39 +121,17 @@ make_snap_bad(const char *dir, char *exe, uint32_t limit, int bad)
 				    .est_size = 7 };
 	if (bad)       /* trace 1 malformed: no frame */
 		t[1].nframes = 0;
-	off = A8(sizeof(h));
 	h.n_modules = 1;
-	h.modules_off = off;
-	off = A8(off + sizeof(m));
-	h.n_traces = 2;
-	h.traces_off = off;
-	off = A8(off + sizeof(t));
-	h.n_frames = 3;
-	h.frames_off = off;
-	off = A8(off + sizeof(frames));
-	h.n_sizes = 3;
-	h.sizes_off = off;
-	off = A8(off + sizeof(sizes));
 	h.strings_size = plen + 1;
-	h.strings_off = off;
-	h.file_size = off + plen + 1;
-	buf = aligned_alloc(8, A8(h.file_size));
-	if (!buf)
-		return -1;
-	memset(buf, 0, A8(h.file_size));
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + h.modules_off, &m, sizeof(m));
-	memcpy(buf + h.traces_off, t, sizeof(t));
-	memcpy(buf + h.frames_off, frames, sizeof(frames));
-	memcpy(buf + h.sizes_off, sizes, sizeof(sizes));
-	memcpy(buf + h.strings_off, exe, plen + 1);
+	h.flags = SNAP_F_SIZES;
+	snap_build(&bytes, &h, &m, exe, t, 2, frames, sizes, 0);
 	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	rc = fd >= 0 && write(fd, buf, h.file_size) ==
-	     (ssize_t)h.file_size ? 0 : -1;
+	rc = fd >= 0 && write(fd, bytes.buf, bytes.len) ==
+	     (ssize_t)bytes.len ? 0 : -1;
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	free(bytes.buf);
 	return rc;
 }
 
@@ -162,6 +139,22 @@ static int
 make_snap(const char *dir, char *exe, uint32_t limit)
 {
 	return make_snap_bad(dir, exe, limit, 0);
+}
+
+/* The file make_snap wrote (unlinked at once) opened as a stream. */
+static int
+open_snap(const char *dir, struct snap_stream *ss, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	/* the stream's bytes, from the file, to the stream parser */
+	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	if (fd < 0)
+		return -errno;
+	return snap_stream_fdopen(ss, fd, 0, path, err, errlen);
 }
 
 /* Open the file make_snap wrote, read it once into a fresh set in
@@ -177,10 +170,9 @@ stream_into(const char *dir, struct symbolizer *sym, struct textpool *pool,
 	char err[256];
 	int rc;
 
-	rc = snap_stream_open(&ss, dir, getpid(), 1, getuid(), 0, err,
-			      sizeof(err));
+	rc = open_snap(dir, &ss, err, sizeof(err));
 	if (rc) {
-		diag("snap_stream_open: %s", err);
+		diag("snap_stream_fdopen: %s", err);
 		return rc;
 	}
 	st_set_init(&set);
@@ -297,9 +289,7 @@ main(void)
 				     1, NULL);
 			rc = make_snap_bad(dir, exe, 2, 1);
 			if (!rc)
-				rc = snap_stream_open(&ss, dir, getpid(), 1,
-						      getuid(), 0, err,
-						      sizeof(err));
+				rc = open_snap(dir, &ss, err, sizeof(err));
 			if (!rc) {
 				rc = snapstat_add_stream(sym, &ss, ST_NEW,
 							 modes[m], &set, &pool,

@@ -83,7 +83,8 @@ is "$(field tracing "$st")" 0 "after SIGCONT: the withdrawn start did not happen
 fx_stop
 
 # a client that asks for a snapshot and dies before collecting it: the
-# target removes the file at its next snapshot or at exit
+# next client hangs up on the socket the target serves it on (or the
+# target gives it up 10 s later, or at exit)
 fx_start "$fxdir/tr-alloc" HAWK_TRACEMALLOC=3
 if [ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ]; then
 	"$PYTHON3" - "$hdir/$fx_pid.seg" <<'PY'
@@ -99,7 +100,7 @@ for i in range(50):
     if struct.unpack_from("I", m, off)[0] == 3:  # DONE
         break
 PY
-	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 1 "an uncollected snapshot file"
+	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 1 "an uncollected snapshot's socket"
 	hd $fx_pid snapshot >/dev/null
 	is "$(ls "$hdir" | grep -c "^$fx_pid\.snap\.")" 0 "the next snapshot removed it"
 	"$PYTHON3" - "$hdir/$fx_pid.seg" <<'PY'

@@ -63,19 +63,24 @@ for p in $pids; do wait "$p" 2>/dev/null; done
 left=$(nfiles)
 [ "$left" -ge 1 ] && [ "$left" -le 100 ]
 ok $? "killed: their segments stay behind until a start ($left of 100)"
-# the leftovers of a snapshot cut short and of a creation cut short
+# the leftovers of a snapshot cut short (a socket since version 3, a
+# file before) and of a creation cut short
 dead=$(python3 -c 'import os; print(os.getpid())')
 : >"$hdir/$dead.snap.123"
+python3 -c 'import os, socket, sys
+os.chdir(sys.argv[1])
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(sys.argv[2])' \
+	"$hdir" "$dead.snap.124"
 : >"$hdir/.$dead.seg.0badf00d.tmp"
 $tr_env sleep 100 &
 p=$!
 n=0
 # its clean-up follows the creation of its segment: wait for it to settle
-# (left + 2 dead files, at most 64 removed, plus its own segment)
-want=$((left + 2 > 64 ? left + 2 - 64 + 1 : 1))
+# (left + 3 dead files, at most 64 removed, plus its own segment)
+want=$((left + 3 > 64 ? left + 3 - 64 + 1 : 1))
 while [ "$(nfiles)" -gt $want ] && [ $n -lt 1000 ]; do sleep 0.01; n=$((n + 1)); done
 sleep 0.2
-is "$(nfiles)" $want "the next start removed at most 64 of the $((left + 2)) dead files (its bound)"
+is "$(nfiles)" $want "the next start removed at most 64 of the $((left + 3)) dead files (its bound)"
 kill -KILL $p
 wait $p 2>/dev/null
 traced true

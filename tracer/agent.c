@@ -9,8 +9,10 @@
  * - guard_active is set for its whole life: whatever it allocates (loader,
  *   stdio in gc hooks) is never traced;
  * - commands run under control_lock, shared with the public API and the
- *   fork handlers; an acknowledgement is immediate except for a snapshot,
- *   which takes time proportional to the live blocks;
+ *   fork handlers; a snapshot is answered at once with the name of the
+ *   socket it is then served on (snapshot.c): the agent waits for its
+ *   client without the lock, and streams it under the lock (the tables
+ *   stay as they are), ending early on exit or when the client goes;
  * - exit: agent_shutdown sets `quit`, wakes the futex and waits for the
  *   thread, so the segment is never unmapped under it.
  */
@@ -43,23 +45,6 @@ static pthread_t thread;
 static int thread_joinable;        /* `thread` was created, not yet joined */
 static _Atomic int quit;
 static _Atomic int running;
-static uint32_t snap_seq;          /* last snapshot written */
-static uint64_t snap_unclaimed_ns; /* when it was written, until removed
-				      (CLOCK_MONOTONIC), 0 = none pending */
-
-/* A client collects its snapshot the moment the agent says DONE (it opens
- * and unlinks it); one still there after this long has lost its client,
- * which went away: the agent removes it rather than keep its pages. */
-#define SNAP_UNCLAIMED_NS (10ull * 1000000000ull)
-
-static uint64_t
-agent_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 static int said_untraced;          /* the "runs untraced" message was given
 				      (inherited by fork children: one per
 				      process tree) */
@@ -217,8 +202,7 @@ check_lease(void)
 }
 
 static int
-execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
-	uint32_t *seq)
+execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling)
 {
 	int rc;
 
@@ -237,25 +221,6 @@ execute(uint32_t op, uint32_t frames, uint32_t flags, uint64_t sampling,
 		return rc;
 	case CMD_STATUS:
 		return 0;
-	case CMD_SNAPSHOT:
-		if (!core_tracing())
-			return -ENOTCONN;
-		/* Go's /debug/pprof/heap?gc=1: collect before the snapshot */
-		if (flags & CMD_FLAG_SNAP_GC)
-			control_gc_traced();
-		flags &= ~CMD_FLAG_SNAP_GC;
-		if (flags > SNAP_VIEW_MAX)
-			return -EINVAL;
-		/* the previous one, if its client never collected it */
-		if (snap_seq)
-			snap_writer_unlink(&agent_seg, snap_seq);
-		snap_seq = 0;
-		rc = snapshot_write(&agent_seg, seq, flags);
-		if (rc < 0)
-			*seq = 0;
-		snap_seq = *seq;
-		snap_unclaimed_ns = rc < 0 ? 0 : agent_now_ns();
-		return rc;
 	default:
 		return -EINVAL;
 	}
@@ -312,9 +277,6 @@ renew_if_needed(void)
 
 	if (!changed && seg_writer_check(&agent_seg) == 0)
 		return 0;
-	if (snap_seq)
-		snap_writer_unlink(&agent_seg, snap_seq);
-	snap_seq = 0;
 	seg_writer_remove(&agent_seg);
 	if (changed)
 		creds_check_apply();
@@ -331,11 +293,6 @@ agent_main(void *arg)
 		control_take();
 		rc = renew_if_needed();
 		control_reap_error();
-		if (snap_unclaimed_ns &&
-		    agent_now_ns() - snap_unclaimed_ns > SNAP_UNCLAIMED_NS) {
-			snap_writer_unlink(&agent_seg, snap_seq);
-			snap_unclaimed_ns = 0;
-		}
 		check_lease();
 		if (core_tracing())
 			fu_refresh();      /* modules loaded since */
@@ -347,17 +304,19 @@ agent_main(void *arg)
 		rc = seg_agent_wait(&agent_seg, 1000);
 		if (atomic_load(&quit))
 			break;
-		if (rc == 1) {
-			uint32_t seq = 0;
-
+		if (rc == 1 && agent_seg.cmd_op == CMD_SNAPSHOT) {
+			/* answers the command itself, then serves the
+			 * stream; ends early when we must quit */
+			snapshot_serve(&agent_seg, agent_seg.cmd_flags,
+				       agent_seg.cmd_token, &quit);
+		} else if (rc == 1) {
 			control_take();
 			control_reap_error();
 			rc = execute(agent_seg.cmd_op, agent_seg.cmd_frames,
-				     agent_seg.cmd_flags, agent_seg.cmd_sampling,
-				     &seq);
+				     agent_seg.cmd_flags, agent_seg.cmd_sampling);
 			agent_publish_status();
 			control_give();
-			seg_agent_done(&agent_seg, rc, seq);
+			seg_agent_done(&agent_seg, rc, 0);
 		}
 		/* rc < 0: the file is not what it was; the next turn's
 		 * check makes a new one */
@@ -437,9 +396,7 @@ void
 agent_retire(void)
 {
 	stop_thread();
-	if (snap_seq && agent_seg.h)
-		snap_writer_unlink(&agent_seg, snap_seq);
-	snap_seq = 0;
+	snapshot_unlink(&agent_seg);
 	seg_writer_remove(&agent_seg);
 }
 
@@ -458,9 +415,9 @@ agent_shutdown(void)
 		seg_agent_kick(&agent_seg);
 		nanosleep(&ts, NULL);
 	}
-	/* an uncollected snapshot (its client died) goes with the segment */
-	if (snap_seq)
-		snap_writer_unlink(&agent_seg, snap_seq);
+	/* a snapshot's socket still waiting for its client goes with the
+	 * segment */
+	snapshot_unlink(&agent_seg);
 	if (!atomic_load(&running)) {
 		/* not joined: the process is exiting, and waiting until a
 		 * busy machine schedules the thread once more costs every
@@ -489,8 +446,7 @@ agent_exit_now(void)
 	if (!agent_seg.h || agent_seg.pid != (int32_t)getpid())
 		return;
 	/* the agent may be using them: names only, no munmap, no join */
-	if (snap_seq)
-		snap_writer_unlink(&agent_seg, snap_seq);
+	snapshot_unlink(&agent_seg);
 	seg_writer_unlink(&agent_seg);
 }
 
@@ -498,7 +454,7 @@ void
 agent_after_fork_child(void)
 {
 	seg_writer_forget(&agent_seg);
-	snap_seq = 0;
+	snapshot_forget();
 	thread_joinable = 0;       /* the parent's thread is not ours */
 	atomic_store(&running, 0);
 	if (agent_start() < 0)

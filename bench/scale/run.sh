@@ -16,7 +16,8 @@
 #      a fresh FastCGI process, while sample.py records its anonymous
 #      memory: the peak above its idle size (before the request, symbol
 #      cache included in the growth); the pickle's size and rate to a
-#      local client (tests/fcgi_client.py).
+#      local client (tests/fcgi_client.py), and the target's growth while
+#      it streams every block's size for it.
 # Usage: make bench-scale [SCALE_BLOCKS=N]; run it niced on a shared host.
 set -eu
 b=$1
@@ -110,7 +111,20 @@ for f in lineno traceback cumulative pickle; do
 	fpid=$!
 	while [ ! -S "$tmp/sock" ]; do sleep 0.05; done
 	sampler "$fpid" "$tmp/none"
+	if [ "$f" = pickle ]; then
+		# the target too: a pickle's stream carries every block's size
+		rm -f "$tmp/tstop"
+		"$py" "$top/bench/scale/sample.py" "$tpid" "$seg" "$tmp/tstop" \
+			>"$tmp/tsample" &
+		tspid=$!
+		sleep 0.3
+	fi
 	fcgi_req "$q" "$tmp/$f.out" 1 2>"$tmp/time"
+	if [ "$f" = pickle ]; then
+		touch "$tmp/tstop"; wait "$tspid"
+		set -- $(cat "$tmp/tsample")
+		echo "target private+segment-dir files during the pickle: peak +$((($2 - $1) / 1024)) MiB"
+	fi
 	sampled; set -- $(cat "$tmp/sample")
 	sz=$(wc -c <"$tmp/$f.out")
 	head -c 100 "$tmp/$f.out" | grep -q '^Status: 200' || head -c 300 "$tmp/$f.out"
