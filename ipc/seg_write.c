@@ -1017,11 +1017,18 @@ snap_writer_write(struct snap_writer *sw, const void *buf, size_t len)
 		}
 		{
 			struct pollfd pf = { .fd = sw->fd, .events = POLLOUT };
-			int ms = ms_left(stall);
+			int ms = ms_left(stall), r, e;
 
-			if (poll(&pf, 1, ms > 100 ? 100 : ms) < 0 &&
-			    errno != EINTR) {
-				sw->err = -errno;
+			if (sw->wait_begin)
+				sw->wait_begin(sw->wait_arg);
+			r = poll(&pf, 1, ms > 100 ? 100 : ms);
+			e = errno;
+			if (sw->wait_end && sw->wait_end(sw->wait_arg)) {
+				sw->err = -ECANCELED;
+				break;
+			}
+			if (r < 0 && e != EINTR) {
+				sw->err = -e;
 				break;
 			}
 		}

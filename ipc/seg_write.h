@@ -133,7 +133,8 @@ void seg_agent_done(struct seg_writer *w, int result, uint32_t snap_seq);
  * SNAP_TOKEN_MS, closing any other, then removes the name.  The caller
  * writes the stream with snap_writer_write (non-blocking sends and poll;
  * a peer that reads nothing for SNAP_STALL_MS, closes, or *cancel
- * becoming non-zero, ends it), then snap_writer_close.  A sticky error:
+ * becoming non-zero, ends it; wait_begin/wait_end bracket each wait),
+ * then snap_writer_close.  A sticky error:
  * the first failure is kept; once set, writes do nothing (so that a
  * client gone away costs nothing more) and snap_writer_close returns it.
  */
@@ -144,6 +145,12 @@ struct snap_writer {
 	int dirfd;                 /* the segment's directory (not owned) */
 	uint64_t off;              /* bytes written so far */
 	const _Atomic int *cancel; /* non-zero: give up (agent exit), or NULL */
+	/* Around every wait for the client to read (snap_writer_write):
+	 * wait_begin, then wait_end, whose non-zero return ends the stream
+	 * (-ECANCELED).  The agent releases its control lock there. */
+	void (*wait_begin)(void *arg);
+	int (*wait_end)(void *arg);
+	void *wait_arg;
 	char name[32];             /* "<pid>.snap.<seq>" while linked, else "" */
 };
 

@@ -39,6 +39,11 @@ wait $dead
 "$fake" "$dir" write $dead gone 1 10 100 200 300
 ok $? "dead segment written"
 : >"$dir/$dead.snap.3"
+# a snapshot socket it served when it died (format 3)
+[ -z "${PYTHON3:-}" ] || "$PYTHON3" -c 'import os, socket, sys
+os.chdir(sys.argv[1])
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(sys.argv[2])' \
+	"$dir" "$dead.snap.4"
 printf 'garbage' >"$dir/12345.seg"
 wait_file "$dir/$live1.seg"
 wait_file "$dir/$live2.seg"
@@ -83,8 +88,9 @@ grep -qx "removed dead segment $dead (gone)" "$tmpdir/out"
 ok $? "--clean says what it removed"
 grep -qx "removed invalid segment 12345.seg" "$tmpdir/out"
 ok $? "--clean removes an unlocked invalid file too"
-[ ! -e "$dir/$dead.seg" ] && [ ! -e "$dir/$dead.snap.3" ] && [ ! -e "$dir/12345.seg" ]
-ok $? "dead segment, its snapshot and the invalid file are gone"
+[ ! -e "$dir/$dead.seg" ] && [ ! -e "$dir/$dead.snap.3" ] && [ ! -e "$dir/$dead.snap.4" ] &&
+	[ ! -e "$dir/12345.seg" ]
+ok $? "dead segment, its snapshot file and socket and the invalid file are gone"
 [ -e "$dir/$live1.seg" ] && [ -e "$dir/$live2.seg" ]
 ok $? "live segments kept"
 is "$(row $dead)" "" "removed target not listed"

@@ -141,14 +141,13 @@ make_snap(const char *dir, char *exe, uint32_t limit)
 	return make_snap_bad(dir, exe, limit, 0);
 }
 
-/* The file make_snap wrote (unlinked at once) opened as a stream. */
+/* The file make_snap wrote, unlinked, as a stream in *ss; 0 or -errno. */
 static int
 open_snap(const char *dir, struct snap_stream *ss, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	/* the stream's bytes, from the file, to the stream parser */
 	snprintf(path, sizeof(path), "%s/%d.snap.1", dir, (int)getpid());
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	unlink(path);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # t-tracer-fork.sh - fork from a multithreaded parent that is tracing: the
 # child gets its own segment, keeps tracing, and both sides are exact;
-# forks while another thread allocates never deadlock.
+# forks while another thread allocates never deadlock, nor does one while
+# the agent waits for a slow snapshot reader.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fixtures/tr-lib.sh"
 
@@ -53,6 +54,26 @@ is "$fails" 0 "20 forks while a thread allocates: every child ran and exited"
 fx spinstop >/dev/null
 t=$(trace_of $fx_pid tr-alloc.c MALLOC)
 is "$(field size "$t") $(field count "$t")" "10000 10" "parent's traces unchanged"
+
+# a fork while the agent waits for a snapshot's client to read (100,000
+# block sizes, more than the socket holds): the agent does not keep the
+# lock a fork takes while it waits, so the fork is done while that
+# client is still being served (the agent gives up on it only after 10 s
+# without progress: a command then still times out)
+fx malloc 100000 16 >/dev/null
+"$hd_bin" --timeout 20000 --stall 60 "$hdir" $fx_pid snapshot \
+	>"$tmpdir/stall" 2>&1 &
+sp=$!
+i=0
+while ! grep -q stalled "$tmpdir/stall" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+r=$(fx fork)
+"$hd_bin" --timeout 1000 "$hdir" $fx_pid status >/dev/null 2>&1
+is "${r%% *}:$?" "ok:5" \
+	"a fork while a snapshot waits for its reader: done, the reader still served"
+kill $sp
+wait $sp 2>/dev/null
+is "$(fx reap)" "ok 0" "that child exited 0"
+fx free >/dev/null
 fx_stop
 is $? 0 "fixture exited 0"
 is "$(ls "$hdir")" "" "no segment left"

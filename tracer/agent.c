@@ -12,7 +12,9 @@
  *   fork handlers; a snapshot is answered at once with the name of the
  *   socket it is then served on (snapshot.c): the agent waits for its
  *   client without the lock, and streams it under the lock (the tables
- *   stay as they are), ending early on exit or when the client goes;
+ *   stay as they are) but for the waits for the client to read, ending
+ *   early on exit, when the client goes or when tracing is started or
+ *   stopped meanwhile;
  * - exit: agent_shutdown sets `quit`, wakes the futex and waits for the
  *   thread, so the segment is never unmapped under it.
  */

@@ -41,10 +41,8 @@
 #include "blocks.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include "arena.h"
 #include "guard.h"
@@ -411,6 +409,7 @@ key_of(uint64_t p)
 }
 
 #ifdef BLOCKS_HOLD_STATS
+#include <time.h>
 
 static struct {
 	_Atomic uint64_t holds, max_ns, sum_ns, max_cpu_ns, over_1ms,
@@ -540,52 +539,21 @@ out:
 	return last;
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Every live record's meta to fn, shard by shard, slice by slice.
- *
- * A hold is short, but a walker switched out while holding a lock makes
- * the shard's allocating threads wait until it runs again (on a busy
- * machine, tens of milliseconds: bench/README).  So the walker gives up
- * the CPU (sched_yield, between slices, holding nothing) after every
- * BLOCKS_YIELD_NS of walking: it then takes its next locks at the start
- * of a fresh time slice, which the scheduler lets it run to the end of
- * (EEVDF's run-to-parity) - far longer than the slices it walks in it.  A
- * yield with no other thread waiting for the CPU returns at once; with
- * others waiting the walk takes longer, the application does not.
- */
-#ifndef BLOCKS_YIELD_NS
-#define BLOCKS_YIELD_NS 500000u
-#endif
-
+/* Every live record's meta to fn, shard by shard, slice by slice. */
 static int
 walk(visit_fn fn, void *arg)
 {
 	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t));
-	uint64_t *buf = arena_map(bytes), t = mono_ns();
+	uint64_t *buf = arena_map(bytes);
 	uint32_t i;
 
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < BLOCKS_SHARDS; i++) {
 		uint64_t from = 0;
-		int last;
 
-		do {
-			last = walk_slice(&shards[i], &from, buf, fn, arg);
-			if (mono_ns() - t >= BLOCKS_YIELD_NS) {
-				sched_yield();
-				t = mono_ns();
-			}
-		} while (!last);
+		while (!walk_slice(&shards[i], &from, buf, fn, arg))
+			;
 	}
 	arena_unmap(buf, bytes);
 	return 0;

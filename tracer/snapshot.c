@@ -7,8 +7,10 @@
  * 1. answer the command with the name of a listening socket, wait for the
  *    client that asked (its token), outside the control lock;
  * 2. under the control lock (the tables cannot be reset meanwhile), but
- *    no table lock while sending: the header, modules and strings, then
- *    one record per traceback, then the trailer with the totals;
+ *    no table lock while sending, and not even the control lock while
+ *    waiting for the client to read (a start or stop meanwhile ends the
+ *    stream): the header, modules and strings, then one record per
+ *    traceback, then the trailer with the totals;
  * 3. the records of the exact live view: one walk of the block table
  *    (blocks_sum) sums each traceback's blocks and bytes into one entry
  *    per interned traceback; without per-block sizes (every output but
@@ -109,11 +111,14 @@ out_trace(struct snap_writer *sw, struct totals *tt, const struct trace *t,
 	tr.est_count = est_count;
 	tr.est_size = est_size;
 	out(sw, &tr, sizeof(tr));
-	out(sw, t->frames, t->nframes * sizeof(uint64_t));
+	/* t is read only while the stream goes on: a wait for the client
+	 * may have let a stop reset the tables (stream_wait_end) */
+	if (snap_writer_ok(sw))
+		out(sw, t->frames, tr.nframes * sizeof(uint64_t));
 	if (sizes)
 		out(sw, sizes, n_sizes * sizeof(uint64_t));
 	tt->traces++;
-	tt->frames += t->nframes;
+	tt->frames += tr.nframes;
 	tt->sizes += sizes ? n_sizes : 0;
 	tt->est_count += est_count;
 	tt->est_size += est_size;
@@ -390,6 +395,26 @@ out:
 	return rc;
 }
 
+/* While the agent waits for its client to read, the control lock is
+ * released (the application's hawk_* calls and fork do not wait for a
+ * slow client); a start or stop meanwhile (core_gen) ends the stream. */
+static uint32_t stream_gen;
+
+static void
+stream_wait_begin(void *arg)
+{
+	(void)arg;
+	control_give();
+}
+
+static int
+stream_wait_end(void *arg)
+{
+	(void)arg;
+	control_take();
+	return atomic_load(&core_gen) != stream_gen;
+}
+
 /* The stream, from header to trailer (caller holds the control lock). */
 static int
 stream(struct snap_writer *sw, struct seg_writer *w, uint32_t view,
@@ -522,7 +547,12 @@ snapshot_serve(struct seg_writer *w, uint32_t flags, uint64_t token,
 	atomic_store(&linked_seq, 0);
 	if (rc == 0) {
 		control_take();
+		stream_gen = atomic_load(&core_gen);
+		sw->wait_begin = stream_wait_begin;
+		sw->wait_end = stream_wait_end;
 		rc = stream(sw, w, view, !!(flags & CMD_FLAG_SNAP_SIZES));
+		sw->wait_begin = NULL;
+		sw->wait_end = NULL;
 		control_give();
 	}
 	out_len = 0;

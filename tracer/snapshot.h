@@ -18,8 +18,9 @@
  * view, -EOPNOTSUPP for the peak view of an exact session, -errno when
  * no socket could be made; else 0 and the socket's seq), then waits for
  * the client and streams the snapshot to it.  Called by the agent
- * without the control lock (it takes it for the stream); gives up when
- * *cancel becomes non-zero.  Returns 0 or -errno (the client never
+ * without the control lock (it takes it for the stream, and gives it up
+ * while it waits for the client to read: a start or stop meanwhile ends
+ * the stream with -ECANCELED); gives up when *cancel becomes non-zero.  Returns 0 or -errno (the client never
  * came, went away, stopped reading); everything it mapped is unmapped
  * and the socket's name is gone when it returns.
  */
