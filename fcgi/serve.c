@@ -495,6 +495,7 @@ struct pickle_arg {
 	struct fmt_pickle *fp;
 	const struct st_filter *f;
 	uint64_t traces;           /* pickle traces so far (unfiltered) */
+	int too_many;              /* past ST_PICKLE_TRACES_MAX */
 };
 
 static int
@@ -505,8 +506,10 @@ pickle_flush(void *arg, struct st_set *set)
 	/* one pickle trace per block (estimated or allocated): counted as
 	 * the chunks come, the total being known only at the end */
 	a->traces += st_pickle_traces(set);
-	if (a->traces > ST_PICKLE_TRACES_MAX)
+	if (a->traces > ST_PICKLE_TRACES_MAX) {
+		a->too_many = 1;
 		return -EFBIG;
+	}
 	return fmt_pickle_traces(a->fp, set, a->f);
 }
 
@@ -613,7 +616,7 @@ render_pickle(struct req *q, struct snaps *s, const struct seg_info *v,
 		if (rc) {
 			fprintf(stderr, "hawk-fcgi: pickle cut short at "
 				"target %d: %s\n", (int)v[i].pid,
-				rc == -EFBIG ? "more than 50000000 traces "
+				a.too_many ? "more than 50000000 traces "
 				"(one per block, estimated or allocated)" :
 				err[0] ? err : strerror(-rc));
 			break;

@@ -13,7 +13,8 @@
 /* How snapstat_add_stream aggregates the traces it reads. */
 enum snapstat_agg {
 	SNAPSTAT_FULL = 0,         /* one trace per snapshot trace, every
-				      frame (traceback key, filters) */
+				      frame (collapsed, flame graph, lineno
+				      or cumulative with filters) */
 	SNAPSTAT_FRAME0 = 1,       /* lineno: one 1-frame trace per (target,
 				      generation, most recent frame) */
 	SNAPSTAT_EACH_FRAME = 2,   /* cumulative lineno without filters: one
@@ -25,7 +26,8 @@ enum snapstat_agg {
 				      and 2^20 block sizes, then they are
 				      dropped from the set (frames stay) */
 	SNAPSTAT_TRACE = 4,        /* nothing added to the set: hooks->trace
-				      is called once per trace (pprof) */
+				      is called once per trace (pprof, the
+				      traceback format's trie) */
 	SNAPSTAT_CHECK = 5,        /* nothing added: read and validate only
 				      (a snapshot whose totals alone count) */
 };

@@ -6,9 +6,10 @@
  * one small entry per (traceback, target, generation), and only the
  * statistics the response shows turned into a trace set.
  *
- * Memory per distinct traceback: its new trie nodes (8 bytes each plus an
- * index slot of 4 bytes at most 3/4 full) and a 20-byte entry; nothing
- * per frame of it.  st_set would hold 4 bytes per frame plus a 56-byte
+ * Memory per distinct traceback: its new trie nodes for its outer frames
+ * (8 bytes each plus index slots of 4 bytes, at most 4/5 full) and a
+ * 20-byte entry that holds its most recent frame; nothing per frame of
+ * it.  st_set would hold 4 bytes per frame plus a 56-byte
  * trace, and its grouping 48 bytes more per statistic.
  */
 #ifndef HAWK_FCGI_TBTRIE_H
@@ -36,10 +37,15 @@ struct tbtrie {
 	uint32_t *index;           /* open addressing over (parent, frame):
 				      node id, 0 = empty */
 	size_t index_size;
-	/* entries, one per traceback added (in parallel arrays) */
-	uint32_t *node;            /* the traceback's most recent frame */
-	uint64_t *size, *count;
-	size_t n_ent, cap_node, cap_size, cap_count;
+	/* entries, one per traceback added (in parallel arrays): the
+	 * traceback is (the node of its outer frames, its most recent frame),
+	 * so that its last frame takes no node */
+	uint32_t *parent;          /* 0: a traceback of one frame */
+	uint32_t *leaf;            /* frame id of the most recent frame */
+	uint64_t *size;
+	uint32_t *count;           /* blocks, while every count fits */
+	uint64_t *count64;         /* else all counts here (count unused) */
+	size_t n_ent, cap_parent, cap_leaf, cap_size, cap_count, cap_count64;
 	struct tbtrie_range *ranges;  /* which target and generation */
 	size_t n_ranges, cap_ranges;
 	uint32_t max_depth;        /* frames of the longest traceback */

@@ -37,7 +37,7 @@ tests_fixtures_fc_leak_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_fc_leak_LDFLAGS =
 fcgi_sh_tests = tests/t-fcgi-cgi.sh tests/t-fcgi-fastcgi.sh \
 	tests/t-fcgi-multi.sh tests/t-fcgi-lease.sh tests/t-fcgi-leftovers.sh \
-	tests/t-fcgi-sample.sh
+	tests/t-fcgi-sample.sh tests/t-fcgi-cut.sh
 dist_check_SCRIPTS += $(fcgi_sh_tests)
 TESTS += $(fcgi_sh_tests)
 EXTRA_DIST += tests/fcgi_client.py tests/fcgi-lib.sh

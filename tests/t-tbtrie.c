@@ -184,6 +184,33 @@ main(void)
 	check(&t, 0, NULL, "target 20 dropped", 20);
 	check(&t, 1, NULL, "diff, target 20 dropped", 20);
 	tbtrie_free(&t);
+
+	/* counts beyond 32 bits, after some that fit, and one-frame
+	 * tracebacks (no node of their own) */
+	{
+		uint32_t a[2] = { 3, 4 }, b[1] = { 5 };
+		struct st_set g;
+		struct st_list l;
+
+		tbtrie_init(&t);
+		tbtrie_add(&t, 0, ST_NEW, a, 2, 10, 2);
+		tbtrie_add(&t, 0, ST_NEW, b, 1, 20, 1);
+		tbtrie_add(&t, 1, ST_NEW, a, 2, UINT64_C(50000000000),
+			   UINT64_C(5000000000));
+		tbtrie_add(&t, 2, ST_NEW, b, 1, 7, 3);
+		set_make(&g);
+		ok(tbtrie_select(&t, &g, 0, NULL, 0) == 0 &&
+		   st_group(&g, ST_TRACEBACK, 0, 0, NULL, &l) == 0 &&
+		   l.n == 2 && l.v[0].key_n == 2 &&
+		   l.v[0].count == UINT64_C(5000000002) &&
+		   l.v[0].size == UINT64_C(50000000010) &&
+		   l.v[1].key_n == 1 && l.v[1].count == 4 &&
+		   l.v[1].size == 27, "a count of 5e9 kept whole; one-frame "
+		   "tracebacks");
+		st_list_free(&l);
+		st_set_free(&g);
+		tbtrie_free(&t);
+	}
 	st_set_free(&s);
 	return done_testing();
 }
