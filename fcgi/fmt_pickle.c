@@ -49,12 +49,36 @@ struct pk {
 	uint32_t memo;             /* next memo index */
 };
 
+/*
+ * Output goes straight into the sink's buffer: room() makes at least n
+ * bytes free there (draining it when it is fuller), the caller encodes
+ * into it and done() accounts for what was written.  After a sink error
+ * the bytes are written and dropped with the buffer, as sink_write drops
+ * them.  No opcode is longer than ROOM_MAX bytes.
+ */
+#define ROOM_MAX 64
+
+static inline unsigned char *
+room(struct sink *s, size_t n)
+{
+	if (n > sizeof(s->buf) - s->n)
+		sink_flush(s);
+	return (unsigned char *)s->buf + s->n;
+}
+
+static inline void
+done(struct sink *s, size_t n)
+{
+	s->n += n;
+	if (!s->err)
+		s->total += n;
+}
+
 static void
 op(struct pk *p, int code)
 {
-	unsigned char c = (unsigned char)code;
-
-	sink_write(p->out, &c, 1);
+	*room(p->out, 1) = (unsigned char)code;
+	done(p->out, 1);
 }
 
 static uint32_t
@@ -64,23 +88,26 @@ memoize(struct pk *p)
 	return p->memo++;
 }
 
-static void
-get(struct pk *p, uint32_t idx)
+static inline size_t
+enc_get(unsigned char *b, uint32_t idx)
 {
-	unsigned char b[5];
-
 	if (idx < 256) {
 		b[0] = OP_BINGET;
 		b[1] = (unsigned char)idx;
-		sink_write(p->out, b, 2);
-		return;
+		return 2;
 	}
 	b[0] = OP_LONG_BINGET;
 	b[1] = idx & 0xff;
 	b[2] = (idx >> 8) & 0xff;
 	b[3] = (idx >> 16) & 0xff;
 	b[4] = (idx >> 24) & 0xff;
-	sink_write(p->out, b, 5);
+	return 5;
+}
+
+static void
+get(struct pk *p, uint32_t idx)
+{
+	done(p->out, enc_get(room(p->out, 5), idx));
 }
 
 static void
@@ -104,40 +131,47 @@ put_str(struct pk *p, const char *s)
 	sink_write(p->out, s, n);
 }
 
-/* save_long() of pickle.py for a non-negative integer. */
-static void
-put_uint(struct pk *p, uint64_t v)
+/* save_long() of pickle.py for a non-negative integer: at most 11 bytes
+ * into b, their number returned. */
+static inline size_t
+enc_uint(unsigned char *b, uint64_t v)
 {
-	unsigned char b[11];
 	size_t n = 0;
 
 	if (v < 256) {
 		b[0] = OP_BININT1;
 		b[1] = (unsigned char)v;
-		sink_write(p->out, b, 2);
-	} else if (v < 65536) {
+		return 2;
+	}
+	if (v < 65536) {
 		b[0] = OP_BININT2;
 		b[1] = v & 0xff;
 		b[2] = (v >> 8) & 0xff;
-		sink_write(p->out, b, 3);
-	} else if (v < UINT64_C(0x80000000)) {
+		return 3;
+	}
+	if (v < UINT64_C(0x80000000)) {
 		b[0] = OP_BININT;
 		b[1] = v & 0xff;
 		b[2] = (v >> 8) & 0xff;
 		b[3] = (v >> 16) & 0xff;
 		b[4] = (v >> 24) & 0xff;
-		sink_write(p->out, b, 5);
-	} else {
-		b[0] = OP_LONG1;
-		while (v) {
-			b[2 + n++] = v & 0xff;
-			v >>= 8;
-		}
-		if (b[1 + n] & 0x80)      /* keep it positive */
-			b[2 + n++] = 0;
-		b[1] = (unsigned char)n;
-		sink_write(p->out, b, 2 + n);
+		return 5;
 	}
+	b[0] = OP_LONG1;
+	while (v) {
+		b[2 + n++] = v & 0xff;
+		v >>= 8;
+	}
+	if (b[1 + n] & 0x80)      /* keep it positive */
+		b[2 + n++] = 0;
+	b[1] = (unsigned char)n;
+	return 2 + n;
+}
+
+static void
+put_uint(struct pk *p, uint64_t v)
+{
+	done(p->out, enc_uint(room(p->out, 11), v));
 }
 
 struct memo_tabs {
@@ -188,6 +222,61 @@ frames_tuple(struct pk *p, const struct st_set *set, size_t ti,
 	else
 		op(p, OP_TUPLE);
 	m->trace[ti] = memoize(p) + 1;
+}
+
+/*
+ * The trace tuples of every block of traceback ti: per block
+ *   [MARK] MARK domain size frames total_nframe TUPLE [APPENDS]
+ * (the leading MARK opening a batch, APPENDS closing one).  The first
+ * block writes (and memoizes) the frames tuple; every later block differs
+ * from it only in its size, so the bytes before the size (MARK domain) and
+ * after it (the frames tuple's memo get, total_nframe, TUPLE) are encoded
+ * once and copied.
+ */
+static void
+blocks(struct pk *p, const struct st_set *set, size_t ti,
+       struct memo_tabs *m, size_t *batch)
+{
+	const struct st_trace *t = &set->traces[ti];
+	struct sink *out = p->out;
+	unsigned char pre[16], post[32], *w, *w0;
+	size_t npre, nget = 0, npost = 0, bt = *batch;
+	uint64_t b, n, size;
+
+	/* without block sizes (estimates, allocation totals): count traces
+	 * sharing size evenly, so that statistics() agrees */
+	n = t->count ? t->count : 1;
+	pre[0] = OP_MARK;
+	npre = 1 + enc_uint(pre + 1, (uint64_t)(uint32_t)set->pids[t->target]);
+	for (b = 0; b < n && !out->err; b++) {
+		size = t->sizes ? t->sizes[b] : t->size / n + (b < t->size % n);
+		w0 = w = room(out, ROOM_MAX);
+		if (bt == 0)
+			*w++ = OP_MARK;
+		memcpy(w, pre, sizeof(pre));
+		w += npre;
+		w += enc_uint(w, size);
+		if (b == 0) {
+			done(out, (size_t)(w - w0));
+			frames_tuple(p, set, ti, m);
+			nget = enc_get(post, m->trace[ti] - 1);
+			npost = nget + enc_uint(post + nget, t->total_nframe);
+			post[npost++] = OP_TUPLE;
+			w0 = w = room(out, ROOM_MAX);
+			/* the frames tuple itself, not its memo, this time */
+			memcpy(w, post + nget, 24);
+			w += npost - nget;
+		} else {
+			memcpy(w, post, 24);
+			w += npost;
+		}
+		if (++bt == BATCH) {
+			*w++ = OP_APPENDS;
+			bt = 0;
+		}
+		done(out, (size_t)(w - w0));
+	}
+	*batch = bt;
 }
 
 /*
@@ -270,7 +359,6 @@ fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
 	struct memo_tabs m;
 	uint8_t *verdict = NULL;
 	size_t ti;
-	uint64_t b, n;
 	int err;
 
 	err = grow_memo(&fp->file, &fp->n_file, set->n_files + 1);
@@ -288,25 +376,7 @@ fmt_pickle_traces(struct fmt_pickle *fp, const struct st_set *set,
 
 		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
 			continue;
-		/* without block sizes (estimates, allocation totals): count
-		 * traces sharing size evenly, as fmt_pickle_snapshot */
-		n = t->count ? t->count : 1;
-		for (b = 0; b < n; b++) {
-			if (fp->batch == 0)
-				op(&fp->p, OP_MARK);
-			op(&fp->p, OP_MARK);
-			put_uint(&fp->p,
-				 (uint64_t)(uint32_t)set->pids[t->target]);
-			put_uint(&fp->p, t->sizes ? t->sizes[b] :
-				 t->size / n + (b < t->size % n));
-			frames_tuple(&fp->p, set, ti, &m);
-			put_uint(&fp->p, t->total_nframe);
-			op(&fp->p, OP_TUPLE);
-			if (++fp->batch == BATCH) {
-				op(&fp->p, OP_APPENDS);
-				fp->batch = 0;
-			}
-		}
+		blocks(&fp->p, set, ti, &m, &fp->batch);
 	}
 	free(verdict);
 	free(m.trace);
@@ -353,7 +423,6 @@ fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 	uint8_t *verdict = NULL;
 	uint32_t tracemalloc_memo;
 	size_t ti, batch = 0;
-	uint64_t b, n;
 	int err;
 
 	m.file = calloc(set->n_files + 1, sizeof(uint32_t));
@@ -394,24 +463,7 @@ fmt_pickle_snapshot(const struct st_set *set, const struct st_filter *f,
 
 		if (t->gen != ST_NEW || !st_trace_kept(set, t, f, verdict))
 			continue;
-		/* without block sizes (estimates, allocation totals): count
-		 * traces sharing size evenly, so that statistics() agrees */
-		n = t->count ? t->count : 1;
-		for (b = 0; b < n; b++) {
-			if (batch == 0)
-				op(&p, OP_MARK);
-			op(&p, OP_MARK);
-			put_uint(&p, (uint64_t)(uint32_t)set->pids[t->target]);
-			put_uint(&p, t->sizes ? t->sizes[b] :
-				 t->size / n + (b < t->size % n));
-			frames_tuple(&p, set, ti, &m);
-			put_uint(&p, t->total_nframe);
-			op(&p, OP_TUPLE);
-			if (++batch == BATCH) {
-				op(&p, OP_APPENDS);
-				batch = 0;
-			}
-		}
+		blocks(&p, set, ti, &m, &batch);
 	}
 	if (batch)
 		op(&p, OP_APPENDS);
