@@ -74,14 +74,14 @@ done(struct sink *s, size_t n)
 		s->total += n;
 }
 
-static void
+static inline void
 op(struct pk *p, int code)
 {
 	*room(p->out, 1) = (unsigned char)code;
 	done(p->out, 1);
 }
 
-static uint32_t
+static inline uint32_t
 memoize(struct pk *p)
 {
 	op(p, OP_MEMOIZE);
@@ -104,7 +104,7 @@ enc_get(unsigned char *b, uint32_t idx)
 	return 5;
 }
 
-static void
+static inline void
 get(struct pk *p, uint32_t idx)
 {
 	done(p->out, enc_get(room(p->out, 5), idx));
@@ -168,7 +168,7 @@ enc_uint(unsigned char *b, uint64_t v)
 	return 2 + n;
 }
 
-static void
+static inline void
 put_uint(struct pk *p, uint64_t v)
 {
 	done(p->out, enc_uint(room(p->out, 11), v));
