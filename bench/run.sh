@@ -20,12 +20,16 @@
 # beside this build's.
 #
 #   bench/run.sh [--build DIR] [--runs N] [--ops N] [--live N] [--pyops N]
-#                [--base-lib LIB]
-# (--ops: replacements per churn thread, --live: live blocks per thread)
+#                [--base-lib LIB] [--no-heaptrack]
+# (--ops: replacements per churn thread, --live: live blocks per thread;
+# --no-heaptrack leaves heaptrack out, the slowest mode by far: with
+# --base-lib the exact modes are then compared directly, as the ratio of
+# their added times (traced - none) / (base - none), and their
+# instructions are counted too)
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${HAWK_BUILD:-$src/_build/plain}
-runs=5 ops=2000000 live=100000 pyops=500000 baselib=
+runs=5 ops=2000000 live=100000 pyops=500000 baselib= noht=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
@@ -34,7 +38,8 @@ while [ $# -gt 0 ]; do
 	--live) live=$2; shift ;;
 	--pyops) pyops=$2; shift ;;
 	--base-lib) baselib=$2; shift ;;
-	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-heaptrack) noht=1 ;;
+	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -45,6 +50,7 @@ churn=$build/bench/churn
 [ -x "$churn" ] || { echo "run.sh: $churn not built (make bench/churn)" >&2; exit 1; }
 python=/usr/bin/python3
 heaptrack=$(command -v heaptrack || true)
+[ -n "$noht" ] && heaptrack=
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hawk-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/seg"
@@ -126,7 +132,8 @@ done
 # same runs
 echo
 printf '%-8s %-4s %9s %9s %9s   %10s %10s' workload time none_ms s512k_ms s64k_ms s512k/none s64k/none
-[ -n "$baselib" ] && printf ' %13s %13s' base_traced/ht this/base_ratio
+[ -n "$baselib" ] && [ -n "$heaptrack" ] && printf ' %13s %13s' base_traced/ht this/base_ratio
+[ -n "$baselib" ] && [ -z "$heaptrack" ] && printf ' %13s' added_this/base
 printf '   (bar 1.05)\n'
 for w in churn1 churn2 python; do
 	for col in 1 2; do
@@ -144,6 +151,8 @@ for w in churn1 churn2 python; do
 			if (o != "" && o != "-" && h != "-" && h - n > 0) {
 				rb = (o - n) / (h - n); rt = (t - n) / (h - n)
 				printf " %13.3f %13.3f", rb, (rb > 0 ? rt / rb : 0)
+			} else if (o != "" && o != "-" && h == "-" && o - n > 0) {
+				printf " %13.3f", (t - n) / (o - n)
 			}
 			printf "\n" }'
 	done
@@ -167,13 +176,26 @@ if command -v valgrind >/dev/null 2>&1; then
 		esac
 		a=$(ir "$@")
 		b=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" ir "$@")
-		c=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=512k ir "$@")
-		d=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=64k ir "$@")
+		# sampled: which blocks are sampled, so the count, varies with
+		# the seed (+-0.1% at 512k): the median of seeds 1, 2 and 3
+		c=$(for seed in 1 2 3; do
+			LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=512k \
+				HAWK_SAMPLE_SEED=$seed ir "$@"; done | median)
+		d=$(for seed in 1 2 3; do
+			LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_SAMPLE=64k \
+				HAWK_SAMPLE_SEED=$seed ir "$@"; done | median)
 		awk -v w=$w -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN {
 			printf "%-8s none=%d off=%d  off/none=%.4f (bar 1.03)\n",
 				w, a, b, b / a
 			printf "%-8s s512k=%d s64k=%d  s512k/none=%.4f s64k/none=%.4f (bar 1.05)\n",
 				"", c, d, c / a, d / a }'
+		if [ -n "$baselib" ] && [ -z "$heaptrack" ]; then
+			e=$(LD_PRELOAD="$lib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 ir "$@")
+			f=$(LD_PRELOAD="$baselib" HAWK_DIR="$tmp/seg" HAWK_TRACEMALLOC=30 ir "$@")
+			awk -v a="$a" -v e="$e" -v f="$f" 'BEGIN {
+				printf "%-8s traced=%d base=%d  added this/base=%.4f\n",
+					"", e, f, (e - a) / (f - a) }'
+		fi
 	done
 fi
 

@@ -254,7 +254,8 @@ enum seg_alloc_mode {
  *   struct snap_header        what is known up front (n_* totals 0)
  *   struct snap_module        [n_modules]
  *   char strings              [strings_size], then NULs to a multiple of 8
- *   per distinct traceback, each exactly once, in no particular order:
+ *   per distinct traceback, in no particular order, one record (with
+ *   SNAP_F_SIZES possibly several consecutive, see below):
  *     struct snap_trace       tag SNAP_TAG_TRACE, its figures
  *     uint64_t frames         [nframes]
  *     uint64_t sizes          [count], only with SNAP_F_SIZES
@@ -264,13 +265,18 @@ enum seg_alloc_mode {
  * only at the trailer, and checks them against what it read.  Integers
  * are native-endian (the stream never leaves its machine).
  *
- * Traces are the distinct live tracebacks.  A trace's frames are raw
+ * Traces are the live tracebacks.  A trace's frames are raw
  * return addresses, most recent call first (frame 0 is the return
  * address into the function that called malloc/new); total_nframe is the
  * depth before truncation to the traceback limit, as in tracemalloc.
  * With SNAP_F_SIZES the sizes are one entry per live block, its exact
  * requested size (a tracemalloc pickle has one trace per block), and
- * size is their sum.  frame_first and block_first are the frames and
+ * size is their sum.  The target sends at most 2^20 sizes at a time
+ * (tracer/snapshot.c), so a traceback with more live blocks is carried by
+ * several consecutive records with the same frames, each with the count
+ * and size of the sizes it carries: a reader adds them up (a pickle's
+ * traces are per block anyway).  Without SNAP_F_SIZES each traceback has
+ * exactly one record.  frame_first and block_first are the frames and
  * sizes of the traces before this one (a check for the reader; an
  * in-memory reader uses them as indexes).
  */

@@ -50,3 +50,11 @@ tests_t_snapstat_SOURCES = tests/t-snapstat.c fcgi/snapstat.c \
 tests_t_snapstat_CPPFLAGS = $(fcgi_test_cppflags)
 tests_t_snapstat_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
 tests_t_snapstat_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)
+# a traceback in several consecutive records reads as in one (segment.h)
+check_PROGRAMS += tests/t-snap-repeat
+TESTS += tests/t-snap-repeat
+tests_t_snap_repeat_SOURCES = tests/t-snap-repeat.c fcgi/snapstat.c \
+	fcgi/textpool.c $(fcgi_symbols_sources)
+tests_t_snap_repeat_CPPFLAGS = $(fcgi_test_cppflags)
+tests_t_snap_repeat_CFLAGS = $(AM_CFLAGS) $(fcgi_symbols_cflags) -g -O1
+tests_t_snap_repeat_LDADD = $(fcgi_test_ldadd) ipc/libipc.la $(fcgi_symbols_libs)

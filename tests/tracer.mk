@@ -7,6 +7,7 @@ tracer_test_cppflags = $(AM_CPPFLAGS) $(TRACER_CPPFLAGS) $(TESTS_CPPFLAGS)
 check_PROGRAMS += tests/fixtures/tr-alloc tests/fixtures/tr-cxx \
 	tests/fixtures/tr-link tests/fixtures/tr-defer tests/fixtures/tr-unwind \
 	tests/fixtures/tr-creds tests/fixtures/tr-sample \
+	tests/fixtures/tr-place \
 	tests/t-intern \
 	tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard
 tests_fixtures_tr_alloc_SOURCES = tests/fixtures/tr-alloc.c
@@ -17,6 +18,10 @@ tests_fixtures_tr_sample_SOURCES = tests/fixtures/tr-sample.c
 tests_fixtures_tr_sample_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_sample_LDFLAGS =
 tests_fixtures_tr_sample_LDADD =
+tests_fixtures_tr_place_SOURCES = tests/fixtures/tr-place.c
+tests_fixtures_tr_place_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_place_LDFLAGS =
+tests_fixtures_tr_place_LDADD =
 tests_fixtures_tr_cxx_SOURCES = tests/fixtures/tr-cxx.cc
 tests_fixtures_tr_cxx_CXXFLAGS = -g -O0 -std=c++17
 tests_fixtures_tr_cxx_LDFLAGS =
@@ -30,6 +35,12 @@ check_LTLIBRARIES += tests/fixtures/tr-dl.la
 tests_fixtures_tr_dl_la_SOURCES = tests/fixtures/tr-dl.c
 tests_fixtures_tr_dl_la_CFLAGS = $(BASE_CFLAGS) -g -O2
 tests_fixtures_tr_dl_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere
+# preloaded before libhawk: mprotect refuses PROT_EXEC (t-tracer-place)
+check_LTLIBRARIES += tests/fixtures/tr-noexec.la
+tests_fixtures_tr_noexec_la_SOURCES = tests/fixtures/tr-noexec.c
+tests_fixtures_tr_noexec_la_CFLAGS = $(BASE_CFLAGS) -O2
+tests_fixtures_tr_noexec_la_LDFLAGS = -module -avoid-version -shared \
 	-rpath /nowhere
 tests_fixtures_tr_creds_SOURCES = tests/fixtures/tr-creds.c
 tests_fixtures_tr_creds_CFLAGS = $(BASE_CFLAGS) -g -O0
@@ -73,7 +84,8 @@ tracer_tests = tests/t-tracer-basic.sh tests/t-tracer-threads.sh \
 	tests/t-tracer-env.sh tests/t-tracer-link.sh tests/t-tracer-unwind.sh \
 	tests/t-tracer-defer.sh tests/t-tracer-foreign.sh \
 	tests/t-tracer-creds.sh tests/t-tracer-leftovers.sh \
-	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh
+	tests/t-tracer-hostile.sh tests/t-tracer-sample.sh \
+	tests/t-tracer-place.sh
 dist_check_SCRIPTS += $(tracer_tests)
 TESTS += tests/t-intern tests/t-blocks tests/t-blocks-scan tests/t-cfi tests/t-guard $(tracer_tests)
 # a static binary `hawk run` must refuse (t-cli-run.sh)
@@ -94,3 +106,18 @@ tests_fixtures_tr_jemalloc_CFLAGS = $(BASE_CFLAGS) -g -O0
 tests_fixtures_tr_jemalloc_LDFLAGS =
 tests_fixtures_tr_jemalloc_LDADD = -ljemalloc
 endif
+# a pickle of one call site's millions of blocks (t-snapshot-onesite.sh)
+check_PROGRAMS += tests/fixtures/tr-onesite
+tests_fixtures_tr_onesite_SOURCES = tests/fixtures/tr-onesite.c
+tests_fixtures_tr_onesite_CFLAGS = $(BASE_CFLAGS) -g -O0
+tests_fixtures_tr_onesite_LDFLAGS =
+tests_fixtures_tr_onesite_LDADD =
+dist_check_SCRIPTS += tests/t-snapshot-onesite.sh
+TESTS += tests/t-snapshot-onesite.sh
+# one index's sizes in parts that resume (blocks_collect_sizes_at)
+check_PROGRAMS += tests/t-blocks-parts
+tests_t_blocks_parts_CPPFLAGS = $(tracer_test_cppflags) -DBLOCKS_SLICE=64u
+tests_t_blocks_parts_SOURCES = tests/t-blocks-parts.c tracer/blocks.c \
+	tracer/arena.c tracer/guard.c
+tests_t_blocks_parts_LDADD = -lpthread
+TESTS += tests/t-blocks-parts

@@ -715,6 +715,86 @@ blocks_collect_range(uint32_t lo, uint32_t hi, struct block_rec *out,
 	return rc;
 }
 
+struct chunk_arg {
+	uint32_t lo, hi;
+	uint64_t *sizes, cap, n;
+	uint64_t over;             /* the slice's blocks that did not fit */
+};
+
+static void
+chunk_visit(void *arg, const uint64_t *meta, size_t n)
+{
+	struct chunk_arg *a = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t idx = META_IDX(meta[i]);
+
+		if (idx < a->lo || idx >= a->hi)
+			continue;
+		if (a->n < a->cap)
+			a->sizes[a->n++] = META_SIZE(meta[i]);
+		else
+			a->over++;
+	}
+}
+
+/*
+ * The walk of blocks_collect_sizes_at: slice after slice from the cursor,
+ * as walk() does.  A slice whose blocks do not all fit is taken back (the
+ * sizes it stored are left to be overwritten) and the cursor left at its
+ * first key, so the next call takes it whole: slices are never split, and
+ * a block that stays put is taken by exactly one call, however the table
+ * changes in between (the cursor is a key, as walk_slice's).  Only a
+ * slice that alone holds more than `cap` of the range's blocks (not seen
+ * with cap >= SCRATCH: a slice visits about BLOCKS_SLICE + 256 slots) is
+ * taken in part, the rest missed.
+ */
+int
+blocks_collect_sizes_at(uint32_t lo, uint32_t hi, struct blocks_cursor *cur,
+			uint64_t *sizes, uint64_t cap, uint64_t *n,
+			uint64_t *missed)
+{
+	size_t bytes = arena_round(SCRATCH * sizeof(uint64_t)), i;
+	uint64_t *buf;
+	struct chunk_arg a = { .lo = lo, .hi = hi, .sizes = sizes,
+			       .cap = cap };
+
+	*n = 0;
+	*missed = 0;
+	if (cur->shard >= BLOCKS_SHARDS)
+		return 0;          /* the walk is over */
+	buf = arena_map(bytes);
+	if (!buf) {
+		*missed = blocks_count();
+		return -ENOMEM;
+	}
+	/* fault its pages in now, not under a lock (as walk()) */
+	for (i = 0; i < bytes; i += 4096)
+		((volatile char *)buf)[i] = 0;
+	while (cur->shard < BLOCKS_SHARDS && a.n < cap) {
+		uint64_t n0 = a.n, from0 = cur->from;
+		int last;
+
+		a.over = 0;
+		last = walk_slice(&shards[cur->shard], &cur->from, buf,
+				  chunk_visit, &a);
+		if (a.over && n0) {
+			a.n = n0;  /* the next call takes this slice */
+			cur->from = from0;
+			break;
+		}
+		*missed += a.over;
+		if (last) {
+			cur->shard++;
+			cur->from = 0;
+		}
+	}
+	arena_unmap(buf, bytes);
+	*n = a.n;
+	return 0;
+}
+
 int
 blocks_collect_sizes(uint32_t lo, uint32_t hi, uint64_t *sizes,
 		     uint64_t *next, const uint64_t *end, uint64_t *missed)

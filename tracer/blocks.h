@@ -88,6 +88,28 @@ struct blocks_sum {
 int blocks_sum(struct blocks_sum *sums, uint32_t n, uint64_t *missed);
 
 /*
+ * A walk in parts, for one traceback with more blocks than a buffer
+ * holds: the sizes of the live blocks with lo <= idx < hi into
+ * sizes[0 .. cap), in the walk's order, from where the last call with the
+ * same cursor stopped (a cursor starts zeroed); *n gets how many.  The
+ * call stops when the next slice's blocks would not fit, so a call that
+ * stores fewer than cap is not the end: the walk is over when
+ * cur->shard == BLOCKS_SHARDS.  Across the calls of one walk, a block
+ * live and unchanged throughout is reported exactly once; *missed (set)
+ * counts blocks left out (none unless one slice alone holds more than cap
+ * of them).  Returns 0 or -ENOMEM (nothing stored, the cursor unchanged).
+ */
+struct blocks_cursor {
+	uint32_t shard;            /* BLOCKS_SHARDS: the walk is over */
+	uint32_t pad;
+	uint64_t from;             /* the key its next slice starts at */
+};
+
+int blocks_collect_sizes_at(uint32_t lo, uint32_t hi,
+			    struct blocks_cursor *cur, uint64_t *sizes,
+			    uint64_t cap, uint64_t *n, uint64_t *missed);
+
+/*
  * The records of the live blocks with lo <= idx < hi, in no particular
  * order, into out[0 .. cap): the number stored goes to *n, the number of
  * those that did not fit to *missed.

@@ -378,11 +378,10 @@ core_realloc_failed(void *old, const struct core_moved *m)
 		blocks_insert(m->gen, old, m->size, m->idx);
 }
 
-void
+int
 core_free_sampled(void *p)
 {
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 
-	if (g & 1)
-		sample_remove(g, p, NULL, NULL);
+	return (g & 1) && sample_remove(g, p, NULL, NULL) == 0;
 }

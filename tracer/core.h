@@ -104,6 +104,24 @@ core_alloc(void *p, size_t size)
 	core_record(g, p, size, frames, n, total);
 }
 
+/* core_alloc for a block the countdown has already chosen (sampled mode:
+ * interpose_sample.c decides before allocating, to place the block). */
+static inline __attribute__((always_inline)) void
+core_alloc_chosen(void *p, size_t size)
+{
+	uint64_t buf[UNWIND_BUF];
+	const uint64_t *frames;
+	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
+	uint32_t max = atomic_load_explicit(&core_frames,
+					    memory_order_relaxed);
+	uint32_t n, total;
+
+	if (!(g & 1))
+		return;
+	n = unwind_capture(buf, max, &frames, &total);
+	core_record(g, p, size, frames, n, total);
+}
+
 /* free's bookkeeping; returns the block to hand to glibc's free now
  * (`p`, an older one this thread queued, or NULL: defer.h). */
 void *core_free(void *p);
@@ -118,9 +136,10 @@ struct core_moved {
 };
 void core_realloc_take(void *old, struct core_moved *m);
 void core_realloc_failed(void *old, const struct core_moved *m);
-/* free's bookkeeping in sampled mode (a block the filter may hold); the
- * caller then hands `p` to glibc. */
-void core_free_sampled(void *p);
+/* free's bookkeeping in sampled mode (a block the filter may hold): 1
+ * when `p` was a recorded sampled block (now forgotten).  The caller then
+ * hands `p` to the allocator (or keeps it: sample_keep_put). */
+int core_free_sampled(void *p);
 
 /*
  * Allocation totals the threads have not yet added to the shared ones

@@ -815,7 +815,15 @@ jx_release(void *p, size_t size, int flags, int sized)
 		interpose_real.free(p);
 		return;
 	}
-	if (core_tracing() && !guard_active && p) {
+	if (core_tracing() && !guard_active && p &&
+	    unlikely(__atomic_load_n(&sample_rate, __ATOMIC_RELAXED))) {
+		/* sampled: the sampled table, not the exact one */
+		if (sample_maybe(p)) {
+			guard_active = 1;
+			core_free_sampled(p);
+			guard_active = 0;
+		}
+	} else if (core_tracing() && !guard_active && p) {
 		guard_active = 1;
 		q = core_free(p);
 		if (q && q != p)        /* an older block the queue let go */

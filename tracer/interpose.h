@@ -17,7 +17,7 @@ extern struct core_hot core_hot __attribute__((visibility("hidden")));
 extern const struct core_hot interpose_rec
 	__attribute__((visibility("hidden")));
 /* The sampled mode's recording functions (interpose_sample.c). */
-extern const struct core_hot interpose_sample
+extern struct core_hot interpose_sample
 	__attribute__((visibility("hidden")));
 
 /*

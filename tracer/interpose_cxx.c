@@ -14,6 +14,9 @@
  * - delete of every form is free(): sizes and alignments are not needed
  *   by glibc (nor by jemalloc, tcmalloc, mimalloc); like free, one
  *   indirect jump through core_hot (core.h);
+ * - while tracing sampled, new runs the countdown before allocating and
+ *   places a sampled block as malloc does (interpose_sample.c, sample.h),
+ *   so that delete, which is free, keeps its short path;
  * - same guard and hot-path rules as interpose.c.
  */
 #include "config.h"
@@ -73,6 +76,38 @@ record_late(void *p, size_t n)
 	}
 }
 
+/* A sampled new: placed as malloc places it (interpose_sample.c). */
+static __attribute__((noinline)) void *
+new_chosen(size_t n, size_t align)
+{
+	void *p;
+
+	guard_active = 1;
+	p = align > SAMPLE_ALIGN ? real_new(n, align) : sample_place(n);
+	if (p)
+		core_alloc_chosen(p, n);
+	guard_active = 0;
+	return p;
+}
+
+/* new while tracing sampled: the countdown before the allocation */
+static __attribute__((noinline)) void *
+new_sampled(size_t n, size_t align, int nothrow)
+{
+	void *p;
+
+	if (likely(sample_skip(n)) || !sample_decide(n))
+		p = real_new(n, align);
+	else
+		p = new_chosen(n, align);
+	if (unlikely(!p)) {
+		p = new_failed(n, align, nothrow);
+		if (p)
+			record_late(p, n);
+	}
+	return p;
+}
+
 /* new while tracing: tail-called, so its frame replaces new's */
 static __attribute__((noinline)) void *
 new_traced(size_t n, size_t align, int nothrow)
@@ -102,7 +137,9 @@ new_common(size_t n, size_t align, int nothrow)
 	void *p;
 
 	if (unlikely(core_tracing()))
-		return new_traced(n, align, nothrow);
+		return __atomic_load_n(&sample_rate, __ATOMIC_RELAXED) &&
+		       !guard_active ? new_sampled(n, align, nothrow) :
+		       new_traced(n, align, nothrow);
 	p = real_new(n, align);
 	if (unlikely(!p)) {
 		p = new_failed(n, align, nothrow);

@@ -26,15 +26,20 @@
  * linear probing, backward-shift deletion, power-of-two capacity grown at
  * half load; a record is 16 bytes (address, size << 24 | traceback).
  *
- * Free filter: a free in sampled mode must not probe that table.  A bitmap
- * of 2^16 bits (8 KiB, so the lines a program's frees touch stay in L1/L2)
- * has bit h(p) set while some sampled live block maps to it (h: the
- * block's 16-byte granule modulo 2^16, sample.h); a 16-bit counter per bit
- * (128 KiB, touched only under the lock, by sampled inserts and removes)
- * says when to clear it.  An unsampled free costs two shifts, a mask and
- * one load of the bitmap (10 instructions with the tail call); false
- * positives (another sampled block on the same bit: ~n/65536, 3% for 2000
- * sampled blocks) take the lock and miss in the small table.
+ * Free filter: a free in sampled mode must not probe that table.  Sampled
+ * blocks are placed (sample.h: bits 5..9 of the address 0), so most
+ * unsampled frees are told apart by their address (interpose_sample.c);
+ * the rest (1 in 32 by chance, more where the chunks of freed sampled
+ * blocks are reused) read a bitmap of 2^16 bits (8 KiB), bit h(p) set
+ * while some sampled live block maps to it (h: the block's 1 KiB unit
+ * modulo 2^16, sample.h); a 16-bit counter per bit (128 KiB, touched only
+ * under the lock, by sampled inserts and removes) says when to clear it.
+ * False positives (another sampled block on the same bit: ~n/65536, 3%
+ * for 2000 sampled blocks) take the lock and miss in the small table.
+ * While a sampled block that is not placed is live (counted here), free
+ * reads the bitmap for every block (sample_free_switch).  Both arrays are
+ * static: a reset clears them only if a block has been recorded since
+ * the last one.
  *
  * Current and peak are estimated bytes: each sampled block adds
  * round(w(s) * s) (snap_weight).  The kept copy at the peak is replaced
@@ -82,6 +87,15 @@ static struct {
 	struct block_rec *copy;    /* the live set when `kept` was reached */
 	uint64_t copy_n, copy_cap;
 	uint64_t copy_time_ns;
+	uint64_t unplaced;         /* live blocks not sample_placed */
+	struct {
+		uint64_t p, usable;
+	} keep[SAMPLE_KEEP_N];     /* chunks kept for samples (sample.h) */
+	uint32_t keep_n;
+	uint64_t keep_bytes;
+	uint64_t keep_mask;        /* bit KEEP_H(p) set while some kept p */
+	uint8_t keep_hits[64];     /*   maps there: how many */
+	int dirty;                 /* counts/filter written since reset */
 } ss __attribute__((aligned(64)));
 
 static uint16_t counts[NBITS];    /* under ss.lock */
@@ -173,6 +187,8 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 {
 	struct timespec ts;
 
+	if (rate)
+		sample_hooks_prepare();
 	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	arena_unmap(ss.tab, ss.cap * sizeof(struct sent));
 	arena_unmap(ss.copy, ss.copy_cap * sizeof(struct block_rec));
@@ -182,8 +198,14 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 	ss.current = ss.peak = ss.kept = 0;
 	ss.copy_time_ns = 0;
 	ss.gen = gen;
-	memset(counts, 0, sizeof(counts));
-	memset(sample_filter, 0, sizeof(sample_filter));
+	ss.unplaced = 0;
+	/* static, so zero until the first sampled block (a start at load
+	 * does not pay for clearing 136 KiB) */
+	if (ss.dirty) {
+		memset(counts, 0, sizeof(counts));
+		memset(sample_filter, 0, sizeof(sample_filter));
+		ss.dirty = 0;
+	}
 	if (!seed) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		seed = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30;
@@ -193,6 +215,8 @@ sample_reset(uint32_t gen, uint64_t rate, uint64_t seed)
 	__atomic_store_n(&sample_rate, rate, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&session, 1, memory_order_release);
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	/* the kept chunks' bits were cleared above: back to the allocator */
+	sample_hooks_release();
 }
 
 static inline uint64_t
@@ -263,6 +287,124 @@ keep_copy(void)
 			  (uint64_t)ts.tv_nsec;
 }
 
+#define KEEP_H(p) ((uint32_t)((uintptr_t)(p) >> SAMPLE_ALIGN_BITS) & 63u)
+
+/* Add / remove kept entry i's chunk (caller holds the lock). */
+static void
+keep_add(void *p, uint64_t usable)
+{
+	uint32_t h = KEEP_H(p);
+
+	ss.keep[ss.keep_n].p = (uint64_t)(uintptr_t)p;
+	ss.keep[ss.keep_n].usable = usable;
+	ss.keep_n++;
+	ss.keep_bytes += usable;
+	if (ss.keep_hits[h]++ == 0)
+		__atomic_store_n(&ss.keep_mask, ss.keep_mask | UINT64_C(1) << h,
+				 __ATOMIC_RELAXED);
+}
+
+static void *
+keep_del(uint32_t i)
+{
+	void *p = (void *)(uintptr_t)ss.keep[i].p;
+	uint32_t h = KEEP_H(p);
+
+	ss.keep_bytes -= ss.keep[i].usable;
+	ss.keep[i] = ss.keep[--ss.keep_n];
+	if (--ss.keep_hits[h] == 0)
+		__atomic_store_n(&ss.keep_mask, ss.keep_mask & ~(UINT64_C(1) << h),
+				 __ATOMIC_RELAXED);
+	return p;
+}
+
+/* The filter's count of bit b up / down (caller holds the lock). */
+static void
+bit_up(uint32_t b)
+{
+	if (counts[b] != UINT16_MAX && counts[b]++ == 0)
+		__atomic_fetch_or(&sample_filter[b / 64], UINT64_C(1) << (b % 64),
+				  __ATOMIC_RELAXED);
+}
+
+static void
+bit_down(uint32_t b)
+{
+	if (counts[b] != UINT16_MAX && --counts[b] == 0)
+		__atomic_fetch_and(&sample_filter[b / 64],
+				   ~(UINT64_C(1) << (b % 64)), __ATOMIC_RELAXED);
+}
+
+void *
+sample_keep_take(size_t size)
+{
+	uint64_t best = UINT64_MAX, max = 2 * (uint64_t)size + 64;
+	uint32_t i, at = 0;
+	void *p = NULL;
+
+	if (!__atomic_load_n(&ss.keep_n, __ATOMIC_RELAXED))
+		return NULL;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	for (i = 0; i < ss.keep_n; i++)
+		if (ss.keep[i].usable >= size && ss.keep[i].usable <= max &&
+		    ss.keep[i].usable < best) {
+			best = ss.keep[i].usable;
+			at = i;
+		}
+	if (best != UINT64_MAX) {
+		p = keep_del(at);
+		bit_down(sample_fhash(p));
+	}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return p;
+}
+
+int
+sample_keep_put(void *p, size_t usable)
+{
+	int ok = 0;
+
+	if (usable > SAMPLE_KEEP_MAX || !sample_placed(p) || !p)
+		return 0;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	if (__atomic_load_n(&sample_rate, __ATOMIC_RELAXED) &&
+	    ss.keep_n < SAMPLE_KEEP_N) {
+		keep_add(p, usable);
+		ss.dirty = 1;
+		bit_up(sample_fhash(p));
+		ok = 1;
+	}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return ok;
+}
+
+int
+sample_keep_drop(void *p, void **out)
+{
+	uint32_t i;
+	int found = 0;
+
+	/* the common case, a block the filter let through that is not
+	 * kept: one load */
+	if (p ? !(__atomic_load_n(&ss.keep_mask, __ATOMIC_RELAXED) >>
+		  KEEP_H(p) & 1) :
+		!__atomic_load_n(&ss.keep_n, __ATOMIC_RELAXED))
+		return 0;
+	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	for (i = 0; i < ss.keep_n; i++)
+		if (!p || ss.keep[i].p == (uint64_t)(uintptr_t)p) {
+			void *q = keep_del(i);
+
+			bit_down(sample_fhash(q));
+			if (out)
+				*out = q;
+			found = 1;
+			break;
+		}
+	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
+	return found;
+}
+
 int
 sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 {
@@ -281,9 +423,11 @@ sample_insert(uint32_t gen, const void *ptr, size_t size, uint32_t idx)
 		goto out;
 	place(ss.tab, ss.cap, p, (uint64_t)size << IDX_BITS | idx);
 	ss.count++;
-	if (counts[b] != UINT16_MAX && counts[b]++ == 0)
-		__atomic_fetch_or(&sample_filter[b / 64], UINT64_C(1) << (b % 64),
-				  __ATOMIC_RELAXED);
+	ss.dirty = 1;
+	if (!sample_placed(ptr))
+		ss.unplaced++;
+	sample_free_switch(ss.unplaced != 0);
+	bit_up(b);
 	ss.current += est_bytes(size);
 	if (ss.current > ss.peak)
 		ss.peak = ss.current;
@@ -333,9 +477,9 @@ sample_remove(uint32_t gen, const void *ptr, uint64_t *size, uint32_t *idx)
 	ss.tab[j].ptr = 0;
 	ss.tab[j].meta = 0;
 	ss.count--;
-	if (counts[b] != UINT16_MAX && --counts[b] == 0)
-		__atomic_fetch_and(&sample_filter[b / 64],
-				   ~(UINT64_C(1) << (b % 64)), __ATOMIC_RELAXED);
+	if (!sample_placed(ptr) && --ss.unplaced == 0)
+		sample_free_switch(0);
+	bit_down(b);
 	ss.current -= est_bytes(sz);
 	rc = 0;
 out:
@@ -371,6 +515,7 @@ sample_bytes(void)
 	lock_take(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	n = ss.cap || ss.copy_cap ? sizeof(sample_filter) + sizeof(counts) :
 	    0;
+	n += ss.keep_bytes;
 	lock_give(&ss.lock, LOCK_RANK_SAMPLE, 0);
 	return n;
 }

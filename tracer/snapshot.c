@@ -19,17 +19,24 @@
  *    tracebacks are taken in index windows whose blocks fit a buffer of
  *    SIZES_CAP sizes: one walk per window scatters their sizes into
  *    per-traceback groups (blocks_collect_sizes), the window is sent and
- *    the buffer reused.  A record's count and size are those of the
- *    sizes it carries, so the stream is self-consistent even if the
- *    application was allocating (blocks that appeared since the sums are
- *    counted in dropped_blocks); it is exact whenever it was not.
+ *    the buffer reused.  A traceback that alone has more blocks than
+ *    SIZES_CAP (a cache filled from one call site) is sent through the
+ *    same buffer in parts, one walk resumed part after part
+ *    (blocks_collect_sizes_at), each part a record of its own with the
+ *    traceback's frames: consecutive records with the same frames, which
+ *    readers add up (segment.h).  A record's count and size are those
+ *    of the sizes it carries, so the stream is self-consistent even if
+ *    the application was allocating (blocks that appeared since the sums
+ *    are counted in dropped_blocks); it is exact whenever it was not.
  * Sampled mode copies its (small) sampled table or the copy kept at the
  * peak, sorts it by traceback and streams it the same way, with each
  * trace's estimates; the allocated view streams the allocation totals
  * per traceback (no block sizes).
  * Memory: the sums (16 bytes per interned traceback), the window's sizes
- * (at most SIZES_CAP, more only for one traceback that alone has more
- * blocks), a 64 KiB output buffer; all unmapped before returning.
+ * (SIZES_CAP, 8 MiB, whatever one traceback holds), a 64 KiB output
+ * buffer, the walk's 68 KiB scratch; all unmapped before returning.  (The
+ * sampled views' copy is sized by the sampled table, which the sampling
+ * rate keeps small.)
  */
 #include "config.h"
 
@@ -322,15 +329,52 @@ window_sizes(struct snap_writer *sw, struct totals *tt,
 	return 0;
 }
 
+/*
+ * Traceback idx, which had `count` (> SIZES_CAP) blocks at the sums' walk:
+ * its sizes in parts of at most SIZES_CAP (blocks_collect_sizes_at, one
+ * walk of the table in all), each sent as a record of its own with the
+ * traceback's frames, consecutive.  Blocks it gained since the sums are
+ * sent too (no group to overflow), those it lost are not.
+ */
+static int
+parts_sizes(struct snap_writer *sw, struct totals *tt, uint32_t idx,
+	    uint64_t count, uint64_t *sizes)
+{
+	const struct trace *t = intern_get(idx);
+	struct blocks_cursor cur;
+	uint64_t got, missed, size, i;
+	int rc;
+
+	if (!t) {
+		tt->dropped_traces++;
+		tt->dropped_blocks += count;
+		return 0;
+	}
+	memset(&cur, 0, sizeof(cur));
+	while (cur.shard < BLOCKS_SHARDS && snap_writer_ok(sw)) {
+		rc = blocks_collect_sizes_at(idx, idx + 1, &cur, sizes,
+					     SIZES_CAP, &got, &missed);
+		if (rc < 0)
+			return rc;
+		tt->dropped_blocks += missed;
+		if (!got)
+			continue;
+		for (size = 0, i = 0; i < got; i++)
+			size += sizes[i];
+		out_trace(sw, tt, t, got, size, got, size, sizes, got);
+	}
+	return 0;
+}
+
 /* Exact mode, the live view. */
 static int
 records_exact(struct snap_writer *sw, struct totals *tt, int with_sizes)
 {
 	uint32_t end = intern_idx_end(), lo, hi;
 	size_t map = arena_round(((size_t)end + 1) * sizeof(struct blocks_sum));
-	size_t smap = 0, bmap = 0;
+	size_t smap = 0;
 	struct blocks_sum *sums = arena_map(map);
-	uint64_t *sizes = NULL, *big = NULL, missed = 0;
+	uint64_t *sizes = NULL, missed = 0;
 	int rc;
 
 	if (!sums)
@@ -367,17 +411,9 @@ records_exact(struct snap_writer *sw, struct totals *tt, int with_sizes)
 
 		if (n > SIZES_CAP) {
 			/* one traceback with more blocks than the buffer
-			 * holds: a buffer of its own */
+			 * holds: several records, through the same buffer */
 			hi = lo + 1;
-			bmap = arena_round(n * sizeof(uint64_t));
-			big = arena_map(bmap);
-			if (!big) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			rc = window_sizes(sw, tt, sums, lo, hi, big);
-			arena_unmap(big, bmap);
-			big = NULL;
+			rc = parts_sizes(sw, tt, lo, n, sizes);
 			if (rc < 0)
 				goto out;
 			continue;
