@@ -112,6 +112,16 @@ if [ ! -x "$prog" ]; then
 	skip "tests/fixtures/tr-jemalloc not built (libjemalloc-dev)"
 	done_testing
 fi
+# the section counts on the fixture allocating nothing but what it is
+# told to (its stdio buffers are static: the stdin buffer glibc would
+# malloc at the first fgets, racing the start below, stayed live): sampled
+# from load, every block it allocates by itself would be traced
+fx_start "$prog" HAWK_SAMPLE=1
+is "$(fx mallocx 1 100)" ok "jemalloc sampled from load: fixture answers"
+is "$(summary $fx_pid | cut -d' ' -f1-3)" \
+	"tr-jemalloc.c:$(site tr-jemalloc.c MALLOCX) size=100 count=1" \
+	"jemalloc sampled from load: the one block it was told to allocate, no stdio buffer"
+fx_stop
 fx_start "$prog"
 hd $fx_pid start 8 sample=1 >/dev/null
 fx mallocx 10 5000 >/dev/null
@@ -124,6 +134,7 @@ fx sdallocx >/dev/null
 is "$(trace_of $fx_pid tr-jemalloc.c MALLOCX)" "" "jemalloc sampled: sdallocx forgets"
 fx dallocx >/dev/null
 is "$(trace_of $fx_pid tr-jemalloc.c MALLOC)" "" "jemalloc sampled: dallocx forgets"
+is "$(summary $fx_pid)" "" "jemalloc sampled: no trace left after the frees"
 st=$(hd $fx_pid status)
 is "$(field current "$st")" 0 "jemalloc sampled: current back to 0"
 fx_stop
