@@ -24,7 +24,7 @@ struct config {
 	size_t n_allow;
 	char listen[4096];         /* --listen / listen=: "" = fd 0 */
 	unsigned socket_mode;      /* unix socket mode for listen */
-	uint32_t max_snapshot_mb;  /* largest snapshot file read (MiB) */
+	uint32_t max_snapshot_mb;  /* largest snapshot stream read (MiB) */
 };
 
 /* Defaults: dir /dev/shm/hawk, prefix /debug, max_duration 300, threads

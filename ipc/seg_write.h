@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * seg_write.h - the writer side of ipc/: the segment writer, the agent side
- * of the command protocol and the snapshot file writer, used inside the
+ * of the command protocol and the snapshot stream writer, used inside the
  * target by tracer/ (ipc/libipc-writer.la, linked into libhawk).  Layout in
  * segment.h; the reader is seg_read.h.
  *
