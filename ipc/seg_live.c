@@ -2,8 +2,9 @@
 /*
  * seg_live.c - is a target alive, and the reader's error messages: shared
  * by the reader's units (seg_read.c, seg_list.c, seg_client.c,
- * seg_remove.c, snap_read.c) and cmd.c.  The start time itself is read by
- * seg_proc.c, which the writer uses as well.
+ * seg_remove.c, snap_read.c) and cmd.c.  The start time itself, and any
+ * small /proc file (seg_proc_read), are read by seg_proc.c, which the
+ * writer uses as well.
  */
 #include "config.h"
 
@@ -35,22 +36,15 @@ seg_proc_has_uid(int32_t pid, uid_t uid)
 {
 	char path[64], buf[4096], *p;
 	unsigned long v[4];
-	ssize_t n;
-	int fd, i;
+	long n;
+	int i;
 
 	if (uid == 0)
 		return 1;
 	snprintf(path, sizeof(path), "/proc/%" PRId32 "/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
+	n = seg_proc_read(path, buf, sizeof(buf));
 	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
+		return (int)n;
 	p = strstr(buf, "\nUid:");
 	if (!p || sscanf(p + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2],
 			 &v[3]) != 4)

@@ -17,24 +17,37 @@
 
 #include "seg_proc.h"
 
-/* Read `path` (a /proc/.../stat file) and parse its field 22. */
-static int
-stat_start_time(const char *path, uint64_t *start_time)
+long
+seg_proc_read(const char *path, char *buf, size_t len)
 {
-	char buf[1024], *p, *end;
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	do
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = read(fd, buf, len - 1);
 	while (n < 0 && errno == EINTR);
-	close(fd);
 	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* Read `path` (a /proc/.../stat file) and parse its field 22. */
+static int
+stat_start_time(const char *path, uint64_t *start_time)
+{
+	char buf[1024], *p, *end;
+	long n;
+	int field;
+
+	n = seg_proc_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	/* "pid (comm) S ppid ...": comm may hold spaces and ')' itself, so
 	 * the fields start after the last ')'.  Field 3 (state) is the first
 	 * token after it; field 22 (starttime) the 20th. */

@@ -6,7 +6,12 @@
 #ifndef HAWK_IPC_SEG_PROC_H
 #define HAWK_IPC_SEG_PROC_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Read the small /proc file `path` whole into buf (at most len - 1 bytes,
+ * NUL-terminated): the number of bytes, or -errno. */
+long seg_proc_read(const char *path, char *buf, size_t len);
 
 /* Start time (field 22 of /proc/<pid>/stat) of a process: 0 or -errno
  * (-EINVAL for pid <= 0, -EPROTO for a line that does not parse). */
