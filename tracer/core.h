@@ -84,14 +84,22 @@ void core_record(uint32_t g, void *p, size_t size, const uint64_t *frames,
  * rest out of line.
  */
 static inline __attribute__((always_inline)) void
-core_alloc(void *p, size_t size)
+core_capture(uint32_t g, uint32_t max, void *p, size_t size)
 {
 	uint64_t buf[UNWIND_BUF];
 	const uint64_t *frames;
+	uint32_t n, total;
+
+	n = unwind_capture(buf, max, &frames, &total);
+	core_record(g, p, size, frames, n, total);
+}
+
+static inline __attribute__((always_inline)) void
+core_alloc(void *p, size_t size)
+{
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 	uint32_t max = atomic_load_explicit(&core_frames,
 					    memory_order_relaxed);
-	uint32_t n, total;
 
 	if (!(g & 1))
 		return;
@@ -100,8 +108,7 @@ core_alloc(void *p, size_t size)
 	    (sample_skip(size) || !sample_decide(size)))
 		return;
 	blocks_prefetch(p);      /* hidden behind the unwinding */
-	n = unwind_capture(buf, max, &frames, &total);
-	core_record(g, p, size, frames, n, total);
+	core_capture(g, max, p, size);
 }
 
 /* core_alloc for a block the countdown has already chosen (sampled mode:
@@ -109,17 +116,13 @@ core_alloc(void *p, size_t size)
 static inline __attribute__((always_inline)) void
 core_alloc_chosen(void *p, size_t size)
 {
-	uint64_t buf[UNWIND_BUF];
-	const uint64_t *frames;
 	uint32_t g = atomic_load_explicit(&core_gen, memory_order_acquire);
 	uint32_t max = atomic_load_explicit(&core_frames,
 					    memory_order_relaxed);
-	uint32_t n, total;
 
 	if (!(g & 1))
 		return;
-	n = unwind_capture(buf, max, &frames, &total);
-	core_record(g, p, size, frames, n, total);
+	core_capture(g, max, p, size);
 }
 
 /* free's bookkeeping; returns the block to hand to glibc's free now
