@@ -10,6 +10,11 @@
 #                           (TMO overrides the command timeout, in ms)
 #   json EXPR               a python expression over the body parsed as `j`
 #   waitfile PATH           wait up to 10 s for PATH to exist
+#   scale_start NAME        $st (bench/scale/scale-target, the caller
+#                           checks it is built) quiet under libhawk in
+#                           the directory $tmpdir/t: 1,000,000 blocks over
+#                           100,000 tracebacks, traced with 30 frames;
+#                           its pid in $tpid; two TAP results
 fcgi=$top_builddir/fcgi/hawk-fcgi
 lib=$top_builddir/tracer/.libs/libhawk.so
 fix=$top_builddir/tests/fixtures/fc-leak
@@ -40,4 +45,20 @@ waitfile() {
 	i=0
 	while [ ! -e "$1" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
 	[ -e "$1" ]
+}
+scale_start() {
+	HAWK_DIR=$seg HAWK_NAME=$1 LD_PRELOAD=$lib "$st" "$tmpdir/t" \
+		1000000 100000 quiet &
+	tpid=$!
+	bg_pids="$bg_pids $tpid"
+	waitfile "$tmpdir/t/ready"
+	q start/ "frames=30"
+	is "$status" 200 "start/"
+	touch "$tmpdir/t/go"
+	i=0
+	while [ ! -e "$tmpdir/t/done" ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ok $([ -e "$tmpdir/t/done" ]; echo $?) "1,000,000 blocks allocated"
 }

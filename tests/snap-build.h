@@ -9,6 +9,7 @@
 #ifndef HAWK_TESTS_SNAP_BUILD_H
 #define HAWK_TESTS_SNAP_BUILD_H
 
+#include <link.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,38 @@ snap_build(struct snap_bytes *b, const struct snap_header *h0,
 	tr.bytes = b->len + sizeof(tr);
 	tr.magic = SNAP_MAGIC;
 	sb_put(b, &tr, sizeof(tr));
+}
+
+static inline int
+sb_program_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct snap_module *m = arg;
+	int i;
+
+	(void)size;
+	m->lo = UINT64_MAX;
+	m->hi = 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + p->p_vaddr;
+
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (start < m->lo)
+			m->lo = start;
+		if (start + p->p_memsz > m->hi)
+			m->hi = start + p->p_memsz;
+	}
+	m->bias = info->dlpi_addr;
+	return 1;                       /* the first object is the program */
+}
+
+/* The test program's own module range and bias (lo, hi, bias of *m), as
+ * the tracer publishes them. */
+static inline void
+snap_program_module(struct snap_module *m)
+{
+	dl_iterate_phdr(sb_program_cb, m);
 }
 
 #endif /* HAWK_TESTS_SNAP_BUILD_H */

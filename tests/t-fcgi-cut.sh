@@ -29,16 +29,7 @@ cq() {
 }
 status_of() { sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$1"; }
 
-HAWK_DIR=$seg HAWK_NAME=cut LD_PRELOAD=$lib "$st" "$tmpdir/t" 1000000 100000 quiet &
-tpid=$!
-bg_pids="$bg_pids $tpid"
-waitfile "$tmpdir/t/ready"
-q start/ "frames=30"
-is "$status" 200 "start/"
-touch "$tmpdir/t/go"
-i=0
-while [ ! -e "$tmpdir/t/done" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-ok $([ -e "$tmpdir/t/done" ]; echo $?) "1,000,000 blocks allocated"
+scale_start cut
 
 cq "$tmpdir/cut" 32 "format=pickle"
 is "$(status_of "$tmpdir/cut")" 200 "capped pickle: the headers went out (200)"

@@ -61,16 +61,7 @@ wait_snap() {
 }
 snaps_left() { ls "$seg" | grep -c "^$tpid\.snap\." ; }
 
-HAWK_DIR=$seg HAWK_NAME=scale LD_PRELOAD=$lib "$st" "$tmpdir/t" 1000000 100000 quiet &
-tpid=$!
-bg_pids="$bg_pids $tpid"
-waitfile "$tmpdir/t/ready"
-q start/ "frames=30"
-is "$status" 200 "start/"
-touch "$tmpdir/t/go"
-i=0
-while [ ! -e "$tmpdir/t/done" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-ok $([ -e "$tmpdir/t/done" ]; echo $?) "1,000,000 blocks allocated"
+scale_start scale
 
 # two clients at once
 cq "$tmpdir/a" "format=lineno&count=0" &

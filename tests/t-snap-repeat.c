@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,29 +53,7 @@ fb(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-static uint64_t mlo = UINT64_MAX, mhi, mbias;
-
-static int
-phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	int i;
-
-	(void)size;
-	(void)arg;
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + p->p_vaddr;
-
-		if (p->p_type != PT_LOAD)
-			continue;
-		if (start < mlo)
-			mlo = start;
-		if (start + p->p_memsz > mhi)
-			mhi = start + p->p_memsz;
-	}
-	mbias = info->dlpi_addr;
-	return 1;                       /* the first object is the program */
-}
+static struct snap_module prog;  /* snap_program_module */
 
 static char exe[PATH_MAX], dir[] = "/tmp/t-snap-repeat.XXXXXX";
 static const uint64_t sizes[7] = { 10, 20, 30, 40, 50, 60, 7 };
@@ -109,9 +86,9 @@ open_stream(int split, struct snap_stream *ss)
 	h.n_modules = 1;
 	h.strings_size = plen + 1;
 	h.flags = SNAP_F_SIZES;
-	m.lo = mlo;
-	m.hi = mhi;
-	m.bias = mbias;
+	m.lo = prog.lo;
+	m.hi = prog.hi;
+	m.bias = prog.bias;
 	m.path_len = (uint32_t)plen;
 	if (split) {
 		t[n++] = rec(2, 30, 2);
@@ -249,7 +226,7 @@ main(void)
 
 	fa();
 	fb();
-	dl_iterate_phdr(phdr_cb, NULL);
+	snap_program_module(&prog);
 	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (l <= 0 || !mkdtemp(dir))
 		return 1;

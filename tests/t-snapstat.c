@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,27 +57,7 @@ plain(void)
 }
 
 /* The main program's module entry, as the tracer publishes it. */
-static uint64_t mlo = UINT64_MAX, mhi, mbias;
-
-static int
-phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	int i;
-
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + p->p_vaddr;
-
-		if (p->p_type != PT_LOAD)
-			continue;
-		if (start < mlo)
-			mlo = start;
-		if (start + p->p_memsz > mhi)
-			mhi = start + p->p_memsz;
-	}
-	mbias = info->dlpi_addr;
-	return 1;                       /* the first object is the program */
-}
+static struct snap_module prog;  /* snap_program_module */
 
 
 /* A snapshot stream (tests/snap-build.h), saved as "<dir>/<pid>.snap.1",
@@ -103,9 +82,9 @@ make_snap_bad(const char *dir, char *exe, uint32_t limit, int bad)
 	 * known only for the process the pid and start time name */
 	h.start_time = proc_start_time(getpid());
 	h.frames = limit;
-	m.lo = mlo;
-	m.hi = mhi;
-	m.bias = mbias;
+	m.lo = prog.lo;
+	m.hi = prog.hi;
+	m.bias = prog.bias;
 	m.path_off = 0;
 	m.path_len = (uint32_t)plen;
 	frames[0] = site_inl;
@@ -245,7 +224,7 @@ main(void)
 
 	outer();
 	plain();
-	dl_iterate_phdr(phdr_cb, NULL);
+	snap_program_module(&prog);
 	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (l <= 0 || !mkdtemp(dir))
 		return 1;
